@@ -1,0 +1,75 @@
+"""Ingest one landing day of inspection workbooks into the warehouse."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
+from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI
+
+WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
+
+DOC = """
+### Ingest a landing day
+
+One run = one landing day: every file under `landing/<inspection>/<YYYY-MM-DD>/` is read,
+validated with the Great Expectations suite built from the contract and the inspection's
+configuration, and loaded into the warehouse, one transaction per file. Bad rows and bad
+files go to quarantine with a report for the clerk (`*.report.json` / `*.report.html`);
+good rows load. The original file is always kept byte for byte in `archive/` or
+`quarantine/`.
+
+* **Day**: the `day` param, else the logical date in Asia/Shanghai (not UTC).
+* **Idempotent**: a file already loaded (same sha256) is skipped, so re-running a day or
+  backfilling an inspection gives the same warehouse:
+  `airflow backfill create --dag-id ducha_ingest --from-date 2024-06-01 --to-date 2024-06-30`.
+* **Emits** the `ducha_warehouse` asset, which triggers `ducha_publish`.
+"""
+
+
+@dag(
+    dag_id="ducha_ingest",
+    schedule=CronTriggerTimetable("0 22 * * *", timezone="Asia/Shanghai"),
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=1,  # days load in order, so case versions follow the calendar
+    tags=["ducha", "ingest"],
+    doc_md=DOC,
+    default_args={"owner": "ducha", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    params={
+        "day": Param(None, type=["null", "string"], format="date", description="Landing day (YYYY-MM-DD)"),
+        "inspection": Param(None, type=["null", "string"], description="Only this inspection's folder"),
+    },
+)
+def ducha_ingest():
+    @task
+    def landing_day(**context) -> str:
+        from ducha.orchestration import run_landing_day
+
+        dag_run = context["dag_run"]
+        day = run_landing_day(context["params"].get("day"), context.get("logical_date"), dag_run.run_after)
+        return day.isoformat()
+
+    @task(outlets=[WAREHOUSE])
+    def ingest(day: str, **context) -> dict:
+        import datetime as dt
+
+        from ducha.config import data_dirs, warehouse_url
+        from ducha.pipeline import Ingestor
+
+        dirs = data_dirs()
+        outcome = Ingestor(dirs, warehouse_url(dirs=dirs)).ingest_day(
+            dt.date.fromisoformat(day), context["params"].get("inspection")
+        )
+        summary = outcome.to_dict()
+        context["outlet_events"][WAREHOUSE].extra = {
+            "day": day,
+            "inspections": outcome.inspections,
+            **outcome.totals(),
+        }
+        return summary
+
+    ingest(landing_day())
+
+
+ducha_ingest()

@@ -1,0 +1,270 @@
+"""`ducha …` for clerks and operators: the same code the DAGs run, outside Airflow."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ducha", description="Environmental-inspection complaint disclosure.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("sample", help="write a realistic sample landing tree")
+    s.add_argument("--out", type=Path, required=True, help="landing folder root (e.g. data/landing)")
+    s.add_argument("--inspection", default="c3-hn-2024")
+    s.add_argument("--days", type=int, default=10)
+    s.add_argument("--seed", type=int, default=7)
+
+    v = sub.add_parser("validate", help="check files without loading them")
+    v.add_argument("files", nargs="+", type=Path)
+    v.add_argument("--inspection", default=None)
+    v.add_argument("--batch", type=int, default=None, help="override the batch number")
+    v.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
+
+    i = sub.add_parser("ingest", help="load files or landing folders into the warehouse")
+    i.add_argument("paths", nargs="+", type=Path)
+    i.add_argument("--inspection", default=None, help="default: the landing folder's name, else generic")
+    i.add_argument(
+        "--warehouse", default=None, help="SQLAlchemy URL (default: DUCHA_WAREHOUSE_URL or SQLite)"
+    )
+    i.add_argument("--batch", type=int, default=None)
+    i.add_argument("--json", action="store_true")
+
+    u = sub.add_parser("publish", help="write the disclosure tables into a folder")
+    u.add_argument("--inspection", default=None, help="default: every inspection in the warehouse")
+    u.add_argument("--as-of", type=_date, default=None, help="default: the latest data")
+    u.add_argument("--warehouse", default=None)
+    u.add_argument("--out", type=Path, required=True)
+
+    st = sub.add_parser("status", help="what is in the warehouse, quarantine and outbox")
+    st.add_argument("--warehouse", default=None)
+
+    d = sub.add_parser("db", help="warehouse schema")
+    d.add_argument("action", choices=["upgrade"])
+    d.add_argument("--warehouse", default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    handler = {
+        "sample": _sample,
+        "validate": _validate,
+        "ingest": _ingest,
+        "publish": _publish,
+        "db": _db,
+        "status": _status,
+    }
+    return handler[args.command](args)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from ducha.sample import generate
+
+    summary = generate(args.out, args.inspection, days=args.days, seed=args.seed)
+    print(f"wrote {len(summary.files)} files, {summary.rows} rows, {summary.cases} cases under {args.out}")
+    for note in summary.dirty:
+        print(f"  dirty on purpose: {note}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ducha.config import get_inspection
+    from ducha.intake.parse import parse_file
+    from ducha.quality import Validator
+    from ducha.reports import file_report
+
+    validator = Validator()
+    worst = EXIT_OK
+    for path in args.files:
+        if not path.is_file():
+            print(f"{path}: no such file", file=sys.stderr)
+            worst = EXIT_USAGE
+            continue
+        insp = get_inspection(args.inspection or _inspection_from_path(path))
+        parsed = parse_file(path, insp, batch_override=args.batch)
+        validator.validate(parsed)
+        report = file_report(parsed, display_name=str(path))
+        if args.json:
+            print(json.dumps(report, ensure_ascii=False))
+        else:
+            _print_report(report)
+        unreadable = any(e["rule"].startswith("FILE_") for e in report["errors"])  # type: ignore[union-attr]
+        code = EXIT_USAGE if unreadable else (EXIT_OK if report["ok"] else EXIT_REJECTED)
+        worst = max(worst, code)
+    return worst
+
+
+def _print_report(report: dict) -> None:
+    rows = report["rows"]
+    verdict = "OK" if report["ok"] else "REJECTED"
+    print(
+        f"{report['file']}: {verdict} — {rows['total']} rows, {rows['accepted']} accepted, {rows['rejected']} rejected"
+    )
+    for item in [*report["errors"], *report["warnings"]]:
+        where = " ".join(
+            x
+            for x in (
+                item["sheet"] and f"[{item['sheet']}]",
+                item["row"] and f"row {item['row']}",
+                item["column"] and f"「{item['column']}」",
+            )
+            if x
+        )
+        print(
+            f"  {item['level']:7} {item['rule']:24} {where} {item['message']}"
+            + (f" (expected: {item['expected']})" if item["expected"] else "")
+        )
+
+
+def _inspection_from_path(path: Path) -> str | None:
+    """landing/<inspection>/<YYYY-MM-DD>/file -> <inspection>."""
+    parent = path.resolve().parent
+    try:
+        dt.date.fromisoformat(parent.name)
+        return parent.parent.name
+    except ValueError:
+        return None
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from ducha.config import data_dirs, get_inspection, warehouse_url
+    from ducha.intake.batch import landing_day
+    from ducha.pipeline import Ingestor, landed_files
+
+    files: list[Path] = []
+    for p in args.paths:
+        if p.is_dir():
+            files.extend(
+                f for sub in sorted([p, *[d for d in p.rglob("*") if d.is_dir()]]) for f in landed_files(sub)
+            )
+        elif p.is_file():
+            files.append(p)
+        else:
+            print(f"{p}: no such file or folder", file=sys.stderr)
+            return EXIT_USAGE
+    dirs = data_dirs()
+    ingestor = Ingestor(dirs, warehouse_url(args.warehouse, dirs))
+    outcomes = []
+    for path in _progress(files, "ingest"):
+        insp = get_inspection(args.inspection or _inspection_from_path(path))
+        outcomes.append(
+            ingestor.ingest_file(path, insp, day=landing_day(path.resolve().parts), batch_override=args.batch)
+        )
+    for o in outcomes:
+        if args.json:
+            print(json.dumps(o.__dict__, ensure_ascii=False))
+        else:
+            print(f"{o.file}: {o.status}, {o.rows_loaded} loaded, {o.rows_quarantined} quarantined")
+    return (
+        EXIT_REJECTED if any(o.rows_quarantined or o.status == "quarantined" for o in outcomes) else EXIT_OK
+    )
+
+
+def _progress(items: list[Path], label: str):  # type: ignore[no-untyped-def]
+    if not sys.stderr.isatty() or len(items) < 2:
+        yield from items
+        return
+    from rich.progress import track
+
+    yield from track(items, description=label, console=None, transient=True)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from ducha.config import warehouse_url
+    from ducha.disclosure.publish import publish_all
+    from ducha.warehouse.db import upgrade
+
+    engine = upgrade(warehouse_url(args.warehouse))
+    for o in publish_all(engine, args.out, inspection_id=args.inspection, as_of=args.as_of):
+        if o.folder:
+            print(f"{o.inspection_id}: {len(o.files)} files as of {o.as_of} ({o.cases} cases) in {o.folder}")
+        else:
+            print(f"{o.inspection_id}: nothing to publish")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from ducha.config import data_dirs, warehouse_url
+    from ducha.warehouse.db import upgrade
+    from ducha.warehouse.load import counts
+    from ducha.warehouse.schema import files, quarantined_rows
+
+    dirs = data_dirs()
+    url = warehouse_url(args.warehouse, dirs)
+    engine = upgrade(url)
+    with engine.connect() as conn:
+        n = counts(conn)
+        file_rows = conn.execute(select(files).order_by(files.c.received_on, files.c.name)).mappings().all()
+        bad_rows = (
+            conn.execute(select(quarantined_rows).where(quarantined_rows.c.resolved.is_(False)))
+            .mappings()
+            .all()
+        )
+    by_status = {s: sum(f["status"] == s for f in file_rows) for s in ("loaded", "partial", "quarantined")}
+    print(f"Warehouse  {url.split('@')[-1]}")
+    print(
+        f"  {n['inspections']} inspection(s), {n['batches']} batches, {n['cases']} cases, "
+        f"{n['case_versions']} case versions"
+    )
+    print(
+        f"Files      {len(file_rows)} read: {by_status['loaded']} loaded, {by_status['partial']} partly loaded "
+        f"(bad rows quarantined), {by_status['quarantined']} quarantined whole"
+    )
+    print(
+        f"  rows: {sum(f['rows_total'] for f in file_rows)} read, {sum(f['rows_loaded'] for f in file_rows)} "
+        f"loaded, {sum(f['rows_quarantined'] for f in file_rows)} quarantined ({len(bad_rows)} unresolved)"
+    )
+    for f in file_rows:
+        if f["status"] != "loaded":
+            print(f"  {f['status']:11} {f['stored_path']}  (report: {f['stored_path']}.report.html)")
+    for r in bad_rows:
+        first = (r["errors"] or [{}])[0]
+        print(f"  row {r['row']:>4} of sheet {r['sheet']}: {first.get('rule')} {first.get('message')}")
+    print(f"Tables     {dirs.outbox}")
+    for insp_dir in sorted(p for p in dirs.outbox.glob("*") if p.is_dir()):
+        days = sorted(d.name for d in insp_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if days:
+            latest = insp_dir / days[-1]
+            print(
+                f"  {insp_dir.name}: {len(days)} day(s) published, {days[0]} … {days[-1]}; latest: {latest}"
+            )
+            for f in sorted(latest.glob("*.xlsx")):
+                print(f"    {f.name}")
+    return EXIT_OK
+
+
+def _db(args: argparse.Namespace) -> int:
+    from ducha.config import warehouse_url
+    from ducha.warehouse.db import upgrade
+
+    url = warehouse_url(args.warehouse)
+    upgrade(url)
+    print(f"warehouse schema up to date: {url.split('@')[-1]}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The data contract: canonical fields, header aliases, vocabularies, the case-ID pattern.
+
+Everything here is read from ``include/config/contract.yaml`` so that adding a header
+variant or a synonym is a data change, not a code change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+FieldKind = Literal["int", "text", "id", "region", "types", "enum", "flag", "date", "count", "money"]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: FieldKind
+    aliases: tuple[str, ...]
+    required: bool = False
+    vocabulary: str | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    name: str
+    values: tuple[str, ...]
+    synonyms: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Contract:
+    fields: dict[str, Field]
+    vocabularies: dict[str, Vocabulary]
+    long_forms: dict[str, str]
+    type_separators: str
+    internal_columns: tuple[str, ...]
+    case_id_pattern: re.Pattern[str]
+    channels: dict[str, str]
+    notes_row_prefixes: tuple[str, ...]
+    closed_statuses: tuple[str, ...]
+    partly_closed_statuses: tuple[str, ...]
+
+    @property
+    def required(self) -> list[str]:
+        return [f.name for f in self.fields.values() if f.required]
+
+    @property
+    def penalty_fields(self) -> list[str]:
+        return [f.name for f in self.fields.values() if f.kind in ("count", "money")]
+
+    def alias_index(self) -> dict[str, str]:
+        """Normalised header text -> field name."""
+        index: dict[str, str] = {}
+        for f in self.fields.values():
+            for alias in (f.label, *f.aliases):
+                index.setdefault(_strip_unit(alias), f.name)
+        return index
+
+
+def _strip_unit(header: str) -> str:
+    # "责令整改（家）" and "罚款金额(万元)" match on the part before the unit.
+    return re.sub(r"[（(][^（()）]*[)）]$", "", header).strip()
+
+
+@cache
+def load_contract(path: Path | None = None) -> Contract:
+    raw = yaml.safe_load((path or CONFIG_DIR / "contract.yaml").read_text(encoding="utf-8"))
+    fields = {
+        name: Field(
+            name=name,
+            label=spec["label"],
+            kind=spec["kind"],
+            aliases=tuple(spec.get("aliases", ())),
+            required=bool(spec.get("required", False)),
+            vocabulary=spec.get("vocabulary"),
+            max_length=spec.get("max_length"),
+        )
+        for name, spec in raw["fields"].items()
+    }
+    vocabs = {
+        name: Vocabulary(name, tuple(spec["values"]), dict(spec.get("synonyms") or {}))
+        for name, spec in raw["vocabularies"].items()
+    }
+    types = raw["vocabularies"]["pollution_types"]
+    status = raw["vocabularies"]["status"]
+    return Contract(
+        fields=fields,
+        vocabularies=vocabs,
+        long_forms=dict(types.get("long_forms") or {}),
+        type_separators=types["separators"],
+        internal_columns=tuple(raw.get("internal_columns", ())),
+        case_id_pattern=re.compile(raw["case_id"]["pattern"]),
+        channels=dict(raw["case_id"]["channels"]),
+        notes_row_prefixes=tuple(raw.get("notes_row_prefixes", ())),
+        closed_statuses=tuple(status.get("closed", ())),
+        partly_closed_statuses=tuple(status.get("partly_closed", ())),
+    )
+
+
+def strip_unit(header: str) -> str:
+    return _strip_unit(header)

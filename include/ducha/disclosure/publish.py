@@ -1,0 +1,116 @@
+"""Writing a day's disclosure files into the outbox, all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from ducha.config import get_inspection
+from ducha.disclosure import tables as T
+from ducha.disclosure.writers import Sheet, sha256_file, write_csv, write_html, write_manifest, write_xlsx
+from ducha.warehouse.schema import inspections
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PublishOutcome:
+    inspection_id: str
+    as_of: str | None
+    folder: str | None
+    files: list[dict[str, object]] = field(default_factory=list)
+    cases: int = 0
+
+
+def inspections_in_warehouse(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(inspections.c.inspection_id)).scalars())
+
+
+def publish(
+    engine: Engine,
+    inspection_id: str,
+    out_root: Path,
+    *,
+    as_of: dt.date | None = None,
+    run_id: str | None = None,
+) -> PublishOutcome:
+    """The per-batch tables for batches reported on ``as_of`` and the cumulative
+    summary as of that day, into ``out_root/<inspection>/<as_of>/``."""
+    insp = get_inspection(inspection_id)
+    with engine.connect() as conn:
+        day = as_of or T.latest_data_day(conn, inspection_id)
+        if day is None:
+            log.info("%s: no data in the warehouse yet, nothing to publish", inspection_id)
+            return PublishOutcome(inspection_id, None, None)
+        states = T.case_states(conn, inspection_id, day)
+    layout = T.layouts()[insp.layout]
+    final = out_root / inspection_id / day.isoformat()
+    tmp = final.with_name("." + final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    created = dt.datetime.combine(day, dt.time(0, 0))  # fixed metadata: same data, same bytes
+    entries: list[dict[str, object]] = []
+
+    def add(path: Path, rows: int, kind: str) -> None:
+        entries.append(
+            {
+                "name": path.name,
+                "sha256": sha256_file(path),
+                "bytes": path.stat().st_size,
+                "rows": rows,
+                "kind": kind,
+            }
+        )
+
+    for batch_no in T.batches_reported_on(states, day):
+        sheet = T.batch_sheet(states, batch_no, layout)
+        stem = f"{T.batch_label(batch_no)}公开情况一览表"
+        write_xlsx(tmp / f"{stem}.xlsx", [sheet], created=created)
+        write_csv(tmp / f"{stem}.csv", sheet)
+        write_html(tmp / f"{stem}.html", [sheet], page_title=sheet.title or stem)
+        for ext in ("xlsx", "csv", "html"):
+            add(tmp / f"{stem}.{ext}", len(sheet.rows), "batch")
+    summary: list[Sheet] = T.summary_sheets(states, insp, day)
+    stem = f"累计情况汇总（截至{day.isoformat()}）"
+    write_xlsx(tmp / f"{stem}.xlsx", summary, created=created)
+    write_html(tmp / f"{stem}.html", summary, page_title=summary[0].title or stem)
+    for ext in ("xlsx", "html"):
+        add(tmp / f"{stem}.{ext}", len(states), "summary")
+    write_manifest(
+        tmp,
+        files=entries,
+        as_of=day.isoformat(),
+        run_id=run_id,
+        extra={"inspection_id": inspection_id, "inspection_name": insp.name, "cases": len(states)},
+    )
+    _swap_in(tmp, final)
+    log.info("%s: published %d files as of %s into %s", inspection_id, len(entries), day, final)
+    return PublishOutcome(inspection_id, day.isoformat(), str(final), entries, len(states))
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Replace the folder as a whole: readers see the old set or the new one."""
+    old = final.with_name("." + final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def publish_all(
+    engine: Engine,
+    out_root: Path,
+    *,
+    inspection_id: str | None = None,
+    as_of: dt.date | None = None,
+    run_id: str | None = None,
+) -> list[PublishOutcome]:
+    ids = [inspection_id] if inspection_id else inspections_in_warehouse(engine)
+    return [publish(engine, i, out_root, as_of=as_of, run_id=run_id) for i in ids]

@@ -1,0 +1,181 @@
+"""Keep personal data and spreadsheet formulas out of published files.
+
+Masking scheme (mask the middle, keep separators, so text stays readable and the
+masked form is recognisably the same kind of number):
+
+==========  ===============================  ==============================
+kind        kept                             example
+==========  ===============================  ==============================
+mobile      first 3 and last 4 digits        138****5678, +86 138-****-5678
+landline    area code and last 4 digits      0731-****2345, 0731****2345
+id_card     region code (6) and the last     430102********123X (18),
+            4 (18-digit) / 3 (15-digit);     430102******123 (15)
+            the birth date is always hidden
+bank_card   first 4 and last 4 digits        6222 **** **** 1234
+email       first character of the name      a***@example.com
+            and the domain; fixed "***"
+==========  ===============================  ==============================
+
+Numbers glued to Latin letters are codes, not personal data: complaint IDs
+(D3HN202406020040, the malformed D3600797202309080106), credit codes, models. So
+id_card, bank_card and landline must not follow a letter or a digit, and no number
+pattern starts or ends inside a longer digit run or a decimal (0.13812345678).
+Mobile numbers only refuse a preceding digit: "TEL13812345678" is still masked.
+Full-width digits and separators (typed in an IME's full-width mode) count too.
+Over-masking is the safe side: every 18-digit run is treated as an ID-card number and
+every other 16-19 digit run as a bank-card number.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+
+# Guards: not inside a longer digit run, not a decimal's fraction, not glued to a code.
+_AFTER_CODE = r"(?<![\dA-Za-z])(?<!\d[.])"
+_AFTER_DIGIT = r"(?<!\d)(?<!\d[.])"
+_END = r"(?!\d)(?![.]\d)"
+
+_DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # MMDD
+
+_PATTERNS: dict[str, str] = {
+    # Before the number kinds: a mobile number can be an e-mail name (13812345678@qq.com).
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
+    # 18 characters (optionally 6-8-4 with spaces), or 15 digits with a valid YYMMDD
+    # (15-digit runs are also company registration numbers, which are public).
+    "id_card": _AFTER_CODE
+    + r"(?:\d{6}[ ]?\d{8}[ ]?\d{3}[\dXx]|[1-9]\d{5}\d{2}"
+    + _DAY
+    + r"\d{2}[\dXx])"
+    + r"(?![\dA-Za-z])(?![.]\d)",
+    "bank_card": _AFTER_CODE
+    + r"(?:\d{16,19}|\d{4}(?P<bank_sep>[ -])\d{4}(?P=bank_sep)\d{4}(?P=bank_sep)\d{4}(?:(?P=bank_sep)\d{1,3})?)"
+    + _END,
+    "mobile": _AFTER_DIGIT + r"(?:(?:\+|00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}" + _END,
+    # Area codes: 010 and 02x have three digits, the rest four.
+    "landline": _AFTER_CODE
+    + r"(?:\(0(?:10|2\d|[3-9]\d{2})\)|0(?:10|2\d|[3-9]\d{2}))[ -]?\d{3,4}[ -]?\d{4}"
+    + _END,
+}
+
+#: Compiled patterns by kind, in matching priority order. They expect ASCII forms;
+#: find_personal (for sweeps of generated files) and mask_personal also fold full-width
+#: characters and use the union, so a span is claimed by one kind only.
+PERSONAL_PATTERNS: Mapping[str, re.Pattern[str]] = MappingProxyType(
+    {kind: re.compile(pattern) for kind, pattern in _PATTERNS.items()}
+)
+
+# One alternation, so a span is claimed once (leftmost, then in priority order) and the
+# masked output is never re-scanned.
+_ANY = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _PATTERNS.items()))
+
+
+# Full-width forms (IME full-width mode: "１３８－１２３４－５６７８") are matched as ASCII.
+# A one-to-one character map keeps positions, so spans found in the folded text apply
+# to the original, which is what gets masked and returned.
+_FOLD = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}
+
+
+def _fold(text: str) -> str:
+    return text.translate(_FOLD)
+
+
+def _mask_middle(text: str, head: int, tail: int) -> str:
+    """Replace the digits (and X) of text by "*", except the first head and last tail;
+    separators stay where they are."""
+    positions = [i for i, ch in enumerate(_fold(text)) if ch.isdecimal() or ch in "Xx"]
+    hidden = set(positions[head : len(positions) - tail])
+    return "".join("*" if i in hidden else ch for i, ch in enumerate(text))
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in _fold(text) if ch.isdecimal())
+
+
+def _mask_email(text: str) -> str:
+    at = _fold(text).index("@")
+    return f"{text[0]}***{text[at:]}"
+
+
+def _mask_mobile(text: str) -> str:
+    prefix = len(_digits(text)) - 11  # "86" / "0086" country code, kept as written
+    return _mask_middle(text, prefix + 3, 4)
+
+
+def _mask_landline(text: str) -> str:
+    area = 3 if _digits(text).startswith(("010", "02")) else 4
+    return _mask_middle(text, area, 4)
+
+
+def _mask_id_card(text: str) -> str:
+    length = sum(ch.isdecimal() or ch in "Xx" for ch in _fold(text))
+    return _mask_middle(text, 6, 4 if length == 18 else 3)
+
+
+def _mask_bank_card(text: str) -> str:
+    return _mask_middle(text, 4, 4)
+
+
+_MASKERS = {
+    "email": _mask_email,
+    "id_card": _mask_id_card,
+    "bank_card": _mask_bank_card,
+    "mobile": _mask_mobile,
+    "landline": _mask_landline,
+}
+
+
+def _kind(match: re.Match[str]) -> str:
+    return next(kind for kind in _PATTERNS if match.group(kind) is not None)
+
+
+def find_personal(text: str) -> list[tuple[str, str]]:
+    """Every (kind, matched text) of personal data in text, left to right."""
+    return [(_kind(m), text[m.start() : m.end()]) for m in _ANY.finditer(_fold(text))]
+
+
+def mask_personal(text: str) -> str:
+    """Mask phone numbers, ID-card and bank-card numbers and e-mail addresses in text
+    (scheme in the module docstring). Idempotent; everything else is left as written."""
+    out, end = [], 0
+    for m in _ANY.finditer(_fold(text)):
+        out += [text[end : m.start()], _MASKERS[_kind(m)](text[m.start() : m.end()])]
+        end = m.end()
+    return "".join([*out, text[end:]])
+
+
+# A spreadsheet runs a cell as a formula when it starts with one of these, also after
+# leading spaces (OWASP "CSV injection").
+_FORMULA_TRIGGERS = frozenset("=+-@\t\r")
+_LEADING_SPACE = " \n\x0b\x0c\u00a0\u3000"
+
+
+def neutralise_formula(text: str) -> str:
+    """Prefix "'" to text a spreadsheet would run as a formula. Idempotent: the result
+    starts with "'". A lone "-" (a common "none" marker) is not a formula and is kept."""
+    stripped = text.lstrip(_LEADING_SPACE)
+    if not stripped or stripped[0] not in _FORMULA_TRIGGERS or stripped.rstrip() == "-":
+        return text
+    return "'" + text
+
+
+def is_missing(value: object) -> bool:
+    """None, NaN, pandas NA/NaT."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    try:
+        return bool(value != value)  # NaN-likes (numpy, Decimal, NaT) are unequal to themselves
+    except (TypeError, ValueError):
+        return True  # pandas.NA: its comparison result has no truth value
+
+
+def safe_text(value: object) -> str:
+    """The text every writer puts in a cell: "" for missing values, personal data masked,
+    formulas neutralised."""
+    if is_missing(value):
+        return ""
+    return neutralise_formula(mask_personal(str(value)))

@@ -1,0 +1,310 @@
+"""The disclosure tables as data: what each published table holds, as of a date.
+
+Everything is computed from the warehouse state at ``as_of`` (the latest version of
+each case reported on or before that day), so the same warehouse always gives the
+same tables, and publishing an earlier date again reproduces what was published then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from sqlalchemy import Connection, func, select
+
+from ducha.config import Inspection
+from ducha.contract import CONFIG_DIR, load_contract
+from ducha.disclosure.writers import Column, Sheet
+from ducha.text import int_to_cn
+from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_versions, cases
+
+
+@dataclass(frozen=True)
+class LayoutColumn:
+    field: str
+    header: str
+    width: float
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    title: str
+    columns: tuple[LayoutColumn, ...]
+
+
+@cache
+def layouts(config_dir: Path = CONFIG_DIR) -> dict[str, Layout]:
+    raw = yaml.safe_load((config_dir / "layouts.yaml").read_text(encoding="utf-8"))["layouts"]
+    return {
+        name: Layout(
+            name,
+            spec["title"],
+            tuple(LayoutColumn(c["field"], c["header"], float(c.get("width", 12))) for c in spec["columns"]),
+        )
+        for name, spec in raw.items()
+    }
+
+
+def latest_data_day(conn: Connection, inspection_id: str) -> dt.date | None:
+    return conn.execute(
+        select(func.max(case_versions.c.as_of)).where(case_versions.c.inspection_id == inspection_id)
+    ).scalar()
+
+
+def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.DataFrame:
+    """One row per case known on ``as_of``, with its latest state reported by then."""
+    v = case_versions
+    latest = (
+        select(v.c.case_id, func.max(v.c.version_no).label("version_no"))
+        .where(v.c.inspection_id == inspection_id, v.c.as_of <= as_of)
+        .group_by(v.c.case_id)
+        .subquery()
+    )
+    first_closed = (
+        select(v.c.case_id, func.min(v.c.as_of).label("closed_on"))
+        .where(
+            v.c.inspection_id == inspection_id,
+            v.c.as_of <= as_of,
+            v.c.status.in_(load_contract().closed_statuses),
+        )
+        .group_by(v.c.case_id)
+        .subquery()
+    )
+    q = (
+        select(
+            cases.c.case_id,
+            cases.c.batch_no,
+            cases.c.seq,
+            cases.c.region,
+            cases.c.pollution_types,
+            cases.c.summary,
+            cases.c.key_case,
+            cases.c.due_on,
+            batches.c.transferred_on,
+            v.c.as_of,
+            v.c.findings,
+            v.c.verified,
+            v.c.target,
+            v.c.handling,
+            v.c.status,
+            v.c.accountability,
+            *(v.c[p] for p in PENALTY_COLUMNS),
+            first_closed.c.closed_on,
+        )
+        .select_from(cases)
+        .join(latest, latest.c.case_id == cases.c.case_id)
+        .join(
+            v,
+            (v.c.inspection_id == cases.c.inspection_id)
+            & (v.c.case_id == cases.c.case_id)
+            & (v.c.version_no == latest.c.version_no),
+        )
+        .join(
+            batches,
+            (batches.c.inspection_id == cases.c.inspection_id) & (batches.c.batch_no == cases.c.batch_no),
+        )
+        .outerjoin(first_closed, first_closed.c.case_id == cases.c.case_id)
+        .where(cases.c.inspection_id == inspection_id)
+        .order_by(cases.c.batch_no, cases.c.seq, cases.c.case_id)
+    )
+    frame = pd.DataFrame(conn.execute(q).mappings().all())
+    if frame.empty:
+        frame = pd.DataFrame(columns=[c.name for c in q.selected_columns])
+    return frame
+
+
+def batches_reported_on(states: pd.DataFrame, day: dt.date) -> list[int]:
+    """Batches with a case whose state was reported on ``day``: what gets published."""
+    if states.empty:
+        return []
+    return sorted({int(b) for b in states.loc[states["as_of"] == day, "batch_no"]})
+
+
+def batch_label(batch_no: int) -> str:
+    return f"第{int_to_cn(batch_no)}批"
+
+
+def cn_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def batch_sheet(states: pd.DataFrame, batch_no: int, layout: Layout) -> Sheet:
+    """The per-batch table, header exactly as published, 序号 numbered across the batch."""
+    rows = states[states["batch_no"] == batch_no].sort_values(["seq", "case_id"], na_position="last")
+    transferred = rows["transferred_on"].dropna()
+    day = transferred.iloc[0] if len(transferred) else None
+    title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")
+    out_rows: list[list[object]] = []
+    for n, rec in enumerate(rows.to_dict("records"), start=1):
+        out_rows.append([_cell(rec, c.field, n) for c in layout.columns])
+    columns = [Column(c.header, c.width, "int" if c.field == "seq" else "text") for c in layout.columns]
+    return Sheet(name=batch_label(batch_no), columns=columns, rows=out_rows, title=title.replace("（ ", "（"))
+
+
+def _cell(rec: dict, field: str, n: int) -> object:
+    if field == "seq":
+        return int(rec["seq"]) if pd.notna(rec.get("seq")) else n
+    value = rec.get(field)
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return value
+
+
+# --- cumulative summary -------------------------------------------------------------
+
+
+def _closed(states: pd.DataFrame) -> pd.Series:
+    return states["status"].isin(load_contract().closed_statuses)
+
+
+def _partly(states: pd.DataFrame) -> pd.Series:
+    return states["status"].isin(load_contract().partly_closed_statuses)
+
+
+def _fmt_amount(x: float) -> str:
+    return f"{x:,.2f}".rstrip("0").rstrip(".").replace(",", "")
+
+
+def summary_paragraph(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> str:
+    """The statistics sentence, in the wording provinces publish."""
+    n = len(states)
+    closed = int(_closed(states).sum())
+    partly = int(_partly(states).sum())
+    totals = {p: float(states[p].fillna(0).sum()) if n else 0.0 for p in PENALTY_COLUMNS}
+    max_batch = int(states["batch_no"].max()) if n else 0
+    scope = "全省" if insp.province else "全域"
+    return (
+        f"截至{as_of.month}月{as_of.day}日，{scope}已对1-{max_batch}批{n}件信访件进行调查处理，其中，"
+        f"已办结{closed}件、阶段性办结{partly}件、未办结{n - closed - partly}件，"
+        f"责令整改{totals['rectify_orders']:.0f}家，立案处罚{totals['penalty_cases']:.0f}家，"
+        f"罚款金额{_fmt_amount(totals['fine_amount'])}{insp.fine_unit}，"
+        f"立案侦查{totals['criminal_investigations']:.0f}件，行政拘留{totals['admin_detentions']:.0f}人，"
+        f"刑事拘留{totals['criminal_detentions']:.0f}人，约谈{totals['interviews']:.0f}人，"
+        f"问责{totals['accountable_persons']:.0f}人。"
+    )
+
+
+def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Sheet:
+    headers = [
+        "地区",
+        "当日交办",
+        "累计交办",
+        "重点",
+        "已办结",
+        "阶段性办结",
+        "正在办理",
+        "办结率",
+        "按时办结率",
+    ]
+    kinds = ["text", "int", "int", "int", "int", "int", "int", "percent", "percent"]
+    rows: list[list[object]] = []
+    if not states.empty:
+        frame = states.assign(
+            city=states["region"].map(lambda r: insp.resolve_region(str(r))[0]),
+            today=states["transferred_on"] == as_of,
+            closed=_closed(states),
+            partly=_partly(states),
+            on_time=_closed(states) & (states["closed_on"] <= states["due_on"]),
+        )
+        order = [r.name for r in insp.regions]
+        groups = frame.groupby("city", sort=False)
+        names = sorted(groups.groups, key=lambda c: (order.index(c) if c in order else len(order), c))
+        for name in [*names, "合计"]:
+            g = frame if name == "合计" else groups.get_group(name)
+            total = len(g)
+            closed = int(g["closed"].sum())
+            partly = int(g["partly"].sum())
+            rows.append(
+                [
+                    name,
+                    int(g["today"].sum()),
+                    total,
+                    int(g["key_case"].sum()),
+                    closed,
+                    partly,
+                    total - closed - partly,
+                    closed / total if total else 0.0,
+                    int(g["on_time"].sum()) / total if total else 0.0,
+                ]
+            )
+    return Sheet(
+        name="按地区",
+        columns=[Column(h, 12 if i else 22, k) for i, (h, k) in enumerate(zip(headers, kinds, strict=True))],
+        rows=rows,
+        title=f"群众信访举报办理情况统计表（按地区，截至{cn_date(as_of)}）",
+        notes=["注：办结率＝已办结件数÷累计交办件数；按时办结率＝在办理时限内办结的件数÷累计交办件数。"],
+    )
+
+
+def type_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Sheet:
+    counts: dict[str, int] = dict.fromkeys(insp.pollution_types, 0)
+    for value in states.get("pollution_types", pd.Series(dtype=str)).fillna(""):
+        for t in str(value).split("、"):
+            if t:
+                counts[t] = counts.get(t, 0) + 1
+    n = len(states)
+    rows = [[t, c, c / n if n else 0.0] for t, c in counts.items()]
+    return Sheet(
+        name="按污染类型",
+        columns=[Column("污染类型", 16), Column("件数", 10, "int"), Column("占交办件数比例", 14, "percent")],
+        rows=[*rows, ["交办件数", n, 1.0 if n else 0.0]],
+        title=f"群众信访举报污染类型统计表（截至{cn_date(as_of)}）",
+        notes=["注：一件举报可能涉及多个污染类型，各类型件数之和大于交办件数。"],
+    )
+
+
+def verified_sheet(states: pd.DataFrame, as_of: dt.date) -> Sheet:
+    values = load_contract().vocabularies["verified"].values
+    n = len(states)
+    col = states["verified"] if n else pd.Series(dtype=str)
+    rows = [[v, int((col == v).sum())] for v in values]
+    rows.append(["尚未核实", int(col.isna().sum() + (col == "").sum()) if n else 0])
+    return Sheet(
+        name="按是否属实",
+        columns=[Column("是否属实", 16), Column("件数", 10, "int")],
+        rows=[*rows, ["合计", n]],
+        title=f"群众信访举报核实情况统计表（截至{cn_date(as_of)}）",
+    )
+
+
+def penalty_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Sheet:
+    """One row of totals, one column per penalty, as statistics tables print them."""
+    contract = load_contract()
+    columns: list[Column] = []
+    row: list[object] = []
+    for p in PENALTY_COLUMNS:
+        total = float(states[p].fillna(0).sum()) if len(states) else 0.0
+        if p == "fine_amount":
+            columns.append(Column(f"罚款金额（{insp.fine_unit}）", 16, "number"))
+            row.append(round(total, 2))
+        else:
+            columns.append(Column(contract.fields[p].label, 12, "int"))
+            row.append(int(round(total)))
+    return Sheet(
+        name="处罚问责",
+        columns=columns,
+        rows=[row],
+        title=f"边督边改处罚问责情况统计表（截至{cn_date(as_of)}）",
+    )
+
+
+def summary_sheets(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> list[Sheet]:
+    paragraph = summary_paragraph(states, insp, as_of)
+    overview = Sheet(
+        name="总体情况",
+        columns=[Column("累计情况", 120)],
+        rows=[[paragraph]],
+        title=f"{insp.name}群众信访举报办理情况（截至{cn_date(as_of)}）",
+    )
+    return [
+        overview,
+        region_sheet(states, insp, as_of),
+        type_sheet(states, insp, as_of),
+        verified_sheet(states, as_of),
+        penalty_sheet(states, insp, as_of),
+    ]

@@ -1,0 +1,533 @@
+"""Atomic, deterministic, print-ready disclosure files: XLSX, CSV, HTML and a manifest.
+
+Every text cell goes through redact.safe_text (personal data masked, formulas
+neutralised; HTML only masks, as a browser runs no formulas). The same input gives
+the same bytes: no wall-clock time is written anywhere, the XLSX creation date is the
+caller's ``created``. Files appear under their final name only when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import json
+import math
+import numbers
+import os
+import unicodedata
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+import xlsxwriter
+
+from ducha.disclosure.redact import is_missing, mask_personal, safe_text
+
+ColumnKind = Literal["text", "int", "number", "percent"]
+_KINDS = ("text", "int", "number", "percent")
+# Excel display formats; percent values are fractions (0.853 -> 85.3%).
+NUMBER_FORMATS: dict[str, str] = {"int": "0", "number": "#,##0.00", "percent": "0.0%"}
+FOOTER = "&C第 &P 页 共 &N 页"
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # the flat name: CSV header, and the XLSX/HTML header without header_rows
+    width: float = 12  # Excel character units; a Chinese character is about 2
+    kind: ColumnKind = "text"
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"column {self.header!r}: unknown kind {self.kind!r}")
+        if not self.width > 0:
+            raise ValueError(f"column {self.header!r}: width must be positive")
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str  # worksheet name (Excel: at most 31 characters, none of []:*?/\)
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[object]]
+    title: str | None = None
+    notes: Sequence[str] = ()  # paragraphs under the table ("注：…")
+    # Optional grouped header, one list per header row; "" or a repeat of the cell to
+    # the left / above continues that cell (see header_cells).
+    header_rows: Sequence[Sequence[str]] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            raise ValueError(f"sheet {self.name!r}: no columns")
+        width = len(self.columns)
+        for i, row in enumerate(self.rows):
+            if len(row) != width:
+                raise ValueError(f"sheet {self.name!r}: row {i} has {len(row)} cells, expected {width}")
+        if self.header_rows is not None:
+            if not self.header_rows:
+                raise ValueError(f"sheet {self.name!r}: header_rows is empty")
+            for i, row in enumerate(self.header_rows):
+                if len(row) != width:
+                    raise ValueError(f"sheet {self.name!r}: header row {i} has {len(row)} cells")
+        if isinstance(self.notes, str):
+            raise TypeError(f"sheet {self.name!r}: notes must be a list of paragraphs")
+
+    @property
+    def header_grid(self) -> list[list[str]]:
+        if self.header_rows is None:
+            return [[c.header for c in self.columns]]
+        return [["" if v is None else str(v) for v in row] for row in self.header_rows]
+
+
+@dataclass(frozen=True)
+class HeaderCell:
+    """One (possibly merged) header cell, rows and columns relative to the header."""
+
+    row: int
+    col: int
+    last_row: int
+    last_col: int
+    text: str
+
+    @property
+    def merged(self) -> bool:
+        return (self.row, self.col) != (self.last_row, self.last_col)
+
+
+def header_cells(grid: Sequence[Sequence[str]]) -> list[HeaderCell]:
+    """Merge a grouped header into cells, covering every position exactly once.
+
+    A non-empty cell grows right over "" (or a repeat of its text) while the cells above
+    belong to the same group (so "总数" under two groups never merges across them), then
+    down over rows that are "" (or repeats) across its whole width. An unclaimed ""
+    stays a blank cell of its own.
+    """
+    nrows, ncols = len(grid), len(grid[0]) if grid else 0
+    owner: list[list[int | None]] = [[None] * ncols for _ in range(nrows)]
+    cells: list[HeaderCell] = []
+
+    def continues(r: int, c: int, text: str) -> bool:
+        return owner[r][c] is None and grid[r][c] in ("", text)
+
+    for r in range(nrows):
+        for c in range(ncols):
+            if owner[r][c] is not None:
+                continue
+            text = grid[r][c]
+            last_col, last_row = c, r
+            if text:
+                while (
+                    last_col + 1 < ncols
+                    and continues(r, last_col + 1, text)
+                    and all(owner[up][last_col + 1] == owner[up][c] for up in range(r))
+                ):
+                    last_col += 1
+                while last_row + 1 < nrows and all(
+                    continues(last_row + 1, cc, text) for cc in range(c, last_col + 1)
+                ):
+                    last_row += 1
+            for rr in range(r, last_row + 1):
+                for cc in range(c, last_col + 1):
+                    owner[rr][cc] = len(cells)
+            cells.append(HeaderCell(r, c, last_row, last_col, text))
+    return cells
+
+
+# ---------------------------------------------------------------------------- cells
+
+
+def _as_number(value: object) -> int | float | None:
+    """value as a number if it is one (bool is not: it is text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real | Decimal):
+        return float(value)
+    return None
+
+
+def _classify(value: object, column: Column) -> tuple[Literal["blank", "number", "text"], object]:
+    """How a cell is written: blank (missing, NaN, inf), number (numeric column and a
+    numeric value) or text (everything else, including "—" in a numeric column)."""
+    if is_missing(value):
+        return "blank", None
+    if column.kind != "text":
+        number = _as_number(value)
+        if number is not None:
+            if not math.isfinite(number):
+                return "blank", None
+            return "number", number
+    return "text", value
+
+
+def _plain_number(value: int | float) -> str:
+    """A number as plain machine-readable text: ints (and integral floats) without ".0"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _display_number(value: int | float, kind: ColumnKind) -> str:
+    """A number as the XLSX number format shows it (for HTML)."""
+    if kind == "percent":
+        return f"{value:.1%}"
+    if kind == "number":
+        return f"{value:,.2f}"
+    return _plain_number(value)
+
+
+def _display_width(text: str) -> int:
+    """Width in Excel character units: wide (CJK) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _wrapped_height(text: str, width: float, line_height: float = 15.0) -> float:
+    """Row height (points) for text wrapped in a merged cell; Excel does not autofit
+    merged cells, so notes and titles get an explicit height."""
+    usable = max(width - 1, 1)
+    lines = sum(max(1, math.ceil(_display_width(line) / usable)) for line in text.split("\n"))
+    return line_height * lines
+
+
+# ---------------------------------------------------------------------------- files
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to path; on success fsync it and rename it onto path,
+    on any exception delete it. Readers only ever see the old file or the complete new
+    one (os.replace is atomic within a folder)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Hidden, unique and in the same folder (same filesystem, so the rename is atomic).
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
+    try:
+        yield temp
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable; not every platform can open a folder."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------- XLSX
+
+
+def _xlsx_created(created: datetime) -> datetime:
+    """xlsxwriter prints the date with a "Z" suffix as given: convert to UTC (a naive
+    datetime is taken as UTC already)."""
+    if created.tzinfo is not None:
+        created = created.astimezone(UTC).replace(tzinfo=None)
+    return created
+
+
+def write_xlsx(
+    path: str | os.PathLike[str], sheets: Sequence[Sheet], *, created: datetime, author: str = "Ducha"
+) -> None:
+    """Write sheets to one workbook, laid out for printing on A4 landscape.
+
+    Per sheet: an optional merged title row, the (grouped) header repeated on every
+    printed page and frozen on screen, bordered data cells, and note rows below.
+    """
+    if not sheets:
+        raise ValueError("write_xlsx: no sheets")
+    with atomic_path(path) as temp:
+        workbook = xlsxwriter.Workbook(
+            str(temp),
+            {
+                # Belt and braces: text is written with write_string anyway.
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "in_memory": True,
+            },
+        )
+        try:
+            properties: dict[str, str | datetime] = {"author": author, "created": _xlsx_created(created)}
+            if sheets[0].title:
+                properties["title"] = safe_text(sheets[0].title)
+            workbook.set_properties(properties)
+            formats = _xlsx_formats(workbook)
+            for sheet in sheets:
+                _xlsx_sheet(workbook, formats, sheet)
+        finally:
+            workbook.close()
+
+
+def _xlsx_formats(workbook: xlsxwriter.Workbook) -> dict[str, object]:
+    base = {"font_size": 10, "text_wrap": True, "valign": "top", "border": 1}
+    return {
+        "title": workbook.add_format(
+            {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "text_wrap": True}
+        ),
+        "header": workbook.add_format(
+            {**base, "bold": True, "align": "center", "valign": "vcenter", "bg_color": "#DDEBF7"}
+        ),
+        "text": workbook.add_format(base),
+        **{kind: workbook.add_format({**base, "num_format": fmt}) for kind, fmt in NUMBER_FORMATS.items()},
+        "note": workbook.add_format({"font_size": 10, "text_wrap": True, "valign": "top"}),
+    }
+
+
+def _write_merged(ws, first_row: int, first_col: int, last_row: int, last_col: int, text: str, fmt) -> None:
+    """A text cell over a range; merge_range would write() its data (formula risk), so
+    merge with "" and then write_string the text."""
+    if (first_row, first_col) != (last_row, last_col):
+        ws.merge_range(first_row, first_col, last_row, last_col, "", fmt)
+    ws.write_string(first_row, first_col, text, fmt)
+
+
+def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet: Sheet) -> None:
+    ws = workbook.add_worksheet(sheet.name)
+    ncols = len(sheet.columns)
+    last_col = ncols - 1
+    total_width = sum(c.width for c in sheet.columns)
+    for i, column in enumerate(sheet.columns):
+        ws.set_column(i, i, column.width)
+
+    row = 0
+    if sheet.title:
+        title = safe_text(sheet.title)
+        _write_merged(ws, 0, 0, 0, last_col, title, formats["title"])
+        ws.set_row(0, max(30.0, _wrapped_height(title, total_width / 1.4, 22.0)))  # 14pt: wider glyphs
+        row = 1
+
+    header_top = row
+    grid = sheet.header_grid
+    for cell in header_cells(grid):
+        _write_merged(
+            ws,
+            header_top + cell.row,
+            cell.col,
+            header_top + cell.last_row,
+            cell.last_col,
+            safe_text(cell.text),
+            formats["header"],
+        )
+    header_bottom = header_top + len(grid) - 1
+    row = header_bottom + 1
+
+    for values in sheet.rows:
+        for col, (value, column) in enumerate(zip(values, sheet.columns, strict=True)):
+            how, data = _classify(value, column)
+            fmt = formats[column.kind]
+            if how == "number":
+                ws.write_number(row, col, data, fmt)
+            elif how == "text":
+                ws.write_string(row, col, safe_text(data), formats["text"])
+            else:
+                ws.write_blank(row, col, None, fmt)
+        row += 1
+
+    for note in sheet.notes:
+        text = safe_text(note)
+        _write_merged(ws, row, 0, row, last_col, text, formats["note"])
+        ws.set_row(row, _wrapped_height(text, total_width / 1.1))  # 10pt in an 11pt grid
+        row += 1
+
+    # Print: A4 landscape, one page wide, header on every page, page numbers.
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_top, header_bottom)
+    ws.freeze_panes(header_bottom + 1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
+    ws.set_footer(FOOTER, {"margin": 0.3})
+    ws.center_horizontally()
+
+
+# ---------------------------------------------------------------------------- CSV
+
+
+def write_csv(path: str | os.PathLike[str], sheet: Sheet) -> None:
+    """The table alone (flat Column.header row, then data; no title or notes), for
+    machines: UTF-8 with BOM (Excel then reads Chinese correctly), CRLF, plain numbers."""
+    with atomic_path(path) as temp, open(temp, "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow([safe_text(c.header) for c in sheet.columns])
+        for values in sheet.rows:
+            writer.writerow([_csv_cell(v, c) for v, c in zip(values, sheet.columns, strict=True)])
+
+
+def _csv_cell(value: object, column: Column) -> str:
+    how, data = _classify(value, column)
+    if how == "number":
+        return _plain_number(data)  # type: ignore[arg-type]
+    return safe_text(data) if how == "text" else ""
+
+
+# ---------------------------------------------------------------------------- HTML
+
+_CSS = """\
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif;
+  margin:1.5rem;color:#111;line-height:1.5}
+h1{font-size:1.4rem;text-align:center}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;width:100%;margin:1rem 0 .5rem;font-size:.9rem}
+caption{font-weight:bold;font-size:1.1rem;padding:.5rem}
+th,td{border:1px solid #555;padding:.3rem .45rem;vertical-align:top;white-space:pre-line;text-align:left}
+th{background:#ddebf7;text-align:center;vertical-align:middle}
+td.num{text-align:right;white-space:nowrap}
+p.note{font-size:.9rem;margin:.25rem 0}
+@page{size:A4 landscape;margin:12mm}
+@media print{body{margin:0}.scroll{overflow:visible}thead{display:table-header-group}
+  tr{break-inside:avoid}th{print-color-adjust:exact;-webkit-print-color-adjust:exact}}
+"""
+
+
+def _h(value: object) -> str:
+    """Masked (a browser runs no formulas, so no apostrophe) and escaped."""
+    return "" if is_missing(value) else html.escape(mask_personal(str(value)), quote=True)
+
+
+def _html_table(sheet: Sheet) -> list[str]:
+    out = [
+        '<div class="scroll">',
+        "<table>",
+        f"<caption>{_h(sheet.title or sheet.name)}</caption>",
+        "<thead>",
+    ]
+    grid = sheet.header_grid
+    cells = header_cells(grid)
+    for r in range(len(grid)):
+        ths = []
+        for cell in (c for c in cells if c.row == r):
+            span = ""
+            if cell.last_col > cell.col:
+                span += f' colspan="{cell.last_col - cell.col + 1}"'
+            if cell.last_row > cell.row:
+                span += f' rowspan="{cell.last_row - cell.row + 1}"'
+            scope = "colgroup" if cell.last_col > cell.col else "col"
+            ths.append(f'<th scope="{scope}"{span}>{_h(cell.text)}</th>')
+        out.append("<tr>" + "".join(ths) + "</tr>")
+    out += ["</thead>", "<tbody>"]
+    for values in sheet.rows:
+        tds = []
+        for value, column in zip(values, sheet.columns, strict=True):
+            how, data = _classify(value, column)
+            if how == "number":
+                tds.append(f'<td class="num">{_display_number(data, column.kind)}</td>')  # type: ignore[arg-type]
+            else:
+                tds.append(f"<td>{_h(data)}</td>")
+        out.append("<tr>" + "".join(tds) + "</tr>")
+    out += ["</tbody>", "</table>", "</div>"]
+    out += [f'<p class="note">{_h(note)}</p>' for note in sheet.notes]
+    return out
+
+
+def render_html(sheets: Sequence[Sheet], *, page_title: str) -> str:
+    """The standalone page as text (write_html writes it)."""
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_h(page_title)}</title>",
+        f"<style>\n{_CSS}</style>",
+        "</head>",
+        "<body>",
+        "<main>",
+        f"<h1>{_h(page_title)}</h1>",
+    ]
+    for sheet in sheets:
+        lines += ["<section>", *_html_table(sheet), "</section>"]
+    lines += ["</main>", "</body>", "</html>", ""]
+    return "\n".join(lines)
+
+
+def write_html(path: str | os.PathLike[str], sheets: Sequence[Sheet], *, page_title: str) -> None:
+    """A standalone, accessible HTML5 page: one captioned table per sheet, notes below."""
+    page = render_html(sheets, page_title=page_title)
+    with atomic_path(path) as temp:
+        temp.write_bytes(page.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------- manifest
+
+
+def generator() -> str:
+    try:
+        version = metadata.version("ducha")
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    return f"ducha {version}"
+
+
+def _file_entry(folder: Path, entry: dict) -> dict:
+    name = entry.get("name")
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"manifest: file name must be a plain name inside the folder: {name!r}")
+    if name == MANIFEST_NAME:
+        raise ValueError("manifest: cannot list itself")
+    path = folder / name
+    # sha256 and bytes always come from the file on disk, never from the caller.
+    return {"rows": None, **entry, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+def write_manifest(
+    folder: Path,
+    *,
+    files: Sequence[dict],
+    as_of: str,
+    run_id: str | None,
+    extra: dict | None = None,
+) -> Path:
+    """Write folder/manifest.json: one entry per file ({name, sha256, bytes, rows} plus
+    whatever else the caller gave, sorted by name), as_of, run_id and generator.
+    ``extra`` keys are added at the top level and may not replace these."""
+    folder = Path(folder)
+    entries = sorted((_file_entry(folder, dict(f)) for f in files), key=lambda e: e["name"])
+    names = [e["name"] for e in entries]
+    if len(set(names)) != len(names):
+        raise ValueError(f"manifest: duplicate file names in {names}")
+    manifest: dict[str, object] = {
+        "as_of": as_of,
+        "files": entries,
+        "generator": generator(),
+        "manifest_version": 1,
+        "run_id": run_id,
+    }
+    clash = set(extra or {}) & set(manifest)
+    if clash:
+        raise ValueError(f"manifest: extra may not set {sorted(clash)}")
+    manifest.update(extra or {})
+    target = folder / MANIFEST_NAME
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    with atomic_path(target) as temp:
+        temp.write_bytes(text.encode("utf-8"))
+    return target

@@ -1,0 +1,63 @@
+"""Batch number and date from titles, 批次 cells and landing folders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from ducha.intake.values import date as parse_date
+from ducha.text import cn_to_int, halfwidth
+
+_BATCH = re.compile(r"第\s*([0-9零〇一二两三四五六七八九十百]+)\s*批")
+_FULL_DATE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
+_SHORT_DATE = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+
+@dataclass(frozen=True)
+class TitleInfo:
+    batch_no: int | None
+    day: dt.date | None
+
+
+def batch_number(text: object) -> int | None:
+    """ "第二十五批", "第25批", "25" -> 25."""
+    if text is None:
+        return None
+    s = halfwidth(str(text)).strip()
+    m = _BATCH.search(s)
+    if m:
+        return cn_to_int(m.group(1))
+    return cn_to_int(s) if s else None
+
+
+def parse_title(text: str, year_hint: int | None = None) -> TitleInfo:
+    """ "…一览表（第二十五批 2024年6月3日）" -> (25, 2024-06-03)."""
+    s = halfwidth(text)
+    m = _BATCH.search(s)
+    batch_no = cn_to_int(m.group(1)) if m else None
+    day = None
+    d = _FULL_DATE.search(s)
+    if d:
+        try:
+            day = parse_date(f"{d.group(1)}-{d.group(2)}-{d.group(3)}")
+        except ValueError:
+            day = None
+    elif year_hint:
+        d = _SHORT_DATE.search(s)
+        if d:
+            try:
+                day = dt.date(year_hint, int(d.group(1)), int(d.group(2)))
+            except ValueError:
+                day = None
+    return TitleInfo(batch_no, day)
+
+
+def landing_day(path_parts: tuple[str, ...]) -> dt.date | None:
+    """The YYYY-MM-DD folder of landing/<inspection>/<YYYY-MM-DD>/file, if any."""
+    for part in reversed(path_parts[:-1]):
+        try:
+            return dt.date.fromisoformat(part)
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,102 @@
+"""Find the header row under title rows, possibly split over two merged rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ducha.contract import Contract, strip_unit
+from ducha.intake.reader import Cell, Merge
+from ducha.text import clean, header_key
+
+MIN_FIELDS = 3  # fewer matched columns than this is not a header, it is a title or data
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    first_row: int  # 0-based index of the first header row
+    last_row: int  # 0-based index of the last header row; data starts after it
+    fields: dict[int, str]  # column index -> contract field
+    written: dict[int, str]  # column index -> the header as written in the file
+    units: dict[int, str]  # column index -> unit written in the header ("万元")
+    internal: dict[int, str]  # staff-contact columns found (never read)
+    duplicates: dict[int, str]  # columns naming a field already matched
+
+
+def _fill_merges(rows: list[list[Cell]], merges: list[Merge], upto: int) -> list[list[Cell]]:
+    """Copy each merged header cell's value across its range (calamine gives it once)."""
+    grid = [list(r) for r in rows[:upto]]
+    for (r0, c0), (r1, c1) in merges:
+        if r0 >= upto or r0 >= len(grid) or c0 >= len(grid[r0]):
+            continue
+        value = grid[r0][c0]
+        for r in range(r0, min(r1, upto - 1) + 1):
+            for c in range(c0, c1 + 1):
+                if c < len(grid[r]) and (grid[r][c] is None or str(grid[r][c]).strip() == ""):
+                    grid[r][c] = value
+    return grid
+
+
+def _match_row(cells: list[Cell], index: dict[str, str], internal: set[str]) -> HeaderMatch | None:
+    fields: dict[int, str] = {}
+    written: dict[int, str] = {}
+    units: dict[int, str] = {}
+    found_internal: dict[int, str] = {}
+    duplicates: dict[int, str] = {}
+    for col, cell in enumerate(cells):
+        key = header_key(cell)
+        if not key:
+            continue
+        base = strip_unit(key)
+        if base in internal or key in internal:
+            found_internal[col] = clean(cell)
+            continue
+        name = index.get(base) or index.get(key)
+        if not name:
+            continue
+        if name in fields.values():
+            duplicates[col] = clean(cell)
+            continue
+        fields[col] = name
+        written[col] = clean(cell)
+        if base != key:
+            units[col] = key[len(base) :].strip("()（）")
+    if len(fields) < MIN_FIELDS:
+        return None
+    return HeaderMatch(0, 0, fields, written, units, found_internal, duplicates)
+
+
+def find_header(
+    rows: list[list[Cell]], merges: list[Merge], contract: Contract, search_rows: int
+) -> HeaderMatch | None:
+    index = contract.alias_index()
+    internal = {strip_unit(header_key(c)) for c in contract.internal_columns}
+    grid = _fill_merges(rows, merges, min(len(rows), search_rows + 1))
+    best: HeaderMatch | None = None
+    for r in range(min(len(grid), search_rows)):
+        single = _match_row(grid[r], index, internal)
+        candidates = []
+        if single:
+            candidates.append(HeaderMatch(r, r, *_parts(single)))
+        if r + 1 < len(grid):
+            # A two-row header: the lower cell names the column, else the (merged) upper one.
+            width = max(len(grid[r]), len(grid[r + 1]))
+            combined = []
+            for c in range(width):
+                lower = grid[r + 1][c] if c < len(grid[r + 1]) else None
+                upper = grid[r][c] if c < len(grid[r]) else None
+                lower_key = header_key(lower)
+                lower_known = lower_key and (
+                    strip_unit(lower_key) in index or strip_unit(lower_key) in internal
+                )
+                combined.append(lower if lower_known else (upper if upper not in (None, "") else lower))
+            double = _match_row(combined, index, internal)
+            if double and single and len(double.fields) > len(single.fields):
+                candidates.append(HeaderMatch(r, r + 1, *_parts(double)))
+        for cand in candidates:
+            if best is None or len(cand.fields) > len(best.fields):
+                best = cand
+    return best
+
+
+def _parts(m: HeaderMatch) -> tuple:
+    return (m.fields, m.written, m.units, m.internal, m.duplicates)

@@ -1,0 +1,258 @@
+"""One file in, normalised case rows out, with every issue found while reading."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ducha.config import Inspection, limit
+from ducha.contract import Contract, load_contract
+from ducha.intake import values as V
+from ducha.intake.batch import batch_number, landing_day, parse_title
+from ducha.intake.header import HeaderMatch, find_header
+from ducha.intake.reader import Cell, RawSheet, read_raw
+from ducha.issues import FileRejected, Issue, issue
+from ducha.text import clean
+
+_SKIP_FIRST_CELLS = ("合计", "小计", "总计")
+
+
+@dataclass
+class CaseRow:
+    sheet: str
+    row: int  # Excel row number
+    batch_no: int
+    values: dict[str, object]
+    raw: dict[str, str]  # header as written -> cell text, for the quarantine record
+    written: dict[str, str]  # field -> header as written in this sheet
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass
+class ParsedFile:
+    path: Path
+    sha256: str
+    size: int
+    inspection: Inspection
+    as_of: dt.date | None = None
+    batches: dict[int, dt.date | None] = field(default_factory=dict)
+    sheets: list[str] = field(default_factory=list)
+    rows: list[CaseRow] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)  # file and sheet level
+
+    @property
+    def rejected(self) -> bool:
+        return any(i.level == "error" for i in self.issues)
+
+    @property
+    def batch(self) -> tuple[int | None, dt.date | None]:
+        """The file's batch: the only one, or the latest one when rows span several."""
+        if not self.batches:
+            return None, None
+        no = max(self.batches)
+        return no, self.batches[no]
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def parse_file(
+    path: Path,
+    inspection: Inspection,
+    *,
+    batch_override: int | None = None,
+    day_override: dt.date | None = None,
+) -> ParsedFile:
+    """Never raises for bad input: file-level problems land in ``issues``."""
+    path = Path(path)
+    parsed = ParsedFile(path, sha256_of(path), path.stat().st_size, inspection)
+    try:
+        sheets, notes = read_raw(path)
+        parsed.issues.extend(notes)
+        _parse_sheets(parsed, sheets, batch_override, day_override)
+    except FileRejected as exc:
+        parsed.issues.append(exc.issue)
+        parsed.rows.clear()
+    return parsed
+
+
+def _parse_sheets(
+    parsed: ParsedFile,
+    sheets: list[RawSheet],
+    batch_override: int | None,
+    day_override: dt.date | None,
+) -> None:
+    contract = load_contract()
+    insp = parsed.inspection
+    folder_day = day_override or landing_day(parsed.path.parts)
+    folder_batch = next(
+        (b for p in reversed(parsed.path.parts[:-1]) if "批" in p and (b := batch_number(p))), None
+    )
+    found_header = False
+    for sheet in sheets:
+        match = find_header(sheet.rows, sheet.merged, contract, limit("header_search_rows"))
+        if match is None:
+            parsed.issues.append(issue("warning", "SHEET_NO_HEADER", sheet=sheet.name))
+            continue
+        found_header = True
+        missing = [f for f in contract.required if f not in match.fields.values()]
+        if missing:
+            labels = "、".join(contract.fields[f].label for f in missing)
+            raise FileRejected(
+                "MISSING_COLUMN", labels, sheet=sheet.name, row=match.last_row + 1, expected=labels
+            )
+        for col, text in match.internal.items():
+            parsed.issues.append(issue("warning", "COLUMN_INTERNAL", sheet=sheet.name, column=text))
+        for col, text in match.duplicates.items():
+            parsed.issues.append(issue("warning", "COLUMN_DUPLICATE", sheet=sheet.name, column=text))
+        title_text = " ".join(clean(c) for r in sheet.rows[: match.first_row] for c in r if not V.is_blank(c))
+        title = parse_title(title_text, insp.year_hint() or (folder_day.year if folder_day else None))
+        title_batch = batch_override or title.batch_no or folder_batch
+        if title_batch is not None and title.batch_no is not None and title.day:
+            parsed.batches.setdefault(title_batch, title.day)
+        elif title_batch is not None:
+            parsed.batches.setdefault(title_batch, None if title.day else folder_day)
+        if parsed.as_of is None:
+            parsed.as_of = day_override or folder_day or title.day
+        parsed.sheets.append(sheet.name)
+        _parse_rows(parsed, sheet, match, contract, title_batch, batch_override)
+    if not found_header:
+        raise FileRejected("NO_HEADER", "前若干行中没有「受理编号」「交办问题基本情况」等列名")
+    if not parsed.rows:
+        raise FileRejected("FILE_EMPTY")
+    if any(r.batch_no is None for r in parsed.rows):
+        raise FileRejected(
+            "NO_BATCH", "标题、「批次」列、受理编号前缀和接收目录中均未写明批次；可用 --batch 指定"
+        )
+    if parsed.as_of is None:
+        dated = [d for d in parsed.batches.values() if d]
+        parsed.as_of = max(dated) if dated else None
+
+
+def _parse_rows(
+    parsed: ParsedFile,
+    sheet: RawSheet,
+    match: HeaderMatch,
+    contract: Contract,
+    title_batch: int | None,
+    batch_override: int | None,
+) -> None:
+    insp = parsed.inspection
+    written = {name: match.written[col] for col, name in match.fields.items()}
+    id_header = written["case_id"]
+    for r in range(match.last_row + 1, len(sheet.rows)):
+        cells = sheet.rows[r]
+        filled = [c for c in cells if not V.is_blank(c)]
+        if not filled:
+            continue
+        first = clean(filled[0])
+        if len(filled) <= 2 and first.startswith(contract.notes_row_prefixes):
+            continue  # "注：…" rows under the table
+        if first.startswith(_SKIP_FIRST_CELLS):
+            continue
+        cell_of = {name: (cells[col] if col < len(cells) else None) for col, name in match.fields.items()}
+        if clean(cell_of["case_id"]) == id_header:
+            continue  # the header repeated on every printed page of an export
+        row = CaseRow(sheet.name, r + 1, 0, {}, _raw(cells, match), written)
+        _normalise(row, cell_of, contract, insp, parsed)
+        row_batch = None
+        if "batch" in cell_of and not V.is_blank(cell_of["batch"]):
+            row_batch = batch_number(cell_of["batch"])
+        row.batch_no = batch_override or row_batch or title_batch or row.values.pop("_id_batch", None)
+        row.values.pop("_id_batch", None)
+        if row.batch_no is not None:
+            parsed.batches.setdefault(row.batch_no, None)
+        parsed.rows.append(row)
+
+
+def _raw(cells: list[Cell], match: HeaderMatch) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for col, text in match.written.items():
+        value = cells[col] if col < len(cells) else None
+        out[text] = "" if V.is_blank(value) else str(value)
+    return out
+
+
+def _normalise(
+    row: CaseRow, cell_of: dict[str, Cell], contract: Contract, insp: Inspection, parsed: ParsedFile
+) -> None:
+    year = insp.year_hint() or (parsed.as_of.year if parsed.as_of else None)
+    fine_unit = insp.fine_unit
+    for name, f in contract.fields.items():
+        if name not in cell_of or name == "batch":
+            if f.kind == "types":
+                row.values[name] = []
+            elif f.kind == "flag":
+                row.values[name] = False
+            elif f.kind in ("count", "money", "date", "int"):
+                row.values[name] = None
+            else:
+                row.values[name] = ""
+            continue
+        cell = cell_of[name]
+        try:
+            row.values[name] = _value(
+                f.kind, cell, contract, f.vocabulary, fine_unit, year, row.written[name]
+            )
+        except ValueError as exc:
+            row.values[name] = None
+            rule = "DATE_FORMAT" if f.kind == "date" else "NUMBER_FORMAT"
+            row.issues.append(
+                issue(
+                    "error",
+                    rule,
+                    f"「{clean(cell)}」",
+                    sheet=row.sheet,
+                    row=row.row,
+                    column=row.written[name],
+                    value=clean(cell),
+                    expected=str(exc),
+                )
+            )
+    case_id, id_batch = V.case_id(cell_of.get("case_id"))
+    row.values["case_id"] = case_id
+    row.values["_id_batch"] = id_batch
+    if row.values.get("duplicate_of"):
+        row.values["duplicate_of"] = V.case_id(row.values["duplicate_of"])[0]
+    row.values["received_on"] = V.received_on(case_id, contract) or row.values.get("received_on")
+    row.values["channel"] = V.channel(case_id, contract)
+
+
+def _value(
+    kind: str,
+    cell: Cell,
+    contract: Contract,
+    vocabulary: str | None,
+    fine_unit: str,
+    year: int | None,
+    header: str,
+) -> object:
+    if kind in ("text", "id"):
+        return V.as_text(cell)
+    if kind == "region":
+        return V.region(cell)
+    if kind == "enum":
+        return V.enum(cell, contract.vocabularies[vocabulary or ""])
+    if kind == "types":
+        return V.pollution_types(cell, contract)
+    if kind == "flag":
+        return V.flag(cell)
+    if kind == "date":
+        return V.date(cell, year_hint=year)
+    if kind == "count":
+        n = V.number(cell)
+        return None if n is None else n
+    if kind == "money":
+        unit = "万元" if "万" in header else ("元" if "元" in header else None)
+        return V.number(cell, money_unit=fine_unit, header_unit=unit)
+    if kind == "int":
+        n = V.number(cell)
+        return None if n is None else int(n)
+    raise AssertionError(kind)

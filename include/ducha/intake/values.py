@@ -1,0 +1,150 @@
+"""Cell values to canonical values. Pure functions; a value that cannot be read raises
+ValueError with what was expected, and the caller turns it into a row issue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+from ducha.contract import Contract, Vocabulary
+from ducha.text import clean, cn_to_int, halfwidth, simplified, squash
+
+_BATCH_PREFIX = re.compile(r"^第?([0-9零〇一二两三四五六七八九十百]+)批[次]?[:：\-\s]*")
+_NUMBER = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*(万元|万|元|家|件|人|个|起|户)?$")
+_FALSY_FLAGS = {"", "否", "无", "不是", "0", "N", "NO", "FALSE", "×", "—", "-", "/"}
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and clean(value) == ""
+
+
+def as_text(value: object) -> str:
+    """Free text, whitespace folded, otherwise kept as written (Traditional too)."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return clean(value)
+
+
+def case_id(value: object) -> tuple[str, int | None]:
+    """(case_id, batch number from a "第31批 " prefix, if any)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = halfwidth(squash(as_text(value))).upper()
+    batch = None
+    m = _BATCH_PREFIX.match(text)
+    if m:
+        batch = cn_to_int(m.group(1))
+        text = text[m.end() :]
+    return text, batch
+
+
+def region(value: object) -> str:
+    # Spaces in region names are line-wrap artefacts ("嘉峪 关市").
+    return simplified(halfwidth(squash(as_text(value))))
+
+
+def enum(value: object, vocab: Vocabulary) -> str:
+    """Canonical value, or the cleaned input when unknown (the quality suite names it)."""
+    text = simplified(halfwidth(squash(as_text(value))))
+    return vocab.synonyms.get(text, text)
+
+
+def pollution_types(value: object, contract: Contract) -> list[str]:
+    text = simplified(halfwidth(as_text(value)))
+    if not text:
+        return []
+    seps = re.escape(halfwidth(contract.type_separators) + contract.type_separators)
+    out: list[str] = []
+    for part in re.split(f"[{seps}]", text):
+        name = squash(part)
+        name = contract.long_forms.get(name, name)
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def flag(value: object) -> bool:
+    text = halfwidth(squash(as_text(value))).upper()
+    # "是", "√", "*" (Shandong), "重点" ... anything but an explicit no marks a key case.
+    return text not in _FALSY_FLAGS
+
+
+def number(value: object, *, money_unit: str | None = None, header_unit: str | None = None) -> float | None:
+    """Counts like "3家" and amounts like "1.5万元" / "251542.71元".
+
+    For money, the result is in ``money_unit`` (元 or 万元); a value without a unit
+    takes the unit written in the header ("罚款金额（万元）"), else 元.
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("数字")
+    if isinstance(value, int | float):
+        amount, unit = float(value), None
+    else:
+        text = halfwidth(squash(as_text(value))).replace(",", "")
+        if text in ("无", "/", "—", "-"):
+            return 0.0
+        m = _NUMBER.match(text)
+        if not m:
+            raise ValueError("数字，如 3、3家、1.5万元")
+        amount, unit = float(m.group(1)), m.group(2)
+    if money_unit is None:
+        return amount
+    unit = unit or header_unit or "元"
+    yuan = amount * 10000 if unit in ("万元", "万") else amount
+    return round(yuan / 10000, 6) if money_unit == "万元" else round(yuan, 2)
+
+
+def date(value: object, *, year_hint: int | None = None) -> dt.date | None:
+    """Excel serials, datetimes, 2024-06-03, 2024/6/3, 2024.6.3, 2024年6月3日, 6月3日."""
+    if is_blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 20000 < value < 80000:  # an Excel serial (1954..2119)
+            return _EXCEL_EPOCH + dt.timedelta(days=int(value))
+        raise ValueError("日期")
+    text = halfwidth(squash(str(value)))
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\d{1,2}[:时].*)?", text)
+    if m:
+        return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
+    if m:
+        return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = re.fullmatch(r"(\d{1,2})月(\d{1,2})日?", text)
+    if m and year_hint:
+        return _make_date(year_hint, int(m.group(1)), int(m.group(2)))
+    raise ValueError("日期，如 2024-06-03、2024年6月3日")
+
+
+def _make_date(y: int, m: int, d: int) -> dt.date:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        raise ValueError("有效日期") from None
+
+
+def received_on(case_id_text: str, contract: Contract) -> dt.date | None:
+    """The received day encoded in a well-formed ID (D3HN[20240602]0040)."""
+    if not contract.case_id_pattern.match(case_id_text):
+        return None
+    try:
+        return dt.datetime.strptime(case_id_text[4:12], "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def channel(case_id_text: str, contract: Contract) -> str | None:
+    return contract.channels.get(case_id_text[:1]) if case_id_text else None

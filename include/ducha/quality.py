@@ -1,0 +1,287 @@
+"""The Great Expectations suite, built from the contract and the inspection's configuration.
+
+Column rules come straight from the contract (required fields, vocabularies, lengths,
+penalties, the case-ID pattern). Cross-field rules are computed as boolean columns
+(``_rule_*``) so that every check is one GX expectation with one result format, and
+every failure maps back to an Excel row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ducha.config import Inspection
+from ducha.contract import Contract, load_contract
+from ducha.intake.parse import CaseRow, ParsedFile
+from ducha.issues import Issue, Level, issue
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Grace before the period: the first batch carries complaints received the day before.
+PERIOD_GRACE = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one expectation means to a clerk."""
+
+    rule: str
+    level: Level
+    field: str  # the contract field the clerk should look at
+    expected: str
+
+
+def _meta(rule: Rule) -> dict[str, str]:
+    return {"rule": rule.rule, "level": rule.level, "field": rule.field, "expected": rule.expected}
+
+
+def build_suite(inspection: Inspection, contract: Contract | None = None) -> list[Any]:
+    """The expectations for one inspection (a list of GX Expectation objects)."""
+    import great_expectations.expectations as gxe
+
+    c = contract or load_contract()
+    out: list[Any] = []
+    for name in c.required:
+        label = c.fields[name].label
+        out.append(
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=name, meta=_meta(Rule("REQUIRED_VALUE", "error", name, f"「{label}」不能为空"))
+            )
+        )
+    out.append(
+        gxe.ExpectColumnValuesToBeUnique(
+            column="case_id",
+            meta=_meta(Rule("CASE_ID_DUPLICATE", "error", "case_id", "每个受理编号在文件中只出现一次")),
+        )
+    )
+    out.append(
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="case_id",
+            regex=c.case_id_pattern.pattern,
+            meta=_meta(
+                Rule(
+                    "CASE_ID_PATTERN",
+                    "warning",
+                    "case_id",
+                    "如 D3HN202406020040（D/X+轮次+省份代码+日期+序号）",
+                )
+            ),
+        )
+    )
+    for f in c.fields.values():
+        if f.kind == "enum" and f.vocabulary:
+            allowed = list(c.vocabularies[f.vocabulary].values)
+            out.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=f.name,
+                    value_set=allowed,
+                    meta=_meta(Rule("ENUM_VALUE", "error", f.name, "允许的值：" + "、".join(allowed))),
+                )
+            )
+        if f.max_length:
+            out.append(
+                gxe.ExpectColumnValueLengthsToBeBetween(
+                    column=f.name,
+                    min_value=0,
+                    max_value=f.max_length,
+                    meta=_meta(Rule("TEXT_TOO_LONG", "error", f.name, f"不超过 {f.max_length} 字")),
+                )
+            )
+        if f.kind in ("count", "money"):
+            out.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=f.name,
+                    min_value=0,
+                    meta=_meta(Rule("NUMBER_NEGATIVE", "error", f.name, "不小于 0 的数")),
+                )
+            )
+    types = "|".join(re.escape(t) for t in inspection.pollution_types)
+    out.append(
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="pollution_types",
+            regex=f"^(?:{types})(?:\\|(?:{types}))*$",
+            meta=_meta(
+                Rule(
+                    "POLLUTION_TYPE",
+                    "error",
+                    "pollution_types",
+                    "允许的值：" + "、".join(inspection.pollution_types),
+                )
+            ),
+        )
+    )
+    cross = [
+        Rule(
+            "CLOSED_WITHOUT_FINDINGS", "error", "status", "已办结的案件须填写「调查核实情况」和「是否属实」"
+        ),
+        Rule("PENALTY_ON_UNFOUNDED", "warning", "verified", "不属实的案件一般不应有处罚数据，请核对"),
+        Rule("RECEIVED_AFTER_BATCH", "error", "case_id", "受理编号中的日期不晚于交办日期"),
+        Rule("DATE_OUT_OF_PERIOD", "error", "case_id", _period_text(inspection)),
+        Rule(
+            "CASE_CONFLICT", "error", "summary", "与已入库的同一受理编号内容一致；如确需更正请联系数据管理员"
+        ),
+    ]
+    for rule in cross:
+        out.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=_rule_column(rule.rule), value_set=[True], meta=_meta(rule)
+            )
+        )
+    return out
+
+
+def _period_text(insp: Inspection) -> str:
+    if insp.period_start and insp.period_end:
+        return f"督察期间 {insp.period_start - PERIOD_GRACE} 至 {insp.period_end}"
+    return "督察期间内"
+
+
+def _rule_column(rule: str) -> str:
+    return "_rule_" + rule.lower()
+
+
+def rows_frame(
+    rows: list[CaseRow],
+    inspection: Inspection,
+    batches: dict[int, dt.date | None],
+    known_summaries: dict[str, str],
+    contract: Contract | None = None,
+) -> pd.DataFrame:
+    """The frame GX validates: one row per case row, blanks as nulls, rule columns."""
+    import pandas as pd
+
+    c = contract or load_contract()
+    records = []
+    for r in rows:
+        v = r.values
+        rec: dict[str, object] = {}
+        for name, f in c.fields.items():
+            value = v.get(name)
+            if f.kind == "types":
+                value = "|".join(value) if value else None  # type: ignore[arg-type]
+            elif value == "":
+                value = None
+            rec[name] = value
+        rec.update(_cross_rules(r, inspection, batches, known_summaries, c))
+        records.append(rec)
+    frame = pd.DataFrame.from_records(records, columns=[*c.fields, *(_rule_column(x) for x in _CROSS)])
+    for name, f in c.fields.items():
+        if f.kind in ("count", "money"):
+            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+    return frame
+
+
+_CROSS = (
+    "CLOSED_WITHOUT_FINDINGS",
+    "PENALTY_ON_UNFOUNDED",
+    "RECEIVED_AFTER_BATCH",
+    "DATE_OUT_OF_PERIOD",
+    "CASE_CONFLICT",
+)
+
+
+def _cross_rules(
+    r: CaseRow,
+    insp: Inspection,
+    batches: dict[int, dt.date | None],
+    known: dict[str, str],
+    c: Contract,
+) -> dict[str, bool]:
+    v = r.values
+    closed = v.get("status") in c.closed_statuses
+    penalties = any((v.get(p) or 0) > 0 for p in c.penalty_fields)
+    received = v.get("received_on")
+    batch_day = batches.get(r.batch_no)
+    in_period = True
+    if received and insp.period_start and insp.period_end:
+        in_period = insp.period_start - PERIOD_GRACE <= received <= insp.period_end
+    case_id = str(v.get("case_id") or "")
+    return {
+        _rule_column("CLOSED_WITHOUT_FINDINGS"): not closed or bool(v.get("findings") and v.get("verified")),
+        _rule_column("PENALTY_ON_UNFOUNDED"): not (v.get("verified") == "不属实" and penalties),
+        _rule_column("RECEIVED_AFTER_BATCH"): not (received and batch_day and received > batch_day),
+        _rule_column("DATE_OUT_OF_PERIOD"): in_period,
+        _rule_column("CASE_CONFLICT"): case_id not in known or known[case_id] == v.get("summary"),
+    }
+
+
+class Validator:
+    """One GX context per process: ``import great_expectations`` costs seconds, so pay
+    it once per task, not once per file."""
+
+    def __init__(self, results_dir: Path | None = None) -> None:
+        self.results_dir = results_dir
+        self._suites: dict[str, Any] = {}
+
+    @cached_property
+    def _context(self) -> Any:
+        import great_expectations as gx
+
+        # GX logs every internal registration at INFO: noise in task logs.
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        ctx = gx.get_context(mode="ephemeral")
+        ctx.variables.progress_bars = {"globally": False}
+        return ctx
+
+    @cached_property
+    def _batch_definition(self) -> Any:
+        asset = self._context.data_sources.add_pandas("ducha").add_dataframe_asset("case_rows")
+        return asset.add_batch_definition_whole_dataframe("file")
+
+    def suite(self, inspection: Inspection) -> Any:
+        import great_expectations as gx
+
+        if inspection.id not in self._suites:
+            suite = gx.ExpectationSuite(name=f"ducha.{inspection.id}", expectations=build_suite(inspection))
+            self._suites[inspection.id] = self._context.suites.add(suite)
+        return self._suites[inspection.id]
+
+    def validate(self, parsed: ParsedFile, known_summaries: dict[str, str] | None = None) -> dict:
+        """Adds the suite's findings to each row's issues; returns the GX result as JSON."""
+        if parsed.rejected or not parsed.rows:
+            return {}
+        suite = self.suite(parsed.inspection)
+        frame = rows_frame(parsed.rows, parsed.inspection, parsed.batches, known_summaries or {})
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        contract = load_contract()
+        for res in result.results:
+            meta = res.expectation_config.meta or {}
+            if res.success or not meta.get("rule"):
+                continue
+            for pos in res.result.get("unexpected_index_list") or []:
+                row = parsed.rows[int(pos)]
+                row.issues.append(_row_issue(row, meta, contract))
+        doc = result.to_json_dict()
+        if self.results_dir:
+            self.results_dir.mkdir(parents=True, exist_ok=True)
+            out = self.results_dir / f"{parsed.sha256[:16]}.gx.json"
+            out.write_text(json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+        return doc
+
+
+def _row_issue(row: CaseRow, meta: dict[str, str], contract: Contract) -> Issue:
+    field = meta["field"]
+    column = row.written.get(field) or contract.fields[field].label
+    value = row.raw.get(column, "") if column in row.raw else str(row.values.get(field) or "")
+    detail = f"「{value}」" if value else ""
+    if meta["rule"] == "CASE_ID_DUPLICATE":
+        detail = f"「{value}」"
+    return issue(
+        meta["level"],  # type: ignore[arg-type]
+        meta["rule"],
+        detail,
+        sheet=row.sheet,
+        row=row.row,
+        column=column,
+        value=value,
+        expected=meta["expected"],
+    )

@@ -1,0 +1,178 @@
+"""Warehouse tables (SQLAlchemy Core). Every reported state of a case is a version;
+nothing is overwritten. Dates are DATE columns; fines are stored in the inspection's
+fine unit (inspections.fine_unit says which)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+inspections = Table(
+    "inspections",
+    metadata,
+    Column("inspection_id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("province", Text),
+    Column("deadline_days", Integer, nullable=False),
+    Column("fine_unit", String(4), nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("inspection_id", String(64), primary_key=True),
+    Column("batch_no", Integer, primary_key=True),
+    Column("transferred_on", Date),
+    ForeignKeyConstraint(["inspection_id"], ["inspections.inspection_id"]),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("inspection_id", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("stored_path", Text, nullable=False),  # archive/ or quarantine/ copy, byte for byte
+    Column("size", Integer, nullable=False),
+    Column("received_on", Date),  # the landing day
+    Column("batch_no", Integer),
+    Column("status", String(16), nullable=False),  # loaded | partial | quarantined
+    Column("rows_total", Integer, nullable=False),
+    Column("rows_loaded", Integer, nullable=False),
+    Column("rows_quarantined", Integer, nullable=False),
+    Column("warnings", Integer, nullable=False, default=0),
+    ForeignKeyConstraint(["inspection_id"], ["inspections.inspection_id"]),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("inspection_id", String(64), primary_key=True),
+    Column("case_id", String(64), primary_key=True),
+    Column("batch_no", Integer, nullable=False),
+    Column("seq", Integer),
+    Column("received_on", Date),
+    Column("channel", String(4)),  # 来电 / 来信, from the ID
+    Column("id_valid", Boolean, nullable=False),  # flagged, never dropped
+    Column("region", Text, nullable=False),
+    Column("region_code", String(12)),
+    Column("pollution_types", Text, nullable=False),  # "水、大气": display form of case_types
+    Column("summary", Text, nullable=False),
+    Column("key_case", Boolean, nullable=False),
+    Column("duplicate_of", String(64)),
+    Column("due_on", Date),  # transfer date + the inspection's deadline
+    Column("first_file", String(64), nullable=False),
+    ForeignKeyConstraint(["inspection_id", "batch_no"], ["batches.inspection_id", "batches.batch_no"]),
+)
+
+PENALTY_COLUMNS = (
+    "rectify_orders",
+    "penalty_cases",
+    "fine_amount",
+    "criminal_investigations",
+    "admin_detentions",
+    "criminal_detentions",
+    "interviews",
+    "accountable_persons",
+)
+
+STATE_COLUMNS = (
+    "findings",
+    "verified",
+    "target",
+    "handling",
+    "status",
+    "accountability",
+    "remarks",
+    *PENALTY_COLUMNS,
+)
+
+case_versions = Table(
+    "case_versions",
+    metadata,
+    Column("inspection_id", String(64), primary_key=True),
+    Column("case_id", String(64), primary_key=True),
+    Column("version_no", Integer, primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("findings", Text, nullable=False),
+    Column("verified", String(8)),
+    Column("target", Text, nullable=False),
+    Column("handling", Text, nullable=False),
+    Column("status", String(8)),
+    Column("accountability", Text, nullable=False),
+    Column("remarks", Text, nullable=False),
+    *(Column(name, Float) for name in PENALTY_COLUMNS),
+    Column("state_hash", String(64), nullable=False),
+    Column("source_file", String(64), nullable=False),
+    Column("source_sheet", Text, nullable=False),
+    Column("source_row", Integer, nullable=False),
+    ForeignKeyConstraint(["inspection_id", "case_id"], ["cases.inspection_id", "cases.case_id"]),
+    Index("ix_case_versions_as_of", "inspection_id", "as_of"),
+)
+
+case_types = Table(
+    "case_types",
+    metadata,
+    Column("inspection_id", String(64), primary_key=True),
+    Column("case_id", String(64), primary_key=True),
+    Column("pollution_type", String(32), primary_key=True),
+    ForeignKeyConstraint(["inspection_id", "case_id"], ["cases.inspection_id", "cases.case_id"]),
+)
+
+quarantined_rows = Table(
+    "quarantined_rows",
+    metadata,
+    Column("file_sha256", String(64), primary_key=True),
+    Column("sheet", Text, primary_key=True),
+    Column("row", Integer, primary_key=True),
+    Column("inspection_id", String(64), nullable=False),
+    Column("case_id", String(64)),
+    Column("raw", JSON, nullable=False),  # the row as written: header -> cell text
+    Column("errors", JSON, nullable=False),
+    Column("resolved", Boolean, nullable=False, default=False),
+    Column("resolved_by", String(64)),  # the file whose corrected row loaded
+    UniqueConstraint("file_sha256", "sheet", "row"),
+)
+
+# Read models for analysts: latest state of each case, and the three ledgers.
+# Plain SQL that SQLite and PostgreSQL both run; {closed} is the contract's closed statuses.
+VIEWS: dict[str, str] = {
+    "v_case_latest": """
+        SELECT c.case_id, c.inspection_id, c.batch_no, b.transferred_on, c.region, c.region_code,
+               c.pollution_types, c.summary, v.findings, v.verified, v.target, v.handling, v.status,
+               v.accountability, c.key_case, c.duplicate_of, c.due_on, v.as_of AS reported_on,
+               (SELECT MIN(x.as_of) FROM case_versions x
+                 WHERE x.inspection_id = c.inspection_id AND x.case_id = c.case_id
+                   AND x.status IN ({closed})) AS closed_on,
+               CASE WHEN v.status IN ({closed}) THEN
+                        (SELECT MIN(x.as_of) FROM case_versions x
+                          WHERE x.inspection_id = c.inspection_id AND x.case_id = c.case_id
+                            AND x.status IN ({closed})) > c.due_on
+                    ELSE c.due_on < CURRENT_DATE END AS overdue
+          FROM cases c
+          JOIN batches b ON b.inspection_id = c.inspection_id AND b.batch_no = c.batch_no
+          JOIN case_versions v ON v.inspection_id = c.inspection_id AND v.case_id = c.case_id
+         WHERE v.version_no = (SELECT MAX(y.version_no) FROM case_versions y
+                                WHERE y.inspection_id = c.inspection_id AND y.case_id = c.case_id)
+    """,
+    # 交办: every case transferred; 办理: not yet closed; 办结: closed.
+    "v_ledger_assigned": "SELECT * FROM v_case_latest",
+    "v_ledger_in_progress": "SELECT * FROM v_case_latest WHERE status IS NULL OR status NOT IN ({closed})",
+    "v_ledger_closed": "SELECT *, closed_on <= due_on AS closed_on_time FROM v_case_latest WHERE status IN ({closed})",
+}

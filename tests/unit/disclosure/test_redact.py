@@ -1,0 +1,168 @@
+"""Personal data masking and formula neutralisation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from ducha.disclosure.redact import (
+    PERSONAL_PATTERNS,
+    find_personal,
+    is_missing,
+    mask_personal,
+    neutralise_formula,
+    safe_text,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+
+POSITIVE = [
+    # (kind, in text, masked)
+    ("mobile", "13812345678", "138****5678"),
+    ("mobile", "138-1234-5678", "138-****-5678"),
+    ("mobile", "138 1234 5678", "138 **** 5678"),
+    ("mobile", "+86 13812345678", "+86 138****5678"),
+    ("mobile", "+86-138-1234-5678", "+86-138-****-5678"),
+    ("mobile", "008619912345678", "0086199****5678"),
+    ("landline", "0731-84512345", "0731-****2345"),
+    ("landline", "073184512345", "0731****2345"),
+    ("landline", "(0731)84512345", "(0731)****2345"),
+    ("landline", "010-12345678", "010-****5678"),
+    ("landline", "021 6234 5678", "021 **** 5678"),
+    ("landline", "0739-5123456", "0739-***3456"),
+    ("id_card", "430102199001011234", "430102********1234"),
+    ("id_card", "43010219900101123X", "430102********123X"),
+    ("id_card", "43010219900101123x", "430102********123x"),
+    ("id_card", "430102 19900101 123X", "430102 ******** 123X"),
+    ("id_card", "430102900101123", "430102******123"),
+    ("email", "abc.de@example.com", "a***@example.com"),
+    ("email", "13812345678@qq.com", "1***@qq.com"),
+    ("email", "zhang_san+ducha@mail.hunan.gov.cn", "z***@mail.hunan.gov.cn"),
+    ("bank_card", "6222021234567890", "6222********7890"),
+    ("bank_card", "6222 0212 3456 1234", "6222 **** **** 1234"),
+    ("bank_card", "6222-0212-3456-7890-123", "6222-****-****-***0-123"),
+    ("bank_card", "6217002870012345678", "6217***********5678"),
+]
+
+
+@pytest.mark.parametrize(("kind", "raw", "masked"), POSITIVE)
+def test_masks_each_kind_alone(kind: str, raw: str, masked: str) -> None:
+    assert mask_personal(raw) == masked
+    assert find_personal(raw) == [(kind, raw)]
+    assert PERSONAL_PATTERNS[kind].search(raw)
+
+
+@pytest.mark.parametrize(("kind", "raw", "masked"), POSITIVE)
+def test_masks_inside_chinese_text(kind: str, raw: str, masked: str) -> None:
+    text = f"举报人联系方式：{raw}，请核实。"
+    assert mask_personal(text) == f"举报人联系方式：{masked}，请核实。"
+    assert find_personal(mask_personal(text)) == []
+
+
+def test_masks_several_in_one_text() -> None:
+    text = "联系人张某，手机13912345678，座机0731-84512345，身份证号43010219900101123X，邮箱zs@qq.com。"
+    assert mask_personal(text) == (
+        "联系人张某，手机139****5678，座机0731-****2345，身份证号430102********123X，邮箱z***@qq.com。"
+    )
+    assert [kind for kind, _ in find_personal(text)] == ["mobile", "landline", "id_card", "email"]
+
+
+def test_masks_full_width_digits() -> None:
+    assert mask_personal("电话１３８１２３４５６７８") == "电话１３８****５６７８"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "D3HN202406020040",
+        "X3HB202406020025",
+        "第31批 D3GS202312200043",
+        "D3SX202505280018、D2HH202403210001",
+        "D3600797202309080106",  # malformed IDs are kept for flagging, not masked
+        "D3GS202300781",
+        "20240603",
+        "2024年6月3日",
+        "2024-06-03",
+        "第二十批 (4月13日8时至20时)",
+        "罚款金额251542.71元",
+        "处罚金额约18213.33万元",
+        "累计收到群众举报15536件，交办举报问题10558件",
+        "截至4月11日累计移交17批次1449件",
+        "0.13812345678",
+        "13812345678.5",
+        "1234567890123",  # 13 digits: no kind
+        "430100000012345",  # 15-digit company registration number (no valid birth date)
+        "91430100MA4L1234X5",  # unified social credit code
+        "12369环保举报热线",
+        "责令整改88家，立案处罚46家，刑事拘留3人",
+        "",
+    ],
+)
+def test_leaves_ids_dates_amounts_and_counts(text: str) -> None:
+    assert mask_personal(text) == text
+    assert find_personal(text) == []
+
+
+def test_no_partial_match_inside_longer_digit_run() -> None:
+    # 21 digits: neither a bank card nor an ID card nor a phone inside it.
+    assert mask_personal("123456789012345678901") == "123456789012345678901"
+    assert mask_personal("913812345678") == "913812345678"
+
+
+@given(st.text())
+def test_masking_is_idempotent_and_leaves_nothing(text: str) -> None:
+    masked = mask_personal(text)
+    assert mask_personal(masked) == masked
+    assert find_personal(masked) == []
+
+
+@given(
+    st.lists(
+        st.sampled_from([raw for _, raw, _ in POSITIVE] + ["举报", "，", " ", "D3HN202406020040", "251542.71元"]),
+        max_size=8,
+    )
+)
+def test_masked_text_keeps_no_personal_data(parts: list[str]) -> None:
+    # Joined with a Chinese character so neighbouring samples never glue into one number.
+    assert find_personal(mask_personal("。".join(parts))) == []
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_neutralises_each_formula_trigger(lead: str) -> None:
+    text = f"{lead}SUM(A1:A2)"
+    assert neutralise_formula(text) == "'" + text
+    assert neutralise_formula("   " + text) == "'   " + text
+    assert neutralise_formula("\u3000" + text) == "'\u3000" + text
+
+
+@pytest.mark.parametrize("text", ["普通文本", "1+1", "a=b", "'=1+1", "", "   ", "-", " - ", "—", "＝1"])
+def test_leaves_harmless_text(text: str) -> None:
+    assert neutralise_formula(text) == text
+
+
+@given(st.text())
+def test_neutralise_is_idempotent(text: str) -> None:
+    once = neutralise_formula(text)
+    assert neutralise_formula(once) == once
+    assert once in (text, "'" + text)
+
+
+@pytest.mark.parametrize("value", [None, float("nan")])
+def test_safe_text_missing_is_empty(value: object) -> None:
+    assert safe_text(value) == ""
+
+
+def test_safe_text_pandas_missing() -> None:
+    pd = pytest.importorskip("pandas")
+    assert safe_text(pd.NA) == ""
+    assert safe_text(pd.NaT) == ""
+    assert is_missing(math.nan)
+    assert not is_missing(0)
+    assert not is_missing("")
+
+
+def test_safe_text_masks_then_neutralises() -> None:
+    assert safe_text("=HYPERLINK(\"http://x\",\"13812345678\")") == "'=HYPERLINK(\"http://x\",\"138****5678\")"
+    assert safe_text("+86 13812345678") == "'+86 138****5678"
+    assert safe_text(12) == "12"
+    assert safe_text("D3HN202406020040") == "D3HN202406020040"
