@@ -284,7 +284,7 @@ def penalty_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> She
             row.append(round(total, 2))
         else:
             columns.append(Column(contract.fields[p].label, 12, "int"))
-            row.append(int(round(total)))
+            row.append(round(total))
     return Sheet(
         name="处罚问责",
         columns=columns,

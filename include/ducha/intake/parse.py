@@ -108,9 +108,9 @@ def _parse_sheets(
             raise FileRejected(
                 "MISSING_COLUMN", labels, sheet=sheet.name, row=match.last_row + 1, expected=labels
             )
-        for col, text in match.internal.items():
+        for text in match.internal.values():
             parsed.issues.append(issue("warning", "COLUMN_INTERNAL", sheet=sheet.name, column=text))
-        for col, text in match.duplicates.items():
+        for text in match.duplicates.values():
             parsed.issues.append(issue("warning", "COLUMN_DUPLICATE", sheet=sheet.name, column=text))
         title_text = " ".join(clean(c) for r in sheet.rows[: match.first_row] for c in r if not V.is_blank(c))
         title = parse_title(title_text, insp.year_hint() or (folder_day.year if folder_day else None))

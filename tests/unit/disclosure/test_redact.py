@@ -69,6 +69,10 @@ def test_masks_several_in_one_text() -> None:
 
 def test_masks_full_width_digits() -> None:
     assert mask_personal("电话１３８１２３４５６７８") == "电话１３８****５６７８"
+    assert mask_personal("１３８－１２３４－５６７８") == "１３８－****－５６７８"
+    assert mask_personal("ａｂｃ＠ｑｑ．ｃｏｍ") == "ａ***＠ｑｑ．ｃｏｍ"
+    assert find_personal("身份证４３０１０２１９９００１０１１２３Ｘ") == [("id_card", "４３０１０２１９９００１０１１２３Ｘ")]
+    assert mask_personal("Ｄ３ＨＮ２０２４０６０２００４０") == "Ｄ３ＨＮ２０２４０６０２００４０"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+from ducha.orchestration import publish_days, run_landing_day
+
+UTC = dt.UTC
+
+
+def test_param_day_wins() -> None:
+    assert run_landing_day("2024-06-05", dt.datetime(2024, 6, 1, tzinfo=UTC), None) == dt.date(2024, 6, 5)
+
+
+@pytest.mark.parametrize(
+    ("logical", "day"),
+    [
+        (dt.datetime(2024, 6, 3, 0, 0, tzinfo=UTC), dt.date(2024, 6, 3)),  # airflow dags test DAG 2024-06-03
+        (dt.datetime(2024, 6, 2, 15, 59, tzinfo=UTC), dt.date(2024, 6, 2)),  # 23:59 in Shanghai
+        (dt.datetime(2024, 6, 2, 16, 0, tzinfo=UTC), dt.date(2024, 6, 3)),  # midnight in Shanghai
+        (dt.datetime(2024, 6, 3, 14, 0, tzinfo=UTC), dt.date(2024, 6, 3)),  # the 22:00 schedule
+    ],
+)
+def test_logical_date_is_a_shanghai_day(logical: dt.datetime, day: dt.date) -> None:
+    assert run_landing_day(None, logical, None) == day
+
+
+def test_manual_run_without_logical_date_uses_run_after() -> None:
+    assert run_landing_day(None, None, dt.datetime(2024, 6, 9, 17, 0, tzinfo=UTC)) == dt.date(2024, 6, 10)
+
+
+def test_no_date_at_all_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        run_landing_day(None, None, None)
+
+
+def test_publish_days_from_events() -> None:
+    events = {
+        "ducha_warehouse": [
+            SimpleNamespace(extra={"day": "2024-06-02"}),
+            SimpleNamespace(extra={"day": "2024-06-01"}),
+            SimpleNamespace(extra={}),
+        ]
+    }
+    assert publish_days(None, events) == ["2024-06-01", "2024-06-02"]
+    assert publish_days("2024-06-07", events) == ["2024-06-07"]
+    assert publish_days(None, {}) == [None]
+    assert publish_days(None, None) == [None]
