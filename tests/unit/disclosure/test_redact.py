@@ -71,7 +71,9 @@ def test_masks_full_width_digits() -> None:
     assert mask_personal("电话１３８１２３４５６７８") == "电话１３８****５６７８"
     assert mask_personal("１３８－１２３４－５６７８") == "１３８－****－５６７８"
     assert mask_personal("ａｂｃ＠ｑｑ．ｃｏｍ") == "ａ***＠ｑｑ．ｃｏｍ"
-    assert find_personal("身份证４３０１０２１９９００１０１１２３Ｘ") == [("id_card", "４３０１０２１９９００１０１１２３Ｘ")]
+    assert find_personal("身份证４３０１０２１９９００１０１１２３Ｘ") == [
+        ("id_card", "４３０１０２１９９００１０１１２３Ｘ")
+    ]
     assert mask_personal("Ｄ３ＨＮ２０２４０６０２００４０") == "Ｄ３ＨＮ２０２４０６０２００４０"
 
 
@@ -122,7 +124,9 @@ def test_masking_is_idempotent_and_leaves_nothing(text: str) -> None:
 
 @given(
     st.lists(
-        st.sampled_from([raw for _, raw, _ in POSITIVE] + ["举报", "，", " ", "D3HN202406020040", "251542.71元"]),
+        st.sampled_from(
+            [raw for _, raw, _ in POSITIVE] + ["举报", "，", " ", "D3HN202406020040", "251542.71元"]
+        ),
         max_size=8,
     )
 )
@@ -166,7 +170,7 @@ def test_safe_text_pandas_missing() -> None:
 
 
 def test_safe_text_masks_then_neutralises() -> None:
-    assert safe_text("=HYPERLINK(\"http://x\",\"13812345678\")") == "'=HYPERLINK(\"http://x\",\"138****5678\")"
+    assert safe_text('=HYPERLINK("http://x","13812345678")') == '\'=HYPERLINK("http://x","138****5678")'
     assert safe_text("+86 13812345678") == "'+86 138****5678"
     assert safe_text(12) == "12"
     assert safe_text("D3HN202406020040") == "D3HN202406020040"
