@@ -58,9 +58,8 @@ def ducha_ingest():
         from ducha.pipeline import Ingestor
 
         dirs = data_dirs()
-        outcome = Ingestor(dirs, warehouse_url(dirs=dirs)).ingest_day(
-            dt.date.fromisoformat(day), context["params"].get("inspection")
-        )
+        ingestor = Ingestor(dirs, warehouse_url(dirs=dirs), run_label=day)
+        outcome = ingestor.ingest_day(dt.date.fromisoformat(day), context["params"].get("inspection"))
         summary = outcome.to_dict()
         context["outlet_events"][WAREHOUSE].extra = {
             "day": day,

@@ -189,12 +189,13 @@ def warehouse_url(explicit: str | None = None, dirs: DataDirs | None = None) -> 
 
 
 def _airflow_connection_url(conn_id: str) -> str | None:
-    # Only inside Airflow: outside it, importing Airflow costs seconds and finds nothing.
-    if "AIRFLOW_HOME" not in os.environ and "AIRFLOW_CONN_DUCHA_WAREHOUSE" not in os.environ:
-        return None
     env = os.environ.get("AIRFLOW_CONN_" + conn_id.upper())
     if env and "://" in env:
         return _sqlalchemy_url(env)
+    # Ask Airflow only inside a running task (the task runner sets AIRFLOW_CTX_*): outside
+    # one, importing Airflow costs seconds, finds nothing and logs to stdout.
+    if "AIRFLOW_CTX_DAG_ID" not in os.environ:
+        return None
     try:
         from airflow.sdk import BaseHook
 

@@ -103,13 +103,14 @@ def store_original(path: Path, sha256: str, dest_dir: Path) -> Path:
 class Ingestor:
     """Ingests files into one warehouse, reusing one GX context for all of them."""
 
-    def __init__(self, dirs: DataDirs, url: str) -> None:
+    def __init__(self, dirs: DataDirs, url: str, *, run_label: str = "cli") -> None:
         from ducha.quality import Validator
         from ducha.warehouse.db import upgrade
 
         self.dirs = dirs.ensure()
         self.engine = upgrade(url)
-        self.validator = Validator(dirs.reports / "gx")
+        # One browsable Data Docs site per run (an ingest day, or a CLI call).
+        self.validator = Validator(dirs.reports / "gx", docs_dir=dirs.reports / "data_docs" / run_label)
 
     def ingest_file(
         self,

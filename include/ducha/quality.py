@@ -215,11 +215,18 @@ def _cross_rules(
 
 class Validator:
     """One GX context per process: ``import great_expectations`` costs seconds, so pay
-    it once per task, not once per file."""
+    it once per task, not once per file.
 
-    def __init__(self, results_dir: Path | None = None) -> None:
+    With ``docs_dir`` every validation also goes into a Data Docs site there (HTML a
+    person can browse: one page per file, the suite, an index); the raw results go to
+    ``results_dir`` as JSON.
+    """
+
+    def __init__(self, results_dir: Path | None = None, docs_dir: Path | None = None) -> None:
         self.results_dir = results_dir
+        self.docs_dir = docs_dir
         self._suites: dict[str, Any] = {}
+        self._checkpoints: dict[str, Any] = {}
 
     @cached_property
     def _context(self) -> Any:
@@ -229,6 +236,18 @@ class Validator:
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
         ctx = gx.get_context(mode="ephemeral")
         ctx.variables.progress_bars = {"globally": False}
+        if self.docs_dir:
+            ctx.add_data_docs_site(
+                site_name="ducha",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(self.docs_dir),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
         return ctx
 
     @cached_property
@@ -244,14 +263,46 @@ class Validator:
             self._suites[inspection.id] = self._context.suites.add(suite)
         return self._suites[inspection.id]
 
+    def _checkpoint(self, inspection: Inspection) -> Any:
+        import great_expectations as gx
+
+        if inspection.id not in self._checkpoints:
+            vd = self._context.validation_definitions.add(
+                gx.ValidationDefinition(
+                    data=self._batch_definition, suite=self.suite(inspection), name=f"ducha.{inspection.id}"
+                )
+            )
+            self._checkpoints[inspection.id] = self._context.checkpoints.add(
+                gx.Checkpoint(
+                    name=f"ducha.{inspection.id}",
+                    validation_definitions=[vd],
+                    actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["ducha"])],
+                    result_format={"result_format": "COMPLETE"},
+                )
+            )
+        return self._checkpoints[inspection.id]
+
+    def _run(self, parsed: ParsedFile, frame: pd.DataFrame) -> Any:
+        if not self.docs_dir:
+            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            return batch.validate(self.suite(parsed.inspection), result_format={"result_format": "COMPLETE"})
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        # The page is named after the file; its time is the landing day, so paths are stable.
+        day = parsed.as_of or dt.date(1970, 1, 1)
+        run_id = RunIdentifier(
+            run_name=f"{parsed.path.name}-{parsed.sha256[:12]}",
+            run_time=dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC),
+        )
+        result = self._checkpoint(parsed.inspection).run(batch_parameters={"dataframe": frame}, run_id=run_id)
+        return next(iter(result.run_results.values()))
+
     def validate(self, parsed: ParsedFile, known_summaries: dict[str, str] | None = None) -> dict:
         """Adds the suite's findings to each row's issues; returns the GX result as JSON."""
         if parsed.rejected or not parsed.rows:
             return {}
-        suite = self.suite(parsed.inspection)
         frame = rows_frame(parsed.rows, parsed.inspection, parsed.batches, known_summaries or {})
-        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        result = self._run(parsed, frame)
         contract = load_contract()
         for res in result.results:
             meta = res.expectation_config.meta or {}

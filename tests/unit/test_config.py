@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from ducha.config import data_dirs, generic_profile, get_inspection, local_day, registry, warehouse_url
+
+
+def test_registry_loads_the_sample_inspection() -> None:
+    insp = registry()["c3-hn-2024"]
+    assert insp.deadline_days == 10 and insp.fine_unit == "元" and insp.layout == "central11"
+    assert insp.period_start == dt.date(2024, 6, 1) and insp.in_period(dt.date(2024, 6, 30))
+    assert not insp.in_period(dt.date(2024, 8, 1))
+    assert "辐射" in insp.pollution_types and "扬尘" not in insp.pollution_types
+
+
+def test_generic_profile_accepts_every_contract_value() -> None:
+    generic = generic_profile()
+    assert {"扬尘", "群众身边的生态环境问题", "海洋", "水"} <= set(generic.pollution_types)
+    assert set(generic.layouts) == {"standard9", "central11"}
+    other = get_inspection("p-xx-2025")
+    assert other.id == "p-xx-2025" and other.pollution_types == generic.pollution_types
+    assert other.in_period(dt.date(1999, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("region", "city", "code"),
+    [
+        ("长沙市岳麓区", "长沙市", "430100"),
+        ("岳麓区", "长沙市", "430100"),
+        ("湘西土家族苗族自治州吉首市", "湘西土家族苗族自治州", "433100"),
+        ("湘江新区", "湘江新区", None),  # development zones are not in the division list
+    ],
+)
+def test_resolve_region(region: str, city: str, code: str | None) -> None:
+    assert registry()["c3-hn-2024"].resolve_region(region) == (city, code)
+
+
+def test_warehouse_url_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_DUCHA_WAREHOUSE", raising=False)
+    monkeypatch.delenv("DUCHA_WAREHOUSE_URL", raising=False)
+    monkeypatch.delenv("AIRFLOW_CTX_DAG_ID", raising=False)
+    dirs = data_dirs(tmp_path)
+    assert warehouse_url(dirs=dirs) == f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    monkeypatch.setenv("DUCHA_WAREHOUSE_URL", "sqlite:////x/y.sqlite")
+    assert warehouse_url(dirs=dirs) == "sqlite:////x/y.sqlite"
+    # The Airflow connection wins over the plain variable, spelled the Airflow way.
+    monkeypatch.setenv("AIRFLOW_CONN_DUCHA_WAREHOUSE", "postgres://u:p@db:5432/ducha")
+    assert warehouse_url(dirs=dirs) == "postgresql+psycopg://u:p@db:5432/ducha"
+    assert warehouse_url("sqlite:///explicit.db", dirs) == "sqlite:///explicit.db"
+
+
+def test_data_dirs_default_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DUCHA_DATA_DIR", str(tmp_path / "root"))
+    dirs = data_dirs().ensure()
+    for sub in ("landing", "archive", "quarantine", "outbox", "reports"):
+        assert (tmp_path / "root" / sub).is_dir()
+    monkeypatch.delenv("DUCHA_DATA_DIR")
+    assert data_dirs().root == Path("data").resolve()
+
+
+def test_local_day_is_shanghai() -> None:
+    assert local_day(dt.datetime(2024, 6, 2, 16, 0, tzinfo=dt.UTC)) == dt.date(2024, 6, 3)
+    assert local_day(dt.datetime(2024, 6, 2, 15, 59)) == dt.date(2024, 6, 2)  # naive = UTC
