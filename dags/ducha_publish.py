@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, Param, dag, task
+
 from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI
 
 WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)

@@ -10,12 +10,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from python_calamine import CalamineWorkbook
+
 from ducha.contract import load_contract
 from ducha.disclosure.redact import find_personal
 from ducha.disclosure.tables import layouts
 from ducha.sample import generate
-from python_calamine import CalamineWorkbook
-
 from tests.conftest import run_dag
 
 pytestmark = pytest.mark.airflow

@@ -54,7 +54,7 @@ def test_warehouse_url_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 def test_data_dirs_default_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DUCHA_DATA_DIR", str(tmp_path / "root"))
-    dirs = data_dirs().ensure()
+    data_dirs().ensure()
     for sub in ("landing", "archive", "quarantine", "outbox", "reports"):
         assert (tmp_path / "root" / sub).is_dir()
     monkeypatch.delenv("DUCHA_DATA_DIR")

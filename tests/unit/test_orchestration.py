@@ -4,6 +4,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+
 from ducha.orchestration import publish_days, run_landing_day
 
 UTC = dt.UTC

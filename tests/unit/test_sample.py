@@ -9,11 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from python_calamine import CalamineWorkbook
+
 from ducha.config import get_inspection
 from ducha.contract import strip_unit
 from ducha.sample import SampleSummary, generate
 from ducha.text import header_key, int_to_cn
-from python_calamine import CalamineWorkbook
 
 INSPECTION = "c3-hn-2024"
 START = dt.date(2024, 6, 1)

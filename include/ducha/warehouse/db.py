@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from sqlalchemy import Engine, create_engine, event, inspect, text
+
 from ducha.contract import load_contract
 from ducha.warehouse.schema import VIEWS, metadata
-from sqlalchemy import Engine, create_engine, event, inspect, text
 
 
 @cache

@@ -8,6 +8,10 @@ import json
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
 from ducha.config import Inspection
 from ducha.intake.parse import CaseRow, ParsedFile
 from ducha.warehouse.schema import (
@@ -20,9 +24,6 @@ from ducha.warehouse.schema import (
     inspections,
     quarantined_rows,
 )
-from sqlalchemy import Connection, Engine, and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger(__name__)
 

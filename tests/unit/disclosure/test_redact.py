@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ducha.disclosure.redact import (
     PERSONAL_PATTERNS,
     find_personal,
@@ -13,8 +16,6 @@ from ducha.disclosure.redact import (
     neutralise_formula,
     safe_text,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 POSITIVE = [
     # (kind, in text, masked)

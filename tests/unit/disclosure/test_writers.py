@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+
 from ducha.disclosure.redact import find_personal
 from ducha.disclosure.writers import (
     FOOTER,

@@ -6,11 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select, text
+
 from ducha.config import data_dirs
 from ducha.pipeline import Ingestor
 from ducha.sample import generate
 from ducha.warehouse.schema import case_versions, cases, files, quarantined_rows
-from sqlalchemy import func, select, text
 
 pytestmark = pytest.mark.postgres
 
