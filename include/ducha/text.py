@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 _SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+_STRIP = " \t\r\n\v\f\u3000\u00a0\u200b\ufeff"
 _DIGITS = "零一二三四五六七八九"
 _CN_DIGIT = {c: i for i, c in enumerate(_DIGITS)} | {"〇": 0, "两": 2, "壹": 1, "贰": 2, "叁": 3}
 _CN_UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000}
@@ -16,7 +17,7 @@ def clean(value: object) -> str:
     """Trim and fold runs of whitespace (line breaks, full-width spaces) to one space."""
     if value is None:
         return ""
-    return _SPACES.sub(" ", str(value)).strip()
+    return _SPACES.sub(" ", str(value)).strip(_STRIP)
 
 
 def squash(value: object) -> str:
@@ -37,9 +38,10 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=65536)
 def simplified(value: str) -> str:
     """Traditional -> Simplified. Only for headers, vocabularies and regions; free text
-    is kept as written."""
+    is kept as written. Memoised: the same few hundred values repeat in every file."""
     if not value or value.isascii():
         return value
     return _t2s().convert(value)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ducha.config import Inspection, limit
@@ -25,9 +27,20 @@ class CaseRow:
     row: int  # Excel row number
     batch_no: int
     values: dict[str, object]
-    raw: dict[str, str]  # header as written -> cell text, for the quarantine record
+    cells: list[Cell]  # the row as read
+    columns: dict[int, str]  # column index -> header as written in this sheet
     written: dict[str, str]  # field -> header as written in this sheet
     issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def raw(self) -> dict[str, str]:
+        """Header as written -> cell text: the quarantine record and error messages.
+        Built on demand: only rejected rows need it."""
+        out: dict[str, str] = {}
+        for col, text in self.columns.items():
+            value = self.cells[col] if col < len(self.cells) else None
+            out[text] = "" if V.is_blank(value) else str(value)
+        return out
 
 
 @dataclass
@@ -136,6 +149,51 @@ def _parse_sheets(
         parsed.as_of = max(dated) if dated else None
 
 
+_EMPTY_BY_KIND: dict[str, object] = {
+    "types": [],
+    "flag": False,
+    "count": None,
+    "money": None,
+    "date": None,
+    "int": None,
+}
+
+
+def _empty(kind: str) -> object:
+    value = _EMPTY_BY_KIND.get(kind, "")
+    return [] if isinstance(value, list) else value  # a fresh list per row
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to read one sheet's rows, worked out once from its header."""
+
+    absent: dict[str, str]  # field -> kind, for fields the sheet has no column for
+    present: list[tuple[str, int, str, Callable[[Cell], object]]]  # field, column, kind, converter
+
+
+def _plan(match: HeaderMatch, contract: Contract, insp: Inspection, year: int | None) -> _Plan:
+    by_name = {name: col for col, name in match.fields.items()}
+    present = []
+    absent = {}
+    for name, f in contract.fields.items():
+        if name not in by_name or name == "batch":
+            absent[name] = f.kind
+            continue
+        header = match.written[by_name[name]]
+        convert = partial(
+            _value,
+            f.kind,
+            contract=contract,
+            vocabulary=f.vocabulary,
+            fine_unit=insp.fine_unit,
+            year=year,
+            header=header,
+        )
+        present.append((name, by_name[name], f.kind, convert))
+    return _Plan(absent, present)
+
+
 def _parse_rows(
     parsed: ParsedFile,
     sheet: RawSheet,
@@ -147,6 +205,9 @@ def _parse_rows(
     insp = parsed.inspection
     written = {name: match.written[col] for col, name in match.fields.items()}
     id_header = written["case_id"]
+    id_col = next(col for col, name in match.fields.items() if name == "case_id")
+    batch_col = next((col for col, name in match.fields.items() if name == "batch"), None)
+    plan = _plan(match, contract, insp, insp.year_hint() or (parsed.as_of.year if parsed.as_of else None))
     for r in range(match.last_row + 1, len(sheet.rows)):
         cells = sheet.rows[r]
         filled = [c for c in cells if not V.is_blank(c)]
@@ -157,53 +218,35 @@ def _parse_rows(
             continue  # "注：…" rows under the table
         if first.startswith(_SKIP_FIRST_CELLS):
             continue
-        cell_of = {name: (cells[col] if col < len(cells) else None) for col, name in match.fields.items()}
-        if clean(cell_of["case_id"]) == id_header:
+        if id_col < len(cells) and clean(cells[id_col]) == id_header:
             continue  # the header repeated on every printed page of an export
-        row = CaseRow(sheet.name, r + 1, 0, {}, _raw(cells, match), written)
-        _normalise(row, cell_of, contract, insp, parsed)
+        row = CaseRow(sheet.name, r + 1, 0, {}, cells, match.written, written)
+        _normalise(row, plan, contract)
         row_batch = None
-        if "batch" in cell_of and not V.is_blank(cell_of["batch"]):
-            row_batch = batch_number(cell_of["batch"])
-        row.batch_no = batch_override or row_batch or title_batch or row.values.pop("_id_batch", None)
-        row.values.pop("_id_batch", None)
+        if batch_col is not None and batch_col < len(cells) and not V.is_blank(cells[batch_col]):
+            row_batch = batch_number(cells[batch_col])
+        id_batch = row.values.pop("_id_batch", None)
+        row.batch_no = batch_override or row_batch or title_batch or id_batch
         if row.batch_no is not None:
             parsed.batches.setdefault(row.batch_no, None)
         parsed.rows.append(row)
 
 
-def _raw(cells: list[Cell], match: HeaderMatch) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for col, text in match.written.items():
-        value = cells[col] if col < len(cells) else None
-        out[text] = "" if V.is_blank(value) else str(value)
-    return out
-
-
-def _normalise(
-    row: CaseRow, cell_of: dict[str, Cell], contract: Contract, insp: Inspection, parsed: ParsedFile
-) -> None:
-    year = insp.year_hint() or (parsed.as_of.year if parsed.as_of else None)
-    fine_unit = insp.fine_unit
-    for name, f in contract.fields.items():
-        if name not in cell_of or name == "batch":
-            if f.kind == "types":
-                row.values[name] = []
-            elif f.kind == "flag":
-                row.values[name] = False
-            elif f.kind in ("count", "money", "date", "int"):
-                row.values[name] = None
-            else:
-                row.values[name] = ""
+def _normalise(row: CaseRow, plan: _Plan, contract: Contract) -> None:
+    values = row.values
+    for name, kind in plan.absent.items():
+        values[name] = _empty(kind)
+    cells = row.cells
+    for name, col, kind, convert in plan.present:
+        cell = cells[col] if col < len(cells) else None
+        if V.is_blank(cell):
+            values[name] = _empty(kind)  # most cells of a new case are empty: skip the converter
             continue
-        cell = cell_of[name]
         try:
-            row.values[name] = _value(
-                f.kind, cell, contract, f.vocabulary, fine_unit, year, row.written[name]
-            )
+            values[name] = convert(cell)
         except ValueError as exc:
-            row.values[name] = None
-            rule = "DATE_FORMAT" if f.kind == "date" else "NUMBER_FORMAT"
+            values[name] = None
+            rule = "DATE_FORMAT" if kind == "date" else "NUMBER_FORMAT"
             row.issues.append(
                 issue(
                     "error",
@@ -216,18 +259,20 @@ def _normalise(
                     expected=str(exc),
                 )
             )
-    case_id, id_batch = V.case_id(cell_of.get("case_id"))
-    row.values["case_id"] = case_id
-    row.values["_id_batch"] = id_batch
-    if row.values.get("duplicate_of"):
-        row.values["duplicate_of"] = V.case_id(row.values["duplicate_of"])[0]
-    row.values["received_on"] = V.received_on(case_id, contract) or row.values.get("received_on")
-    row.values["channel"] = V.channel(case_id, contract)
+    id_cell = next((cells[c] for n, c, _, _ in plan.present if n == "case_id" and c < len(cells)), None)
+    case_id, id_batch = V.case_id(id_cell)
+    values["case_id"] = case_id
+    values["_id_batch"] = id_batch
+    if values.get("duplicate_of"):
+        values["duplicate_of"] = V.case_id(values["duplicate_of"])[0]
+    values["received_on"] = V.received_on(case_id, contract) or values.get("received_on")
+    values["channel"] = V.channel(case_id, contract)
 
 
 def _value(
     kind: str,
     cell: Cell,
+    *,
     contract: Contract,
     vocabulary: str | None,
     fine_unit: str,

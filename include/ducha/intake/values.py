@@ -16,12 +16,16 @@ _FALSY_FLAGS = {"", "否", "无", "不是", "0", "N", "NO", "FALSE", "×", "—"
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
+_BLANK_CHARS = " \t\r\n\v\f\u3000\u00a0\u200b\ufeff"
+
+
 def is_blank(value: object) -> bool:
-    if value is None:
+    # Called for every cell of every row: no regex here.
+    if value is None or value == "":
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and clean(value) == ""
+    if isinstance(value, str):
+        return not value.strip(_BLANK_CHARS)
+    return isinstance(value, float) and math.isnan(value)
 
 
 def as_text(value: object) -> str:
@@ -141,7 +145,7 @@ def received_on(case_id_text: str, contract: Contract) -> dt.date | None:
     if not contract.case_id_pattern.match(case_id_text):
         return None
     try:
-        return dt.datetime.strptime(case_id_text[4:12], "%Y%m%d").date()
+        return dt.date(int(case_id_text[4:8]), int(case_id_text[8:10]), int(case_id_text[10:12]))
     except ValueError:
         return None
 
