@@ -1,13 +1,16 @@
-"""Engines and schema set-up for SQLite (embedded default) and PostgreSQL."""
+"""Engines and schema migrations for SQLite (embedded default) and PostgreSQL."""
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
-from ducha.contract import load_contract
-from ducha.warehouse.schema import VIEWS, metadata
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 @cache
@@ -28,18 +31,49 @@ def engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def upgrade(url: str) -> Engine:
-    """Create what is missing: tables, then the read-model views (idempotent)."""
-    if url.startswith("sqlite:///"):
-        from pathlib import Path
+def _alembic_config(conn: Connection):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
 
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+@contextmanager
+def _migration_lock(url: str, conn: Connection) -> Iterator[None]:
+    """One migrator at a time: two tasks starting together must not both create tables."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ducha.warehouse.migrate'))"))
+        yield
+        return
+    path = url.removeprefix("sqlite:///")
+    if not path or path == ":memory:" or (url.startswith("sqlite://") and not url.startswith("sqlite:///")):
+        yield
+        return
+    with open(path + ".migrate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def upgrade(url: str) -> Engine:
+    """Bring the warehouse schema to the latest revision (idempotent); return its engine."""
+    from alembic import command
+
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     eng = engine(url)
-    metadata.create_all(eng)
-    closed = ", ".join(f"'{s}'" for s in load_contract().closed_statuses)
-    existing = set(inspect(eng).get_view_names())
-    with eng.begin() as conn:
-        for name, sql in VIEWS.items():
-            if name not in existing:
-                conn.execute(text(f"CREATE VIEW {name} AS {sql.format(closed=closed)}"))
+    with eng.connect() as conn, _migration_lock(url, conn):
+        command.upgrade(_alembic_config(conn), "head")
+        conn.commit()
     return eng
+
+
+def current_revision(url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine(url).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

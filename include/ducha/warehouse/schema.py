@@ -17,7 +17,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -147,32 +146,8 @@ quarantined_rows = Table(
     Column("errors", JSON, nullable=False),
     Column("resolved", Boolean, nullable=False, default=False),
     Column("resolved_by", String(64)),  # the file whose corrected row loaded
-    UniqueConstraint("file_sha256", "sheet", "row"),
+    Index("ix_quarantined_rows_case", "inspection_id", "case_id"),
 )
 
-# Read models for analysts: latest state of each case, and the three ledgers.
-# Plain SQL that SQLite and PostgreSQL both run; {closed} is the contract's closed statuses.
-VIEWS: dict[str, str] = {
-    "v_case_latest": """
-        SELECT c.case_id, c.inspection_id, c.batch_no, b.transferred_on, c.region, c.region_code,
-               c.pollution_types, c.summary, v.findings, v.verified, v.target, v.handling, v.status,
-               v.accountability, c.key_case, c.duplicate_of, c.due_on, v.as_of AS reported_on,
-               (SELECT MIN(x.as_of) FROM case_versions x
-                 WHERE x.inspection_id = c.inspection_id AND x.case_id = c.case_id
-                   AND x.status IN ({closed})) AS closed_on,
-               CASE WHEN v.status IN ({closed}) THEN
-                        (SELECT MIN(x.as_of) FROM case_versions x
-                          WHERE x.inspection_id = c.inspection_id AND x.case_id = c.case_id
-                            AND x.status IN ({closed})) > c.due_on
-                    ELSE c.due_on < CURRENT_DATE END AS overdue
-          FROM cases c
-          JOIN batches b ON b.inspection_id = c.inspection_id AND b.batch_no = c.batch_no
-          JOIN case_versions v ON v.inspection_id = c.inspection_id AND v.case_id = c.case_id
-         WHERE v.version_no = (SELECT MAX(y.version_no) FROM case_versions y
-                                WHERE y.inspection_id = c.inspection_id AND y.case_id = c.case_id)
-    """,
-    # 交办: every case transferred; 办理: not yet closed; 办结: closed.
-    "v_ledger_assigned": "SELECT * FROM v_case_latest",
-    "v_ledger_in_progress": "SELECT * FROM v_case_latest WHERE status IS NULL OR status NOT IN ({closed})",
-    "v_ledger_closed": "SELECT *, closed_on <= due_on AS closed_on_time FROM v_case_latest WHERE status IN ({closed})",
-}
+# The read-model views (v_case_latest and the three ledgers) are defined by the
+# migrations (warehouse/migrations/versions), the one place a view changes.
