@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--days", type=int, default=10)
     s.add_argument("--seed", type=int, default=7)
 
+    t = sub.add_parser("template", help="write the blank input workbook clerks fill in")
+    t.add_argument("out", metavar="OUT", type=Path, help="the .xlsx to write (or an existing folder)")
+    t.add_argument("--inspection", default=None, help="inspection id (default: the generic profile)")
+
     v = sub.add_parser("validate", help="check files without loading them")
     v.add_argument("files", nargs="+", type=Path)
     v.add_argument("--inspection", default=None)
@@ -69,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     handler = {
         "sample": _sample,
+        "template": _template,
         "validate": _validate,
         "ingest": _ingest,
         "publish": _publish,
@@ -88,9 +93,19 @@ def _sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _template(args: argparse.Namespace) -> int:
+    from ducha.config import get_inspection
+    from ducha.template import write_template
+
+    path = write_template(Path(args.out), get_inspection(args.inspection))
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
 def _validate(args: argparse.Namespace) -> int:
     from ducha.config import get_inspection
     from ducha.intake.parse import parse_file
+    from ducha.issues import UNREADABLE_RULES
     from ducha.quality import Validator
     from ducha.reports import file_report
 
@@ -109,7 +124,7 @@ def _validate(args: argparse.Namespace) -> int:
             print(json.dumps(report, ensure_ascii=False))
         else:
             _print_report(report)
-        unreadable = any(e["rule"].startswith("FILE_") for e in report["errors"])  # type: ignore[union-attr]
+        unreadable = any(e["rule"] in UNREADABLE_RULES for e in report["errors"])  # type: ignore[union-attr]
         code = EXIT_USAGE if unreadable else (EXIT_OK if report["ok"] else EXIT_REJECTED)
         worst = max(worst, code)
     return worst

@@ -48,6 +48,20 @@ RULES: dict[str, str] = {
 }
 
 
+# File-level rules meaning the file could not be read at all (`ducha validate` exits 2);
+# the other file-level rules reject a file that was read (exit 1).
+UNREADABLE_RULES = frozenset(
+    {
+        "FILE_TOO_LARGE",
+        "FILE_ZIP_BOMB",
+        "FILE_ENCRYPTED",
+        "FILE_UNSUPPORTED",
+        "FILE_UNREADABLE",
+        "FILE_OUTSIDE_LANDING",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Issue:
     level: Level

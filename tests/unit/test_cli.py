@@ -105,3 +105,12 @@ def test_ingest_then_publish_then_status(landing: Path, tmp_path: Path) -> None:
 def test_publish_empty_warehouse_says_so(tmp_path: Path) -> None:
     done = run(["publish", "--out", str(tmp_path / "out"), "--inspection", "c3-hn-2024"], tmp_path)
     assert done.returncode == 0 and "nothing to publish" in done.stdout
+
+
+def test_template_then_validate_empty_template_is_rejected_not_unreadable(tmp_path: Path) -> None:
+    out = tmp_path / "填报模板.xlsx"
+    done = run(["template", str(out), "--inspection", "c3-hn-2024"], tmp_path)
+    assert done.returncode == 0 and out.is_file(), done.stderr
+    check = run(["validate", "--json", str(out)], tmp_path)
+    assert check.returncode == 1, check.stdout  # read fine, but has no rows
+    assert json.loads(check.stdout)["errors"][0]["rule"] == "FILE_EMPTY"

@@ -21,9 +21,11 @@ class TitleInfo:
 
 
 def batch_number(text: object) -> int | None:
-    """ "第二十五批", "第25批", "25" -> 25."""
-    if text is None:
+    """ "第二十五批", "第25批", "25", 25, 25.0 -> 25."""
+    if text is None or isinstance(text, bool):
         return None
+    if isinstance(text, int | float):
+        return int(text) if float(text).is_integer() and text > 0 else None
     s = halfwidth(str(text)).strip()
     m = _BATCH.search(s)
     if m:
@@ -34,8 +36,7 @@ def batch_number(text: object) -> int | None:
 def parse_title(text: str, year_hint: int | None = None) -> TitleInfo:
     """ "…一览表（第二十五批 2024年6月3日）" -> (25, 2024-06-03)."""
     s = halfwidth(text)
-    m = _BATCH.search(s)
-    batch_no = cn_to_int(m.group(1)) if m else None
+    batch_no = _title_batch(s)
     day = None
     d = _FULL_DATE.search(s)
     if d:
@@ -51,6 +52,22 @@ def parse_title(text: str, year_hint: int | None = None) -> TitleInfo:
             except ValueError:
                 day = None
     return TitleInfo(batch_no, day)
+
+
+def _title_batch(title: str) -> int | None:
+    """The batch of a title. An inspection's name can carry a 第N批 of its own
+    ("第三轮第四批中央生态环境保护督察"), so the one with a date right after it wins
+    ("（第八批 2024年6月8日）"), else the last one."""
+    found = list(_BATCH.finditer(title))
+    if not found:
+        return None
+    dated = [
+        m
+        for m in found
+        if _FULL_DATE.match(title[m.end() :].lstrip(" ，,、（(　"))
+        or _SHORT_DATE.match(title[m.end() :].lstrip(" ，,、（(　"))
+    ]
+    return cn_to_int((dated or found)[-1 if not dated else 0].group(1))
 
 
 def landing_day(path_parts: tuple[str, ...]) -> dt.date | None:

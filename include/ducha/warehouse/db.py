@@ -21,11 +21,19 @@ def engine(url: str) -> Engine:
         @event.listens_for(eng, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             # WAL lets the publisher read while a load writes; FKs are off by default in SQLite.
+            dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()
+
+        @event.listens_for(eng, "begin")
+        def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+            # A load takes the write lock at BEGIN: in WAL mode a reader that tries to write
+            # after another writer committed fails at once instead of waiting its turn.
+            immediate = conn.get_execution_options().get("ducha_write")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return eng
     return create_engine(url, pool_pre_ping=True)

@@ -1,4 +1,11 @@
-"""Loading one validated file: one transaction, idempotent, reconciled."""
+"""Loading one validated file: one transaction, set-based, idempotent, reconciled.
+
+Per file: read what the warehouse already holds for the file's case IDs (in chunks),
+work out the new cases and the new versions in Python, then write them in bulk: COPY
+through a staging table on PostgreSQL, executemany on SQLite. A concurrent load that
+wrote the same case first makes this one fail on a key and start again from the top,
+so nothing is duplicated and no update is lost.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, Table, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ducha.config import Inspection
 from ducha.intake.parse import CaseRow, ParsedFile
@@ -26,6 +34,9 @@ from ducha.warehouse.schema import (
 )
 
 log = logging.getLogger(__name__)
+
+CHUNK = 500  # IN-list size: well under SQLite's 999 bound parameters
+_NUMERIC = set(STATE_COLUMNS[7:])
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,12 @@ class ReconciliationError(RuntimeError):
     """Rows in the file != rows loaded + rows quarantined."""
 
 
-def _insert(conn: Connection, table):  # type: ignore[no-untyped-def]
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _insert(conn: Connection, table: Table):  # type: ignore[no-untyped-def]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
 
@@ -55,8 +71,7 @@ def already_loaded(conn: Connection, sha256: str) -> bool:
 def known_summaries(conn: Connection, inspection_id: str, case_ids: list[str]) -> dict[str, str]:
     """Summaries already in the warehouse for these IDs (for the conflict rule)."""
     out: dict[str, str] = {}
-    for i in range(0, len(case_ids), 500):
-        chunk = case_ids[i : i + 500]
+    for chunk in _chunks(sorted(set(case_ids))):
         rows = conn.execute(
             select(cases.c.case_id, cases.c.summary).where(
                 cases.c.inspection_id == inspection_id, cases.c.case_id.in_(chunk)
@@ -94,207 +109,270 @@ def state_of(values: dict[str, object]) -> dict[str, object]:
     return state
 
 
-_NUMERIC = set(STATE_COLUMNS[7:])
-
-
 def state_hash(state: dict[str, object]) -> str:
     blob = json.dumps([state[k] for k in STATE_COLUMNS], ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def load_file(
-    engine: Engine,
-    parsed: ParsedFile,
-    *,
-    stored_path: str,
-) -> LoadResult:
+def load_file(engine: Engine, parsed: ParsedFile, *, stored_path: str, attempts: int = 5) -> LoadResult:
     """Merge the accepted rows of ``parsed`` and record the rejected ones.
 
     One transaction per file; a file already loaded (same sha256) is a no-op.
     """
+    for attempt in range(1, attempts + 1):
+        try:
+            # On SQLite, take the write lock at BEGIN (see db.engine), not at the first write.
+            with engine.connect().execution_options(ducha_write=True) as conn, conn.begin():
+                return _load(conn, parsed, stored_path)
+        except (IntegrityError, OperationalError) as exc:
+            # Another load got there first (same file, or a version of the same case).
+            with engine.connect() as conn:
+                if already_loaded(conn, parsed.sha256):
+                    log.info("%s loaded concurrently elsewhere: nothing to do", parsed.path.name)
+                    return LoadResult(parsed.sha256, "skipped", len(parsed.rows), 0, 0)
+            if attempt == attempts:
+                raise
+            log.warning("%s: concurrent load (%s), trying again", parsed.path.name, type(exc).__name__)
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class _Latest:
+    version_no: int
+    state_hash: str
+
+
+def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
     insp = parsed.inspection
-    accepted = [r for r in parsed.rows if not any(i.level == "error" for i in r.issues)]
-    rejected = [r for r in parsed.rows if r not in accepted]
     total = len(parsed.rows)
-    if parsed.rejected:  # file-level error: every row is quarantined with the file
+    if already_loaded(conn, parsed.sha256):
+        log.info("file %s (%s) already loaded: nothing to do", parsed.path.name, parsed.sha256[:12])
+        return LoadResult(parsed.sha256, "skipped", total, 0, 0)
+    if parsed.rejected:  # a file-level error: every row goes to quarantine with the file
         accepted, rejected = [], list(parsed.rows)
-    try:
-        with engine.begin() as conn:
-            if already_loaded(conn, parsed.sha256):
-                log.info("file %s (%s) already loaded: nothing to do", parsed.path.name, parsed.sha256[:12])
-                return LoadResult(parsed.sha256, "skipped", total, 0, 0)
-            ensure_inspection(conn, insp)
-            status = (
-                "quarantined" if parsed.rejected or not accepted else ("partial" if rejected else "loaded")
-            )
-            batch_no, _ = parsed.batch
-            # The files row goes first: a concurrent load of the same file fails here, not later.
-            conn.execute(
-                files.insert().values(
-                    sha256=parsed.sha256,
-                    inspection_id=insp.id,
-                    name=parsed.path.name,
-                    stored_path=stored_path,
-                    size=parsed.size,
-                    received_on=parsed.as_of,
-                    batch_no=batch_no,
-                    status=status,
-                    rows_total=total,
-                    rows_loaded=0,
-                    rows_quarantined=0,
-                    warnings=sum(1 for r in parsed.rows for i in r.issues if i.level == "warning"),
-                )
-            )
-            for no, day in parsed.batches.items():
-                conn.execute(
-                    _insert(conn, batches)
-                    .values(inspection_id=insp.id, batch_no=no, transferred_on=day)
-                    .on_conflict_do_nothing()
-                )
-                if day is not None:
-                    conn.execute(
-                        update(batches)
-                        .where(
-                            batches.c.inspection_id == insp.id,
-                            batches.c.batch_no == no,
-                            batches.c.transferred_on.is_(None),
-                        )
-                        .values(transferred_on=day)
-                    )
-            new_cases = new_versions = 0
-            as_of = parsed.as_of or dt.date(1970, 1, 1)
-            for row in accepted:
-                c, v = _merge_row(conn, insp, parsed, row, as_of)
-                new_cases += c
-                new_versions += v
-            for row in rejected:
-                _quarantine_row(conn, insp, parsed, row)
-            loaded, quarantined = len(accepted), len(rejected)
-            if loaded + quarantined != total:
-                raise ReconciliationError(
-                    f"{parsed.path.name}: {total} rows in the file, {loaded} loaded + {quarantined} quarantined"
-                )
-            conn.execute(
-                update(files)
-                .where(files.c.sha256 == parsed.sha256)
-                .values(rows_loaded=loaded, rows_quarantined=quarantined)
-            )
-    except IntegrityError:
-        # Another worker loaded the same file at the same moment: that load stands.
-        with engine.connect() as conn:
-            if already_loaded(conn, parsed.sha256):
-                log.info("file %s loaded concurrently elsewhere: nothing to do", parsed.path.name)
-                return LoadResult(parsed.sha256, "skipped", total, 0, 0)
-        raise
+    else:
+        accepted = [r for r in parsed.rows if not any(i.level == "error" for i in r.issues)]
+        rejected = [r for r in parsed.rows if any(i.level == "error" for i in r.issues)]
+    status = "quarantined" if parsed.rejected or not accepted else ("partial" if rejected else "loaded")
+    ensure_inspection(conn, insp)
+    batch_no, _ = parsed.batch
+    # The files row goes first: a concurrent load of the same file fails here, not later.
+    conn.execute(
+        files.insert().values(
+            sha256=parsed.sha256,
+            inspection_id=insp.id,
+            name=parsed.path.name,
+            stored_path=stored_path,
+            size=parsed.size,
+            received_on=parsed.as_of,
+            batch_no=batch_no,
+            status=status,
+            rows_total=total,
+            rows_loaded=0,
+            rows_quarantined=0,
+            warnings=sum(1 for r in parsed.rows for i in r.issues if i.level == "warning"),
+        )
+    )
+    _merge_batches(conn, insp, parsed)
+    new_cases, new_versions = _merge_cases(conn, insp, parsed, accepted)
+    _quarantine(conn, insp, parsed, rejected)
+    _resolve_quarantine(conn, insp.id, [str(r.values["case_id"]) for r in accepted], parsed.sha256)
+    loaded, quarantined = len(accepted), len(rejected)
+    if loaded + quarantined != total:
+        raise ReconciliationError(
+            f"{parsed.path.name}: {total} rows in the file, {loaded} loaded + {quarantined} quarantined"
+        )
+    conn.execute(
+        update(files)
+        .where(files.c.sha256 == parsed.sha256)
+        .values(rows_loaded=loaded, rows_quarantined=quarantined)
+    )
     return LoadResult(parsed.sha256, status, total, loaded, quarantined, new_cases, new_versions)
 
 
-def _merge_row(
-    conn: Connection,
-    insp: Inspection,
-    parsed: ParsedFile,
-    row: CaseRow,
-    as_of: dt.date,
-) -> tuple[int, int]:
-    v = row.values
-    case_id = str(v["case_id"])
-    key = and_(cases.c.inspection_id == insp.id, cases.c.case_id == case_id)
-    new_case = 0
-    if conn.execute(select(cases.c.case_id).where(key)).first() is None:
-        transferred = conn.execute(
-            select(batches.c.transferred_on).where(
-                batches.c.inspection_id == insp.id, batches.c.batch_no == row.batch_no
-            )
-        ).scalar()
-        types = list(v.get("pollution_types") or [])
+def _merge_batches(conn: Connection, insp: Inspection, parsed: ParsedFile) -> None:
+    for no, day in sorted(parsed.batches.items()):
         conn.execute(
-            cases.insert().values(
-                inspection_id=insp.id,
-                case_id=case_id,
-                batch_no=row.batch_no,
-                seq=v.get("seq"),
-                received_on=v.get("received_on"),
-                channel=v.get("channel"),
-                id_valid=bool(_id_valid(row)),
-                region=v.get("region") or "",
-                region_code=insp.resolve_region(str(v.get("region") or ""))[1],
-                pollution_types="、".join(types),
-                summary=v.get("summary") or "",
-                key_case=bool(v.get("key_case")),
-                duplicate_of=v.get("duplicate_of") or None,
-                due_on=transferred + dt.timedelta(days=insp.deadline_days) if transferred else None,
-                first_file=parsed.sha256,
-            )
+            _insert(conn, batches)
+            .values(inspection_id=insp.id, batch_no=no, transferred_on=day)
+            .on_conflict_do_nothing()
         )
-        for t in types:
+        if day is not None:
             conn.execute(
-                _insert(conn, case_types)
-                .values(inspection_id=insp.id, case_id=case_id, pollution_type=t)
-                .on_conflict_do_nothing()
+                update(batches)
+                .where(
+                    batches.c.inspection_id == insp.id,
+                    batches.c.batch_no == no,
+                    batches.c.transferred_on.is_(None),
+                )
+                .values(transferred_on=day)
             )
-        new_case = 1
-    state = state_of(v)
-    digest = state_hash(state)
-    latest = conn.execute(
-        select(case_versions.c.version_no, case_versions.c.state_hash)
-        .where(case_versions.c.inspection_id == insp.id, case_versions.c.case_id == case_id)
-        .order_by(case_versions.c.version_no.desc())
-        .limit(1)
-    ).first()
-    _resolve_quarantine(conn, insp.id, case_id, parsed.sha256)
-    if latest is not None and latest.state_hash == digest:
-        return new_case, 0  # the same state reported again is not a new version
-    conn.execute(
-        case_versions.insert().values(
-            inspection_id=insp.id,
-            case_id=case_id,
-            version_no=(latest.version_no + 1) if latest else 1,
-            as_of=as_of,
-            state_hash=digest,
-            source_file=parsed.sha256,
-            source_sheet=row.sheet,
-            source_row=row.row,
-            **state,
+
+
+def _existing(conn: Connection, insp_id: str, ids: list[str]) -> tuple[set[str], dict[str, _Latest]]:
+    """Which IDs are known cases, and the latest version of each."""
+    known: set[str] = set()
+    latest: dict[str, _Latest] = {}
+    v = case_versions
+    for chunk in _chunks(ids):
+        known.update(
+            conn.execute(
+                select(cases.c.case_id).where(cases.c.inspection_id == insp_id, cases.c.case_id.in_(chunk))
+            ).scalars()
         )
+        top = (
+            select(v.c.case_id, func.max(v.c.version_no).label("version_no"))
+            .where(v.c.inspection_id == insp_id, v.c.case_id.in_(chunk))
+            .group_by(v.c.case_id)
+            .subquery()
+        )
+        rows = conn.execute(
+            select(v.c.case_id, v.c.version_no, v.c.state_hash).where(
+                v.c.inspection_id == insp_id,
+                tuple_(v.c.case_id, v.c.version_no).in_(select(top.c.case_id, top.c.version_no)),
+            )
+        )
+        latest.update({r.case_id: _Latest(r.version_no, r.state_hash) for r in rows})
+    return known, latest
+
+
+def _merge_cases(
+    conn: Connection, insp: Inspection, parsed: ParsedFile, accepted: list[CaseRow]
+) -> tuple[int, int]:
+    if not accepted:
+        return 0, 0
+    ids = sorted({str(r.values["case_id"]) for r in accepted})
+    known, latest = _existing(conn, insp.id, ids)
+    transferred = dict(
+        conn.execute(
+            select(batches.c.batch_no, batches.c.transferred_on).where(batches.c.inspection_id == insp.id)
+        ).all()
     )
-    return new_case, 1
+    as_of = parsed.as_of or dt.date(1970, 1, 1)
+    new_case_rows: list[dict[str, object]] = []
+    type_rows: list[dict[str, object]] = []
+    version_rows: list[dict[str, object]] = []
+    for row in accepted:
+        v = row.values
+        case_id = str(v["case_id"])
+        if case_id not in known:
+            known.add(case_id)
+            types = list(v.get("pollution_types") or [])  # type: ignore[call-overload]
+            day = transferred.get(row.batch_no)
+            new_case_rows.append(
+                {
+                    "inspection_id": insp.id,
+                    "case_id": case_id,
+                    "batch_no": row.batch_no,
+                    "seq": v.get("seq"),
+                    "received_on": v.get("received_on"),
+                    "channel": v.get("channel"),
+                    "id_valid": not any(i.rule == "CASE_ID_PATTERN" for i in row.issues),
+                    "region": v.get("region") or "",
+                    "region_code": insp.resolve_region(str(v.get("region") or ""))[1],
+                    "pollution_types": "、".join(types),
+                    "summary": v.get("summary") or "",
+                    "key_case": bool(v.get("key_case")),
+                    "duplicate_of": v.get("duplicate_of") or None,
+                    "due_on": day + dt.timedelta(days=insp.deadline_days) if day else None,
+                    "first_file": parsed.sha256,
+                }
+            )
+            type_rows.extend(
+                {"inspection_id": insp.id, "case_id": case_id, "pollution_type": t} for t in types
+            )
+        state = state_of(v)
+        digest = state_hash(state)
+        prev = latest.get(case_id)
+        if prev is not None and prev.state_hash == digest:
+            continue  # the same state reported again is not a new version
+        version_no = prev.version_no + 1 if prev else 1
+        latest[case_id] = _Latest(version_no, digest)
+        version_rows.append(
+            {
+                "inspection_id": insp.id,
+                "case_id": case_id,
+                "version_no": version_no,
+                "as_of": as_of,
+                "state_hash": digest,
+                "source_file": parsed.sha256,
+                "source_sheet": row.sheet,
+                "source_row": row.row,
+                **state,
+            }
+        )
+    # Cases and types may race with a concurrent file carrying the same new case: the
+    # first writer wins, the row is identical. Versions must not be dropped: a clash
+    # there raises and the whole file is retried with fresh version numbers.
+    _bulk(conn, cases, new_case_rows, ignore_conflicts=True)
+    _bulk(conn, case_types, type_rows, ignore_conflicts=True)
+    _bulk(conn, case_versions, version_rows, ignore_conflicts=False)
+    return len(new_case_rows), len(version_rows)
 
 
-def _id_valid(row: CaseRow) -> bool:
-    return not any(i.rule == "CASE_ID_PATTERN" for i in row.issues)
-
-
-def _quarantine_row(conn: Connection, insp: Inspection, parsed: ParsedFile, row: CaseRow) -> None:
-    errors = [i.to_dict() for i in row.issues if i.level == "error"] or [
-        i.to_dict() for i in parsed.issues if i.level == "error"
+def _quarantine(conn: Connection, insp: Inspection, parsed: ParsedFile, rejected: list[CaseRow]) -> None:
+    file_errors = [i.to_dict() for i in parsed.issues if i.level == "error"]
+    rows = [
+        {
+            "file_sha256": parsed.sha256,
+            "sheet": row.sheet,
+            "row": row.row,
+            "inspection_id": insp.id,
+            "case_id": str(row.values.get("case_id") or "") or None,
+            "raw": row.raw,
+            "errors": [i.to_dict() for i in row.issues if i.level == "error"] or file_errors,
+            "resolved": False,
+            "resolved_by": None,
+        }
+        for row in rejected
     ]
-    conn.execute(
-        _insert(conn, quarantined_rows)
-        .values(
-            file_sha256=parsed.sha256,
-            sheet=row.sheet,
-            row=row.row,
-            inspection_id=insp.id,
-            case_id=str(row.values.get("case_id") or "") or None,
-            raw=row.raw,
-            errors=errors,
-            resolved=False,
-        )
-        .on_conflict_do_nothing()
-    )
+    _bulk(conn, quarantined_rows, rows, ignore_conflicts=True)
 
 
-def _resolve_quarantine(conn: Connection, inspection_id: str, case_id: str, by_file: str) -> None:
+def _resolve_quarantine(conn: Connection, inspection_id: str, case_ids: list[str], by_file: str) -> None:
     """A corrected row has loaded: its earlier quarantine entries are resolved, not deleted."""
-    conn.execute(
-        update(quarantined_rows)
-        .where(
-            quarantined_rows.c.inspection_id == inspection_id,
-            quarantined_rows.c.case_id == case_id,
-            quarantined_rows.c.resolved.is_(False),
+    for chunk in _chunks(sorted(set(case_ids))):
+        conn.execute(
+            update(quarantined_rows)
+            .where(
+                quarantined_rows.c.inspection_id == inspection_id,
+                quarantined_rows.c.case_id.in_(chunk),
+                quarantined_rows.c.resolved.is_(False),
+            )
+            .values(resolved=True, resolved_by=by_file)
         )
-        .values(resolved=True, resolved_by=by_file)
-    )
+
+
+def _bulk(conn: Connection, table: Table, rows: list[dict[str, object]], *, ignore_conflicts: bool) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_merge(conn, table, rows, ignore_conflicts=ignore_conflicts)
+        return
+    stmt = _insert(conn, table)
+    conn.execute(stmt.on_conflict_do_nothing() if ignore_conflicts else stmt, rows)
+
+
+def _copy_merge(
+    conn: Connection, table: Table, rows: list[dict[str, object]], *, ignore_conflicts: bool
+) -> None:
+    """COPY into a temporary staging table, then one INSERT … SELECT into the target."""
+    cols = [c.name for c in table.columns]
+    stage = f"stage_{table.name}"
+    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DELETE ROWS")
+    conn.exec_driver_sql(f"TRUNCATE {stage}")
+    json_cols = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
+    raw = conn.connection.driver_connection
+    col_list = ", ".join(f'"{c}"' for c in cols)
+    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({col_list}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        for record in rows:
+            copy.write_row([_copy_value(record.get(c), c in json_cols) for c in cols])
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {stage}{conflict}")
+
+
+def _copy_value(value: object, is_json: bool) -> object:
+    return json.dumps(value, ensure_ascii=False) if is_json else value
 
 
 def counts(conn: Connection) -> dict[str, int]:
