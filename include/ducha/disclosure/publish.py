@@ -68,14 +68,26 @@ def publish(
             }
         )
 
+    def table(stem: str, sheet: Sheet, kind: str, formats: tuple[str, ...] = ("xlsx", "csv", "html")) -> None:
+        if "xlsx" in formats:
+            write_xlsx(tmp / f"{stem}.xlsx", [sheet], created=created)
+        if "csv" in formats:
+            write_csv(tmp / f"{stem}.csv", sheet)
+        if "html" in formats:
+            write_html(tmp / f"{stem}.html", [sheet], page_title=sheet.title or stem)
+        for ext in formats:
+            add(tmp / f"{stem}.{ext}", len(sheet.rows), kind)
+
     for batch_no in T.batches_reported_on(states, day):
-        sheet = T.batch_sheet(states, batch_no, layout)
         stem = f"{T.batch_label(batch_no)}公开情况一览表"
-        write_xlsx(tmp / f"{stem}.xlsx", [sheet], created=created)
-        write_csv(tmp / f"{stem}.csv", sheet)
-        write_html(tmp / f"{stem}.html", [sheet], page_title=sheet.title or stem)
-        for ext in ("xlsx", "csv", "html"):
-            add(tmp / f"{stem}.{ext}", len(sheet.rows), "batch")
+        table(stem, T.batch_sheet(states, batch_no, layout), "batch")
+        for region in T.batch_regions(states, batch_no, insp):
+            # Each city publishes its own rows of the batch, keeping the batch-wide 序号.
+            sheet = T.batch_sheet(states, batch_no, layout, region=region, insp=insp)
+            table(f"{stem}（{region}）", sheet, "batch_region", ("xlsx",))
+    updates = T.updated_cases(states, day)
+    if len(updates):
+        table(f"办理情况更新表（{day.isoformat()}）", T.updates_sheet(updates, layout, day), "updates")
     summary: list[Sheet] = T.summary_sheets(states, insp, day)
     stem = f"累计情况汇总（截至{day.isoformat()}）"
     write_xlsx(tmp / f"{stem}.xlsx", summary, created=created)

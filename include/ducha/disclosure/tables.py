@@ -60,7 +60,11 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
     """One row per case known on ``as_of``, with its latest state reported by then."""
     v = case_versions
     latest = (
-        select(v.c.case_id, func.max(v.c.version_no).label("version_no"))
+        select(
+            v.c.case_id,
+            func.max(v.c.version_no).label("version_no"),
+            func.min(v.c.as_of).label("first_reported"),
+        )
         .where(v.c.inspection_id == inspection_id, v.c.as_of <= as_of)
         .group_by(v.c.case_id)
         .subquery()
@@ -87,6 +91,8 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
             cases.c.due_on,
             batches.c.transferred_on,
             v.c.as_of,
+            latest.c.first_reported,
+            v.c.version_no,
             v.c.findings,
             v.c.verified,
             v.c.target,
@@ -119,10 +125,19 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
 
 
 def batches_reported_on(states: pd.DataFrame, day: dt.date) -> list[int]:
-    """Batches with a case whose state was reported on ``day``: what gets published."""
+    """Batches with a case first reported on ``day``: each gets its own table that day
+    (a batch whose file arrives late is published when it arrives)."""
     if states.empty:
         return []
-    return sorted({int(b) for b in states.loc[states["as_of"] == day, "batch_no"]})
+    return sorted({int(b) for b in states.loc[states["first_reported"] == day, "batch_no"]})
+
+
+def updated_cases(states: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    """Earlier cases whose state changed on ``day``: re-published in the updates table."""
+    if states.empty:
+        return states
+    mask = (states["as_of"] == day) & (states["first_reported"] < day)
+    return states[mask].sort_values(["batch_no", "seq", "case_id"], na_position="last")
 
 
 def batch_label(batch_no: int) -> str:
@@ -133,17 +148,62 @@ def cn_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def batch_sheet(states: pd.DataFrame, batch_no: int, layout: Layout) -> Sheet:
-    """The per-batch table, header exactly as published, 序号 numbered across the batch."""
+def batch_sheet(
+    states: pd.DataFrame,
+    batch_no: int,
+    layout: Layout,
+    *,
+    region: str | None = None,
+    insp: Inspection | None = None,
+) -> Sheet:
+    """The per-batch table, header exactly as published, 序号 numbered across the batch.
+
+    With ``region`` (a city, as ``Inspection.resolve_region`` names it): only that city's
+    rows, keeping the batch-wide 序号, as cities publish them.
+    """
     rows = states[states["batch_no"] == batch_no].sort_values(["seq", "case_id"], na_position="last")
     transferred = rows["transferred_on"].dropna()
     day = transferred.iloc[0] if len(transferred) else None
     title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")
-    out_rows: list[list[object]] = []
-    for n, rec in enumerate(rows.to_dict("records"), start=1):
-        out_rows.append([_cell(rec, c.field, n) for c in layout.columns])
+    title = title.replace("（ ", "（").replace(" ）", "）")
+    records = rows.to_dict("records")
+    numbered = [(n, rec) for n, rec in enumerate(records, start=1)]
+    if region is not None and insp is not None:
+        numbered = [(n, rec) for n, rec in numbered if insp.resolve_region(str(rec["region"]))[0] == region]
+        title = region + title
     columns = [Column(c.header, c.width, "int" if c.field == "seq" else "text") for c in layout.columns]
-    return Sheet(name=batch_label(batch_no), columns=columns, rows=out_rows, title=title.replace("（ ", "（"))
+    return Sheet(
+        name=batch_label(batch_no),
+        columns=columns,
+        rows=[[_cell(rec, c.field, n) for c in layout.columns] for n, rec in numbered],
+        title=title,
+    )
+
+
+def batch_regions(states: pd.DataFrame, batch_no: int, insp: Inspection) -> list[str]:
+    """The cities with rows in a batch, in the configured order."""
+    names = {insp.resolve_region(str(r))[0] for r in states.loc[states["batch_no"] == batch_no, "region"]}
+    order = [r.name for r in insp.regions]
+    return sorted(names, key=lambda c: (order.index(c) if c in order else len(order), c))
+
+
+def updates_sheet(updates: pd.DataFrame, layout: Layout, day: dt.date) -> Sheet:
+    """Earlier cases re-published because their status or findings changed."""
+    columns = [
+        Column("批次", 8),
+        *(Column(c.header, c.width, "int" if c.field == "seq" else "text") for c in layout.columns),
+    ]
+    rows = [
+        [batch_label(int(rec["batch_no"])), *(_cell(rec, c.field, 0) for c in layout.columns)]
+        for rec in updates.to_dict("records")
+    ]
+    return Sheet(
+        name="办理情况更新",
+        columns=columns,
+        rows=rows,
+        title=f"群众信访举报办理情况更新表（{cn_date(day)}）",
+        notes=["注：本表为此前已公开、本日办理进展或调查核实情况有变化的信访件；序号为所属批次内的序号。"],
+    )
 
 
 def _cell(rec: dict, field: str, n: int) -> object:

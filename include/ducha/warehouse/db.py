@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -75,7 +77,13 @@ def upgrade(url: str) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     eng = engine(url)
     with eng.connect() as conn, _migration_lock(url, conn):
-        command.upgrade(_alembic_config(conn), "head")
+        cfg = _alembic_config(conn)
+        tables = set(inspect(conn).get_table_names())
+        if "cases" in tables and "alembic_version" not in tables:
+            # A warehouse made before migrations existed (same schema as 0001): adopt it.
+            log.warning("warehouse has no migration history: stamping it at revision 0001")
+            command.stamp(cfg, "0001")
+        command.upgrade(cfg, "head")
         conn.commit()
     return eng
 

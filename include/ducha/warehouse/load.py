@@ -249,6 +249,7 @@ def _merge_cases(
         ).all()
     )
     as_of = parsed.as_of or dt.date(1970, 1, 1)
+    region_code: dict[str, str | None] = {}  # a file names a few dozen regions, many times each
     new_case_rows: list[dict[str, object]] = []
     type_rows: list[dict[str, object]] = []
     version_rows: list[dict[str, object]] = []
@@ -269,7 +270,7 @@ def _merge_cases(
                     "channel": v.get("channel"),
                     "id_valid": not any(i.rule == "CASE_ID_PATTERN" for i in row.issues),
                     "region": v.get("region") or "",
-                    "region_code": insp.resolve_region(str(v.get("region") or ""))[1],
+                    "region_code": _region_code(insp, str(v.get("region") or ""), region_code),
                     "pollution_types": "、".join(types),
                     "summary": v.get("summary") or "",
                     "key_case": bool(v.get("key_case")),
@@ -308,6 +309,12 @@ def _merge_cases(
     _bulk(conn, case_types, type_rows, ignore_conflicts=True)
     _bulk(conn, case_versions, version_rows, ignore_conflicts=False)
     return len(new_case_rows), len(version_rows)
+
+
+def _region_code(insp: Inspection, region: str, memo: dict[str, str | None]) -> str | None:
+    if region not in memo:
+        memo[region] = insp.resolve_region(region)[1]
+    return memo[region]
 
 
 def _quarantine(conn: Connection, insp: Inspection, parsed: ParsedFile, rejected: list[CaseRow]) -> None:
@@ -349,8 +356,13 @@ def _bulk(conn: Connection, table: Table, rows: list[dict[str, object]], *, igno
     if conn.dialect.name == "postgresql":
         _copy_merge(conn, table, rows, ignore_conflicts=ignore_conflicts)
         return
-    stmt = _insert(conn, table)
-    conn.execute(stmt.on_conflict_do_nothing() if ignore_conflicts else stmt, rows)
+    # SQLite: the driver's executemany directly; SQLAlchemy's per-row parameter
+    # processing costs more than the insert itself on large files.
+    cols = [c.name for c in table.columns]
+    json_cols = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
+    verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+    sql = f"{verb} INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    conn.exec_driver_sql(sql, [tuple(_sqlite_value(r.get(c), c in json_cols) for c in cols) for r in rows])
 
 
 def _copy_merge(
@@ -369,6 +381,14 @@ def _copy_merge(
             copy.write_row([_copy_value(record.get(c), c in json_cols) for c in cols])
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {stage}{conflict}")
+
+
+def _sqlite_value(value: object, is_json: bool) -> object:
+    if is_json:
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.date):
+        return value.isoformat()  # what SQLAlchemy's Date type stores on SQLite
+    return value
 
 
 def _copy_value(value: object, is_json: bool) -> object:
