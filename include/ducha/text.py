@@ -55,7 +55,7 @@ def header_key(value: object) -> str:
 def cn_to_int(text: str) -> int | None:
     """Chinese or Arabic numerals to an int: "二十五" -> 25, "31" -> 31, "一百零二" -> 102."""
     text = halfwidth(text.strip())
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not "፩": str.isdigit() accepts any script's digits
         return int(text)
     if not text or any(c not in _CN_DIGIT and c not in _CN_UNIT for c in text):
         return None

@@ -69,11 +69,13 @@ def nice_ticks(maximum: float, count: int = 5) -> list[float]:
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
     step = max(1.0, float(round(step)))
     top = math.ceil(maximum / step) * step
-    return [i * step for i in range(int(round(top / step)) + 1)]
+    return [i * step for i in range(round(top / step) + 1)]
 
 
 def _text(x: float, y: float, text: str, size: float, *, anchor: str = "middle", extra: str = "") -> str:
-    return f'<text x="{_c(x)}" y="{_c(y)}" font-size="{size}" text-anchor="{anchor}"{extra}>{esc(text)}</text>'
+    return (
+        f'<text x="{_c(x)}" y="{_c(y)}" font-size="{size}" text-anchor="{anchor}"{extra}>{esc(text)}</text>'
+    )
 
 
 def _color(series: Series, i: int) -> str:
@@ -85,7 +87,9 @@ def _check(categories: Sequence[str], series: Sequence[Series]) -> None:
         raise ValueError("chart: no series")
     for s in series:
         if len(s.values) != len(categories):
-            raise ValueError(f"chart: series {s.name!r} has {len(s.values)} values for {len(categories)} categories")
+            raise ValueError(
+                f"chart: series {s.name!r} has {len(s.values)} values for {len(categories)} categories"
+            )
         if any(not math.isfinite(v) or v < 0 for v in s.values):
             raise ValueError(f"chart: series {s.name!r}: values must be finite and not negative")
 
@@ -202,10 +206,14 @@ def bar_chart(
     for t in ticks:
         if horizontal:
             x = left + scale(t)
-            grid.append(f'<line x1="{_c(x)}" y1="{_c(plot_top)}" x2="{_c(x)}" y2="{_c(bottom)}" stroke="{GRID_COLOR}"/>')
+            grid.append(
+                f'<line x1="{_c(x)}" y1="{_c(plot_top)}" x2="{_c(x)}" y2="{_c(bottom)}" stroke="{GRID_COLOR}"/>'
+            )
         else:
             y = bottom - scale(t)
-            grid.append(f'<line x1="{_c(left)}" y1="{_c(y)}" x2="{_c(right)}" y2="{_c(y)}" stroke="{GRID_COLOR}"/>')
+            grid.append(
+                f'<line x1="{_c(left)}" y1="{_c(y)}" x2="{_c(right)}" y2="{_c(y)}" stroke="{GRID_COLOR}"/>'
+            )
     out += grid
     out.append(f'<line x1="{_c(left)}" y1="{_c(plot_top)}" x2="{_c(left)}" y2="{_c(bottom)}"/>')
     out.append(f'<line x1="{_c(left)}" y1="{_c(bottom)}" x2="{_c(right)}" y2="{_c(bottom)}"/>')
@@ -215,7 +223,11 @@ def bar_chart(
         if horizontal:
             out.append(_text(left + scale(t), bottom + 18, fmt_value(t), TICK_SIZE))
         else:
-            out.append(_text(left - 6, bottom - scale(t), fmt_value(t), TICK_SIZE, anchor="end", extra=' dy="0.35em"'))
+            out.append(
+                _text(
+                    left - 6, bottom - scale(t), fmt_value(t), TICK_SIZE, anchor="end", extra=' dy="0.35em"'
+                )
+            )
     step = _label_step(n, bottom - plot_top, TICK_SIZE + 2) if horizontal else 1
     if not horizontal and rotate:
         step = _label_step(n, right - left, TICK_SIZE + 4)
@@ -227,19 +239,49 @@ def bar_chart(
             out.append(_text(left - 6, mid, cat, TICK_SIZE, anchor="end", extra=' dy="0.35em"'))
         elif rotate:
             y = bottom + 14
-            out.append(_text(mid, y, cat, TICK_SIZE, anchor="end", extra=f' transform="rotate(-45 {_c(mid)} {_c(y)})"'))
+            out.append(
+                _text(
+                    mid, y, cat, TICK_SIZE, anchor="end", extra=f' transform="rotate(-45 {_c(mid)} {_c(y)})"'
+                )
+            )
         else:
             out.append(_text(mid, bottom + 18, cat, TICK_SIZE))
     out.append("</g>")
 
     # Axis names: the category axis name runs along the category axis.
     if horizontal:
-        out.append(_text(18, (plot_top + bottom) / 2, category_axis, AXIS_NAME_SIZE, extra=f' transform="rotate(-90 18 {_c((plot_top + bottom) / 2)})"'))
+        out.append(
+            _text(
+                18,
+                (plot_top + bottom) / 2,
+                category_axis,
+                AXIS_NAME_SIZE,
+                extra=f' transform="rotate(-90 18 {_c((plot_top + bottom) / 2)})"',
+            )
+        )
         out.append(_text((left + right) / 2, height - 16, value_axis, AXIS_NAME_SIZE))
     else:
-        out.append(_text(18, (plot_top + bottom) / 2, value_axis, AXIS_NAME_SIZE, extra=f' transform="rotate(-90 18 {_c((plot_top + bottom) / 2)})"'))
+        out.append(
+            _text(
+                18,
+                (plot_top + bottom) / 2,
+                value_axis,
+                AXIS_NAME_SIZE,
+                extra=f' transform="rotate(-90 18 {_c((plot_top + bottom) / 2)})"',
+            )
+        )
         out.append(_text((left + right) / 2, height - 14, category_axis, AXIS_NAME_SIZE))
 
+    if not n:
+        out.append(
+            _text(
+                (left + right) / 2,
+                (plot_top + bottom) / 2,
+                "暂无数据",
+                AXIS_NAME_SIZE,
+                extra=' class="empty"',
+            )
+        )
     # Bars.
     out.append('<g class="bars">')
     inner = band * 0.7
@@ -264,10 +306,25 @@ def bar_chart(
             if stacked:
                 if v > 0 and size >= VALUE_SIZE + 4 and thick >= text_width(fmt_value(v), VALUE_SIZE) + 2:
                     out.append(
-                        _text(x + w / 2, y + h / 2, fmt_value(v), VALUE_SIZE, extra=' dy="0.35em" fill="#ffffff" class="value"')
+                        _text(
+                            x + w / 2,
+                            y + h / 2,
+                            fmt_value(v),
+                            VALUE_SIZE,
+                            extra=' dy="0.35em" fill="#ffffff" class="value"',
+                        )
                     )
             elif horizontal:
-                out.append(_text(x + w + 4, y + h / 2, fmt_value(v), VALUE_SIZE, anchor="start", extra=' dy="0.35em" class="value"'))
+                out.append(
+                    _text(
+                        x + w + 4,
+                        y + h / 2,
+                        fmt_value(v),
+                        VALUE_SIZE,
+                        anchor="start",
+                        extra=' dy="0.35em" class="value"',
+                    )
+                )
             else:
                 out.append(_text(x + w / 2, y - 4, fmt_value(v), VALUE_SIZE, extra=' class="value"'))
             base += v
@@ -275,9 +332,22 @@ def bar_chart(
             end = scale(totals[i])
             label = fmt_value(totals[i])
             if horizontal:
-                out.append(_text(left + end + 4, start + inner / 2, label, VALUE_SIZE, anchor="start", extra=' dy="0.35em" class="value total"'))
+                out.append(
+                    _text(
+                        left + end + 4,
+                        start + inner / 2,
+                        label,
+                        VALUE_SIZE,
+                        anchor="start",
+                        extra=' dy="0.35em" class="value total"',
+                    )
+                )
             else:
-                out.append(_text(start + inner / 2, bottom - end - 4, label, VALUE_SIZE, extra=' class="value total"'))
+                out.append(
+                    _text(
+                        start + inner / 2, bottom - end - 4, label, VALUE_SIZE, extra=' class="value total"'
+                    )
+                )
     out.append("</g>")
     return _close(out)
 
@@ -322,7 +392,9 @@ def line_chart(
 
     out.append(f'<g class="axis" stroke="{AXIS_COLOR}" fill="none">')
     for t in ticks:
-        out.append(f'<line x1="{_c(left)}" y1="{_c(y_at(t))}" x2="{_c(right)}" y2="{_c(y_at(t))}" stroke="{GRID_COLOR}"/>')
+        out.append(
+            f'<line x1="{_c(left)}" y1="{_c(y_at(t))}" x2="{_c(right)}" y2="{_c(y_at(t))}" stroke="{GRID_COLOR}"/>'
+        )
     out.append(f'<line x1="{_c(left)}" y1="{_c(plot_top)}" x2="{_c(left)}" y2="{_c(bottom)}"/>')
     out.append(f'<line x1="{_c(left)}" y1="{_c(bottom)}" x2="{_c(right)}" y2="{_c(bottom)}"/>')
     for i in range(0, n, step):
@@ -335,9 +407,21 @@ def line_chart(
         out.append(_text(x_at(i), bottom + 20, categories[i], TICK_SIZE))
     out.append("</g>")
     middle = (plot_top + bottom) / 2
-    out.append(_text(18, middle, value_axis, AXIS_NAME_SIZE, extra=f' transform="rotate(-90 18 {_c(middle)})"'))
+    out.append(
+        _text(18, middle, value_axis, AXIS_NAME_SIZE, extra=f' transform="rotate(-90 18 {_c(middle)})"')
+    )
     out.append(_text((left + right) / 2, height - 14, category_axis, AXIS_NAME_SIZE))
 
+    if not n:
+        out.append(
+            _text(
+                (left + right) / 2,
+                (plot_top + bottom) / 2,
+                "暂无数据",
+                AXIS_NAME_SIZE,
+                extra=' class="empty"',
+            )
+        )
     out.append('<g class="lines">')
     for k, s in enumerate(series):
         color = _color(s, k)
@@ -359,5 +443,7 @@ def line_chart(
             placed.append(y)
             s = series[k]
             extra = f' dy="0.35em" fill="{_color(s, k)}" class="value"'
-            out.append(_text(x_at(n - 1) + 6, y, fmt_value(s.values[-1]), VALUE_SIZE, anchor="start", extra=extra))
+            out.append(
+                _text(x_at(n - 1) + 6, y, fmt_value(s.values[-1]), VALUE_SIZE, anchor="start", extra=extra)
+            )
     return _close(out)

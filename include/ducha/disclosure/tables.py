@@ -57,16 +57,24 @@ def latest_data_day(conn: Connection, inspection_id: str) -> dt.date | None:
 
 
 def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.DataFrame:
-    """One row per case known on ``as_of``, with its latest state reported by then."""
+    """One row per case known on ``as_of``, with its latest state reported by then
+    (latest by as-of day, then load order, as in the v_case_latest view)."""
     v = case_versions
-    latest = (
+    ranked = (
         select(
             v.c.case_id,
-            func.max(v.c.version_no).label("version_no"),
-            func.min(v.c.as_of).label("first_reported"),
+            v.c.version_no,
+            func.row_number()
+            .over(partition_by=v.c.case_id, order_by=(v.c.as_of.desc(), v.c.version_no.desc()))
+            .label("rank"),
+            func.min(v.c.as_of).over(partition_by=v.c.case_id).label("first_reported"),
         )
         .where(v.c.inspection_id == inspection_id, v.c.as_of <= as_of)
-        .group_by(v.c.case_id)
+        .subquery()
+    )
+    latest = (
+        select(ranked.c.case_id, ranked.c.version_no, ranked.c.first_reported)
+        .where(ranked.c.rank == 1)
         .subquery()
     )
     first_closed = (

@@ -16,7 +16,7 @@ from ducha.intake.batch import batch_number, landing_day, parse_title
 from ducha.intake.header import HeaderMatch, find_header
 from ducha.intake.reader import Cell, RawSheet, read_raw
 from ducha.issues import FileRejected, Issue, issue
-from ducha.text import clean
+from ducha.text import clean, header_key
 
 _SKIP_FIRST_CELLS = ("合计", "小计", "总计")
 
@@ -39,7 +39,9 @@ class CaseRow:
         out: dict[str, str] = {}
         for col, text in self.columns.items():
             value = self.cells[col] if col < len(self.cells) else None
-            out[text] = "" if V.is_blank(value) else str(value)
+            out[text] = (
+                "" if V.is_blank(value) else V.as_text(value) if isinstance(value, float) else str(value)
+            )
         return out
 
 
@@ -93,6 +95,7 @@ def parse_file(
     except FileRejected as exc:
         parsed.issues.append(exc.issue)
         parsed.rows.clear()
+        parsed.as_of = parsed.as_of or day_override or landing_day(path.parts)
     return parsed
 
 
@@ -108,6 +111,9 @@ def _parse_sheets(
     folder_batch = next(
         (b for p in reversed(parsed.path.parts[:-1]) if "批" in p and (b := batch_number(p))), None
     )
+    # The landing day is known before any header is read: a file refused for its header
+    # still records the day it arrived.
+    parsed.as_of = day_override or folder_day
     found_header = False
     for sheet in sheets:
         match = find_header(sheet.rows, sheet.merged, contract, limit("header_search_rows"))
@@ -295,7 +301,8 @@ def _value(
         n = V.number(cell)
         return None if n is None else n
     if kind == "money":
-        unit = "万元" if "万" in header else ("元" if "元" in header else None)
+        key = header_key(header)  # "罰款金額（萬元）" names its unit in Traditional
+        unit = "万元" if "万" in key else ("元" if "元" in key else None)
         return V.number(cell, money_unit=fine_unit, header_unit=unit)
     if kind == "int":
         n = V.number(cell)

@@ -12,7 +12,8 @@ from ducha.text import clean, cn_to_int, halfwidth, simplified, squash
 
 _BATCH_PREFIX = re.compile(r"^第?([0-9零〇一二两三四五六七八九十百]+)批[次]?[:：\-\s]*")
 _NUMBER = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*(万元|万|元|家|件|人|个|起|户)?$")
-_FALSY_FLAGS = {"", "否", "无", "不是", "0", "N", "NO", "FALSE", "×", "—", "-", "/"}
+_FALSY_FLAGS = {"", "否", "无", "不是", "0", "N", "NO", "FALSE", "×", "/"}
+_DASHES = re.compile(r"^[-—–－─~～]+$")  # "—", "——", "-": the clerk's way of writing "none"
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
@@ -78,7 +79,7 @@ def pollution_types(value: object, contract: Contract) -> list[str]:
 def flag(value: object) -> bool:
     text = halfwidth(squash(as_text(value))).upper()
     # "是", "√", "*" (Shandong), "重点" ... anything but an explicit no marks a key case.
-    return text not in _FALSY_FLAGS
+    return text not in _FALSY_FLAGS and not _DASHES.match(text)
 
 
 def number(value: object, *, money_unit: str | None = None, header_unit: str | None = None) -> float | None:
@@ -95,7 +96,7 @@ def number(value: object, *, money_unit: str | None = None, header_unit: str | N
         amount, unit = float(value), None
     else:
         text = halfwidth(squash(as_text(value))).replace(",", "")
-        if text in ("无", "/", "—", "-"):
+        if text in ("无", "/") or _DASHES.match(text):
             return 0.0
         m = _NUMBER.match(text)
         if not m:

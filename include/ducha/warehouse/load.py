@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, Table, func, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -137,9 +137,12 @@ def load_file(engine: Engine, parsed: ParsedFile, *, stored_path: str, attempts:
 
 
 @dataclass(frozen=True)
-class _Latest:
-    version_no: int
-    state_hash: str
+class _Versions:
+    """What a case already has: its highest version number, and the state in effect at
+    the file's as-of day (the latest version reported on or before it)."""
+
+    top: int
+    state_at: str | None
 
 
 def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
@@ -207,12 +210,29 @@ def _merge_batches(conn: Connection, insp: Inspection, parsed: ParsedFile) -> No
                 )
                 .values(transferred_on=day)
             )
+            # Cases first seen in an update file, before their batch's date was known.
+            stored = conn.execute(
+                select(batches.c.transferred_on).where(
+                    batches.c.inspection_id == insp.id, batches.c.batch_no == no
+                )
+            ).scalar_one()
+            conn.execute(
+                update(cases)
+                .where(cases.c.inspection_id == insp.id, cases.c.batch_no == no, cases.c.due_on.is_(None))
+                .values(due_on=stored + dt.timedelta(days=insp.deadline_days))
+            )
 
 
-def _existing(conn: Connection, insp_id: str, ids: list[str]) -> tuple[set[str], dict[str, _Latest]]:
-    """Which IDs are known cases, and the latest version of each."""
+def _existing(
+    conn: Connection, insp_id: str, ids: list[str], as_of: dt.date
+) -> tuple[set[str], dict[str, _Versions]]:
+    """Which IDs are known cases, and their versions as seen from ``as_of``.
+
+    "Latest" is by as-of day, then load order: a backfill that loads an earlier day
+    after a later one adds the earlier state without making it the current one.
+    """
     known: set[str] = set()
-    latest: dict[str, _Latest] = {}
+    found: dict[str, list[tuple[dt.date, int, str]]] = {}
     v = case_versions
     for chunk in _chunks(ids):
         known.update(
@@ -220,20 +240,18 @@ def _existing(conn: Connection, insp_id: str, ids: list[str]) -> tuple[set[str],
                 select(cases.c.case_id).where(cases.c.inspection_id == insp_id, cases.c.case_id.in_(chunk))
             ).scalars()
         )
-        top = (
-            select(v.c.case_id, func.max(v.c.version_no).label("version_no"))
-            .where(v.c.inspection_id == insp_id, v.c.case_id.in_(chunk))
-            .group_by(v.c.case_id)
-            .subquery()
-        )
         rows = conn.execute(
-            select(v.c.case_id, v.c.version_no, v.c.state_hash).where(
-                v.c.inspection_id == insp_id,
-                tuple_(v.c.case_id, v.c.version_no).in_(select(top.c.case_id, top.c.version_no)),
+            select(v.c.case_id, v.c.as_of, v.c.version_no, v.c.state_hash).where(
+                v.c.inspection_id == insp_id, v.c.case_id.in_(chunk)
             )
         )
-        latest.update({r.case_id: _Latest(r.version_no, r.state_hash) for r in rows})
-    return known, latest
+        for r in rows:
+            found.setdefault(r.case_id, []).append((r.as_of, r.version_no, r.state_hash))
+    versions: dict[str, _Versions] = {}
+    for case_id, vs in found.items():
+        before = [x for x in vs if x[0] <= as_of]
+        versions[case_id] = _Versions(max(x[1] for x in vs), max(before)[2] if before else None)
+    return known, versions
 
 
 def _merge_cases(
@@ -242,13 +260,13 @@ def _merge_cases(
     if not accepted:
         return 0, 0
     ids = sorted({str(r.values["case_id"]) for r in accepted})
-    known, latest = _existing(conn, insp.id, ids)
+    as_of = parsed.as_of or dt.date(1970, 1, 1)
+    known, versions = _existing(conn, insp.id, ids, as_of)
     transferred = dict(
         conn.execute(
             select(batches.c.batch_no, batches.c.transferred_on).where(batches.c.inspection_id == insp.id)
         ).all()
     )
-    as_of = parsed.as_of or dt.date(1970, 1, 1)
     region_code: dict[str, str | None] = {}  # a file names a few dozen regions, many times each
     new_case_rows: list[dict[str, object]] = []
     type_rows: list[dict[str, object]] = []
@@ -284,11 +302,11 @@ def _merge_cases(
             )
         state = state_of(v)
         digest = state_hash(state)
-        prev = latest.get(case_id)
-        if prev is not None and prev.state_hash == digest:
+        prev = versions.get(case_id)
+        if prev is not None and prev.state_at == digest:
             continue  # the same state reported again is not a new version
-        version_no = prev.version_no + 1 if prev else 1
-        latest[case_id] = _Latest(version_no, digest)
+        version_no = prev.top + 1 if prev else 1
+        versions[case_id] = _Versions(version_no, digest)
         version_rows.append(
             {
                 "inspection_id": insp.id,

@@ -16,6 +16,7 @@ from sqlalchemy import inspect
 from ducha.warehouse.db import _alembic_config, current_revision, engine, upgrade
 from ducha.warehouse.schema import metadata
 
+HEAD = "0002"
 VIEWS = {"v_case_latest", "v_ledger_assigned", "v_ledger_in_progress", "v_ledger_closed"}
 
 
@@ -28,7 +29,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_upgrade_builds_the_declared_schema(url: str) -> None:
     eng = upgrade(url)
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == HEAD
     with eng.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == [], f"schema.py and the migrations disagree: {diff}"
@@ -54,4 +55,4 @@ def test_concurrent_upgrades(url: str) -> None:
     ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == HEAD

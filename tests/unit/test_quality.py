@@ -1,0 +1,326 @@
+"""The Great Expectations suite (ducha.quality): built from the contract and the inspection,
+cross-field rules, and the GX result written for operators."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ducha.config import Inspection, get_inspection
+from ducha.contract import load_contract
+from ducha.intake import ParsedFile, parse_file
+from ducha.issues import RULES
+from ducha.quality import PERIOD_GRACE, Validator, build_suite, rows_frame
+from ducha.reports import file_report
+from tests.unit.intake.conftest import (
+    GENERIC,
+    HEADERS,
+    HN,
+    TITLE,
+    Sheet,
+    case,
+    case_id,
+    closed_case,
+    shared_validator,
+    standard_sheet,
+    write_xlsx,
+)
+
+C = load_contract()
+CROSS_RULES = {
+    "CLOSED_WITHOUT_FINDINGS": "error",
+    "PENALTY_ON_UNFOUNDED": "warning",
+    "RECEIVED_AFTER_BATCH": "error",
+    "DATE_OUT_OF_PERIOD": "error",
+    "CASE_CONFLICT": "error",
+}
+
+
+@pytest.fixture(scope="module")
+def hn() -> Inspection:
+    return get_inspection(HN)
+
+
+@pytest.fixture(scope="module")
+def generic() -> Inspection:
+    return get_inspection(GENERIC)
+
+
+def _kind(e: object) -> str:
+    return type(e).__name__
+
+
+def _by_kind(suite: list) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for e in suite:
+        out.setdefault(_kind(e), []).append(e)
+    return out
+
+
+def _type_regex(suite: list) -> re.Pattern[str]:
+    (e,) = [e for e in suite if e.meta["rule"] == "POLLUTION_TYPE"]
+    return re.compile(e.regex)
+
+
+# --- the suite from the contract --------------------------------------------------------------
+
+
+def test_suite_is_built_from_the_contract(hn: Inspection) -> None:
+    suite = build_suite(hn)
+    kinds = _by_kind(suite)
+    not_null = kinds["ExpectColumnValuesToNotBeNull"]
+    assert sorted(e.column for e in not_null) == sorted(C.required) == ["case_id", "region", "summary"]
+    assert {e.meta["rule"] for e in not_null} == {"REQUIRED_VALUE"}
+
+    (unique,) = kinds["ExpectColumnValuesToBeUnique"]
+    assert (unique.column, unique.meta["rule"]) == ("case_id", "CASE_ID_DUPLICATE")
+
+    id_regex = [e for e in kinds["ExpectColumnValuesToMatchRegex"] if e.column == "case_id"]
+    assert [(e.regex, e.meta["level"]) for e in id_regex] == [(C.case_id_pattern.pattern, "warning")]
+
+    in_set = {e.column: e for e in kinds["ExpectColumnValuesToBeInSet"]}
+    assert list(in_set["verified"].value_set) == list(C.vocabularies["verified"].values)
+    assert list(in_set["status"].value_set) == list(C.vocabularies["status"].values)
+
+    lengths = {e.column: e.max_value for e in kinds["ExpectColumnValueLengthsToBeBetween"]}
+    assert lengths == {f.name: f.max_length for f in C.fields.values() if f.max_length}
+    assert lengths["summary"] == 5000
+
+    between = kinds["ExpectColumnValuesToBeBetween"]
+    assert sorted(e.column for e in between) == sorted(C.penalty_fields)
+    assert len(between) == 8
+    assert all(e.min_value == 0 and e.max_value is None for e in between)
+
+    cross = {e.meta["rule"]: e for e in suite if e.column.startswith("_rule_")}
+    assert {r: e.meta["level"] for r, e in cross.items()} == CROSS_RULES
+    assert all(list(e.value_set) == [True] for e in cross.values())
+
+    expected_total = 3 + 1 + 1 + 2 + 3 + 8 + 1 + len(CROSS_RULES)
+    assert len(suite) == expected_total
+    for e in suite:  # every expectation says what it means to a clerk
+        assert e.meta["rule"] in RULES
+        assert e.meta["level"] in ("error", "warning")
+        assert e.meta["field"] in C.fields
+        assert e.meta["expected"]
+
+
+def test_one_not_null_expectation_per_required_field(hn: Inspection) -> None:
+    fields = dict(C.fields)
+    fields["status"] = replace(fields["status"], required=True)
+    fields["seq"] = replace(fields["seq"], required=True)
+    wider = replace(C, fields=fields)
+    not_null = [e.column for e in build_suite(hn, wider) if _kind(e) == "ExpectColumnValuesToNotBeNull"]
+    assert sorted(not_null) == ["case_id", "region", "seq", "status", "summary"]
+    assert Counter(_kind(e) for e in build_suite(hn, wider))["ExpectColumnValuesToNotBeNull"] == 5
+
+
+def test_the_inspection_narrows_the_pollution_types(hn: Inspection, generic: Inspection) -> None:
+    narrow, wide = _type_regex(build_suite(hn)), _type_regex(build_suite(generic))
+    for value in ("水", "大气", "水|大气|噪声", "其他"):
+        assert narrow.match(value) and wide.match(value), value
+    for value in ("扬尘", "水|扬尘", "群众身边的生态环境问题", "海洋", "固废"):
+        assert not narrow.match(value), value
+        assert wide.match(value), value
+    for value in ("", "水|", "|水", "水大气", "水||大气", "水 "):
+        assert not narrow.match(value) and not wide.match(value), value
+    only_water = replace(hn, id="water-only", pollution_types=("水",))
+    just = _type_regex(build_suite(only_water))
+    assert just.match("水") and not just.match("大气") and not just.match("水|大气")
+    (e,) = [e for e in build_suite(only_water) if e.meta["rule"] == "POLLUTION_TYPE"]
+    assert e.meta["expected"] == "允许的值：水"
+
+
+def test_type_names_are_escaped_in_the_regex(hn: Inspection) -> None:
+    odd = replace(hn, id="odd", pollution_types=("水(地表)", "a.b"))
+    rx = _type_regex(build_suite(odd))
+    assert rx.match("水(地表)") and rx.match("a.b|水(地表)")
+    assert not rx.match("axb") and not rx.match("水地表")
+
+
+def test_period_text_names_the_grace_day(hn: Inspection, generic: Inspection) -> None:
+    def expected(insp: Inspection) -> str:
+        (e,) = [e for e in build_suite(insp) if e.meta["rule"] == "DATE_OUT_OF_PERIOD"]
+        return e.meta["expected"]
+
+    assert expected(hn) == f"督察期间 {dt.date(2024, 6, 1) - PERIOD_GRACE} 至 2024-07-05"
+    assert expected(generic) == "督察期间内"
+
+
+def test_validator_keeps_one_suite_per_inspection(hn: Inspection, generic: Inspection) -> None:
+    v = shared_validator()
+    assert v.suite(hn) is v.suite(hn)
+    assert v.suite(hn) is not v.suite(generic)
+    assert v.suite(hn).name == f"ducha.{HN}"
+
+
+# --- cross-field rules, through the real suite ------------------------------------------------
+
+
+def _validate(path: Path, insp: Inspection, known: dict[str, str] | None = None) -> tuple[ParsedFile, dict]:
+    parsed = parse_file(path, insp)
+    shared_validator().validate(parsed, known)
+    return parsed, file_report(parsed)
+
+
+def _issues_by_row(parsed: ParsedFile) -> dict[int, set[tuple[str, str]]]:
+    return {r.row: {(i.level, i.rule) for i in r.issues} for r in parsed.rows}
+
+
+def test_closed_without_findings(tmp_path: Path, hn: Inspection) -> None:
+    rows = [
+        closed_case(1),  # fine
+        closed_case(2, 调查核实情况=None),
+        closed_case(3, 是否属实=None),
+        closed_case(4, 是否办结="验收销号", 调查核实情况="  "),
+        case(5, 是否办结="阶段性办结"),  # partly closed: findings may follow
+        case(6),  # still open
+        closed_case(7, 是否属实="不属实", **{"责令整改（家）": None, "罚款金额（元）": None}),
+    ]
+    parsed, report = _validate(write_xlsx(tmp_path / "c.xlsx", standard_sheet(rows)), hn)
+    bad = {("error", "CLOSED_WITHOUT_FINDINGS")}
+    assert _issues_by_row(parsed) == {3: set(), 4: bad, 5: bad, 6: bad, 7: set(), 8: set(), 9: set()}
+    assert report["rows"] == {"total": 7, "accepted": 4, "rejected": 3}
+    (e,) = [e for e in report["errors"] if e["row"] == 6]
+    assert (e["column"], e["value"]) == ("是否办结", "验收销号")
+
+
+def test_penalty_on_unfounded_is_a_warning(tmp_path: Path, hn: Inspection) -> None:
+    rows = [
+        closed_case(1, 是否属实="不属实", **{"责令整改（家）": None, "罚款金额（元）": "5000元"}),
+        closed_case(2, 是否属实="不属实", **{"责令整改（家）": 0, "罚款金额（元）": "无"}),
+        closed_case(3, 是否属实="属实"),
+    ]
+    parsed, report = _validate(write_xlsx(tmp_path / "p.xlsx", standard_sheet(rows)), hn)
+    assert _issues_by_row(parsed) == {3: {("warning", "PENALTY_ON_UNFOUNDED")}, 4: set(), 5: set()}
+    assert report["ok"] is True
+    assert report["rows"]["accepted"] == 3
+
+
+def test_received_after_batch(tmp_path: Path, hn: Inspection) -> None:
+    rows = [
+        case(1, 受理编号=case_id(1, "20240602")),
+        case(2, 受理编号=case_id(2, "20240603")),  # received the day it went out: fine
+        case(3, 受理编号=case_id(3, "20240604")),
+    ]
+    parsed, _ = _validate(write_xlsx(tmp_path / "r.xlsx", standard_sheet(rows)), hn)
+    assert _issues_by_row(parsed) == {3: set(), 4: set(), 5: {("error", "RECEIVED_AFTER_BATCH")}}
+
+
+def test_received_after_batch_needs_a_batch_date(tmp_path: Path, hn: Inspection) -> None:
+    rows = [case(1, 受理编号=case_id(1, "20240620"))]
+    path = write_xlsx(tmp_path / "r.xlsx", standard_sheet(rows, title="一览表（第三批）"))
+    parsed, report = _validate(path, hn)
+    assert parsed.batches == {3: None}
+    assert report["ok"] is True
+
+
+def test_received_outside_the_period_with_one_day_of_grace(
+    tmp_path: Path, hn: Inspection, generic: Inspection
+) -> None:
+    days = ["20240530", "20240531", "20240601", "20240705", "20240706", "20230601"]
+    rows = [case(i, 受理编号=case_id(i, d)) for i, d in enumerate(days, start=1)]
+    path = write_xlsx(tmp_path / "d.xlsx", standard_sheet(rows, title="一览表（第三十五批）"))
+    parsed, _ = _validate(path, hn)
+    out = {("error", "DATE_OUT_OF_PERIOD")}
+    assert _issues_by_row(parsed) == {3: out, 4: set(), 5: set(), 6: set(), 7: out, 8: out}
+    parsed, report = _validate(path, generic)  # no period: any date
+    assert report["ok"] is True
+
+
+def test_case_conflict_with_the_warehouse(tmp_path: Path, hn: Inspection) -> None:
+    rows = [case(1), case(2), case(3)]
+    known = {
+        case_id(1): str(case(1)["交办问题基本情况"]),  # same text: fine
+        case_id(2): "已入库的另一段内容",
+        "D3HN209901010001": "与本文件无关",
+    }
+    parsed, report = _validate(write_xlsx(tmp_path / "k.xlsx", standard_sheet(rows)), hn, known)
+    assert _issues_by_row(parsed) == {3: set(), 4: {("error", "CASE_CONFLICT")}, 5: set()}
+    (e,) = report["errors"]
+    assert (e["row"], e["column"], e["value"]) == (4, "交办问题基本情况", case(2)["交办问题基本情况"])
+
+
+def test_issues_point_at_excel_rows_across_gaps(tmp_path: Path, hn: Inspection) -> None:
+    rows = [
+        [TITLE],
+        HEADERS,
+        [case(1).get(h) for h in HEADERS],
+        [],
+        list(HEADERS),  # the header printed again on page 2
+        [case(2, 是否办结="办理中").get(h) for h in HEADERS],
+        [],
+        [case(3, 是否办结="不知道").get(h) for h in HEADERS],
+    ]
+    parsed, report = _validate(write_xlsx(tmp_path / "g.xlsx", Sheet("第三批", rows)), hn)
+    assert [r.row for r in parsed.rows] == [3, 6, 8]
+    assert [(e["row"], e["rule"], e["value"]) for e in report["errors"]] == [(8, "ENUM_VALUE", "不知道")]
+    assert parsed.rows[1].values["status"] == "正在办理"  # a synonym, not an error
+
+
+def test_rows_frame_is_what_gx_sees(tmp_path: Path, hn: Inspection) -> None:
+    rows = [closed_case(1, 问题类型="水、大气"), case(2, 调查核实情况="  ")]
+    parsed = parse_file(write_xlsx(tmp_path / "f.xlsx", standard_sheet(rows)), hn)
+    frame = rows_frame(parsed.rows, hn, parsed.batches, {})
+    assert list(frame.columns[: len(C.fields)]) == list(C.fields)
+    assert [c for c in frame.columns if c.startswith("_rule_")] == ["_rule_" + r.lower() for r in CROSS_RULES]
+    assert frame.loc[0, "pollution_types"] == "水|大气"
+    assert frame["findings"].isna().tolist() == [False, True]  # blanks are nulls for GX
+    assert frame.loc[0, "fine_amount"] == 50000.0
+    assert frame["rectify_orders"].dtype.kind == "f"
+    assert bool(frame.loc[0, "_rule_closed_without_findings"]) is True
+
+
+# --- what the validator writes ----------------------------------------------------------------
+
+
+def test_gx_result_json_is_written_to_results_dir(tmp_path: Path, hn: Inspection) -> None:
+    path = write_xlsx(tmp_path / "x.xlsx", standard_sheet([case(1), case(2, 是否办结="处理中啦")]))
+    parsed = parse_file(path, hn)
+    v = shared_validator()
+    old, v.results_dir = v.results_dir, tmp_path / "gx"
+    try:
+        doc = v.validate(parsed)
+    finally:
+        v.results_dir = old
+    out = tmp_path / "gx" / f"{parsed.sha256[:16]}.gx.json"
+    assert out.is_file()
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved == json.loads(json.dumps(doc, ensure_ascii=False, sort_keys=True))
+    assert saved["success"] is False
+    assert saved["statistics"]["evaluated_expectations"] == len(build_suite(hn))
+    assert saved["statistics"]["unsuccessful_expectations"] == 1
+    (failed,) = [r for r in saved["results"] if not r["success"]]
+    assert failed["expectation_config"]["meta"]["rule"] == "ENUM_VALUE"
+    assert failed["result"]["unexpected_index_list"] == [1]
+    assert "处理中啦" in out.read_text(encoding="utf-8")  # readable, not \u-escaped
+
+
+def test_rejected_file_is_not_validated(tmp_path: Path, hn: Inspection) -> None:
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+    parsed = parse_file(path, hn)
+    v = shared_validator()
+    old, v.results_dir = v.results_dir, tmp_path / "gx"
+    try:
+        assert v.validate(parsed) == {}
+    finally:
+        v.results_dir = old
+    assert not (tmp_path / "gx").exists()
+
+
+def test_data_docs_site_per_validator(tmp_path: Path, hn: Inspection) -> None:
+    path = write_xlsx(tmp_path / "第三批.xlsx", standard_sheet([case(1)]))
+    v = Validator(results_dir=tmp_path / "gx", docs_dir=tmp_path / "docs")
+    parsed = parse_file(path, hn)
+    doc = v.validate(parsed)
+    assert doc["success"] is True
+    assert (tmp_path / "docs" / "index.html").is_file()
+    pages = [p for p in (tmp_path / "docs").rglob("*.html") if parsed.sha256[:12] in str(p)]
+    assert pages, sorted(map(str, (tmp_path / "docs").rglob("*.html")))
+    assert (tmp_path / "gx" / f"{parsed.sha256[:16]}.gx.json").is_file()

@@ -1,0 +1,400 @@
+"""Loading generated inspection days into a real SQLite warehouse: idempotence, versions,
+reconciliation, quarantine, stored originals and the analysts' views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, inspect, select, text
+
+from ducha.config import DataDirs, data_dirs, get_inspection
+from ducha.intake.reader import read_raw
+from ducha.pipeline import DayOutcome, Ingestor
+from ducha.sample import SampleSummary, generate
+from ducha.warehouse.schema import batches, case_versions, cases, files, quarantined_rows
+from tests.unit.intake.conftest import Sheet, write_xlsx
+
+HN = "c3-hn-2024"
+DAYS = [dt.date(2024, 6, 1) + dt.timedelta(days=i) for i in range(4)]
+CLOSED = ("已办结", "验收销号")
+BROKEN = "补报材料.xlsx"  # dropped into day 2: no 受理编号 column, the whole file is quarantined
+
+
+@dataclass
+class Warehouse:
+    root: Path
+    dirs: DataDirs
+    url: str
+    ingestor: Ingestor
+    sample: SampleSummary
+    outcomes: list[DayOutcome]
+
+    @property
+    def engine(self) -> Engine:
+        return self.ingestor.engine
+
+    def landing(self, day: dt.date) -> Path:
+        return self.dirs.landing / HN / day.isoformat()
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple]]:
+    """SELECT * of every table, sorted: two warehouses compare equal iff their contents do."""
+    out = {}
+    with engine.connect() as conn:
+        for name in sorted(inspect(conn).get_table_names()):
+            rows = conn.execute(text(f'SELECT * FROM "{name}"')).all()
+            out[name] = sorted((tuple(r) for r in rows), key=repr)
+    return out
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _broken_file(folder: Path) -> Path:
+    rows = [["补报信访件材料（2024年6月2日）"], ["序号", "交办问题基本情况", "行政区域", "问题类型", "备注"]]
+    rows += [
+        [1, "某砖厂粉尘污染严重", "长沙市", "大气", "补报"],
+        [2, "某养殖场粪污直排", "株洲市", "水", "补报"],
+    ]
+    return write_xlsx(folder / BROKEN, Sheet("Sheet1", rows))
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    root = tmp_path_factory.mktemp("ducha")
+    sample = generate(root / "landing", HN, days=len(DAYS), seed=7, progress=False)
+    _broken_file(root / "landing" / HN / DAYS[1].isoformat())
+    dirs = data_dirs(root)
+    url = f"sqlite:///{dirs.warehouse_file}"
+    ingestor = Ingestor(dirs, url)
+    outcomes = [ingestor.ingest_day(day) for day in DAYS]
+    return Warehouse(root, dirs, url, ingestor, sample, outcomes)
+
+
+def clone(src: Warehouse, dest: Path) -> Warehouse:
+    """An independent copy (files and database) for a test that changes things."""
+    for sub in ("landing", "archive", "quarantine"):
+        shutil.copytree(src.root / sub, dest / sub)
+    dirs = data_dirs(dest)
+    dirs.ensure()
+    with sqlite3.connect(src.dirs.warehouse_file) as a, sqlite3.connect(dirs.warehouse_file) as b:
+        a.backup(b)
+    url = f"sqlite:///{dirs.warehouse_file}"
+    return Warehouse(dest, dirs, url, Ingestor(dirs, url, run_label="clone"), src.sample, src.outcomes)
+
+
+def _count(engine: Engine, table) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def _file(w: Warehouse, name: str) -> Path:
+    (path,) = [p for p in w.sample.files if p.name == name]
+    return path
+
+
+def _sheet_rows(path: Path) -> tuple[str, list[list[object]]]:
+    sheets, _ = read_raw(path)
+    return sheets[0].name, [list(r) for r in sheets[0].rows]
+
+
+def _col(rows: list[list[object]], header: str) -> int:
+    header_row = next(r for r in rows if header in r)
+    return header_row.index(header)
+
+
+UPDATE = "办理情况更新（2024年6月4日）.xlsx"
+
+
+# --- the first load ---------------------------------------------------------------------------
+
+
+def test_generated_days_load(loaded: Warehouse) -> None:
+    outcome = {f.file: f for day in loaded.outcomes for f in day.files}
+    assert set(outcome) == {p.name for p in loaded.sample.files} | {BROKEN}
+    assert outcome["第一批交办清单.xlsx"].status == "loaded"
+    assert outcome["第三批交办清单.xlsx"].status == "partial"  # the sample's invalid status
+    assert outcome["第三批交办清单.xlsx"].rows_quarantined == 1
+    assert outcome[BROKEN].status == "quarantined"
+    assert outcome[UPDATE].status == "loaded"
+    assert sum(f.rows_total for f in outcome.values()) == loaded.sample.rows
+    with loaded.engine.connect() as conn:
+        n_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
+        q_ids = conn.execute(
+            select(quarantined_rows.c.case_id).where(quarantined_rows.c.case_id.is_not(None))
+        )
+        quarantined_ids = set(q_ids.scalars())
+        loaded_ids = set(conn.execute(select(cases.c.case_id)).scalars())
+        n_versions = conn.execute(select(func.count()).select_from(case_versions)).scalar_one()
+        transferred = dict(conn.execute(select(batches.c.batch_no, batches.c.transferred_on)).all())
+    assert len(quarantined_ids) == 1 and not quarantined_ids & loaded_ids
+    assert n_cases == loaded.sample.cases - 1
+    # Every case has its first version; every row of the update file brings a new state.
+    assert n_versions == n_cases + outcome[UPDATE].rows_loaded
+    assert transferred == {1: DAYS[0], 2: DAYS[1], 3: DAYS[2], 4: DAYS[3]}
+
+
+def test_due_date_is_transfer_plus_deadline(loaded: Warehouse) -> None:
+    deadline = get_inspection(HN).deadline_days
+    with loaded.engine.connect() as conn:
+        rows = conn.execute(
+            select(cases.c.due_on, batches.c.transferred_on).join(
+                batches,
+                (batches.c.inspection_id == cases.c.inspection_id) & (batches.c.batch_no == cases.c.batch_no),
+            )
+        ).all()
+    assert rows
+    assert all(due == day + dt.timedelta(days=deadline) for due, day in rows)
+
+
+# --- idempotence and versions -----------------------------------------------------------------
+
+
+def test_same_file_twice_is_a_no_op(loaded: Warehouse, tmp_path: Path) -> None:
+    w = clone(loaded, tmp_path)
+    before = snapshot(w.engine)
+    path = w.landing(DAYS[0]) / "第一批交办清单.xlsx"
+    again = w.ingestor.ingest_file(path, get_inspection(HN), day=DAYS[0])
+    assert (again.status, again.rows_loaded, again.rows_quarantined) == ("skipped", 0, 0)
+    # The same bytes under another name and day are the same file.
+    copy = w.landing(DAYS[3]) / "第一批交办清单（重复报送）.xlsx"
+    shutil.copyfile(path, copy)
+    assert w.ingestor.ingest_file(copy, get_inspection(HN), day=DAYS[3]).status == "skipped"
+    assert snapshot(w.engine) == before
+
+
+def test_rerunning_every_day_leaves_the_warehouse_identical(loaded: Warehouse, tmp_path: Path) -> None:
+    w = clone(loaded, tmp_path)
+    before = snapshot(w.engine)
+    stored_before = sorted(p.relative_to(w.root) for p in (w.root / "archive").rglob("*"))
+    for day in DAYS:
+        outcome = w.ingestor.ingest_day(day)
+        assert {f.status for f in outcome.files} == {"skipped"}
+        assert outcome.totals()["files_skipped"] == len(outcome.files) > 0
+    after = snapshot(w.engine)
+    assert after.keys() == before.keys()
+    for name in before:
+        assert after[name] == before[name], name
+    assert sorted(p.relative_to(w.root) for p in (w.root / "archive").rglob("*")) == stored_before
+
+
+def _republish(w: Warehouse, *, change: int | None = None) -> tuple[Path, str | None]:
+    """The update file published again on day 5 under a new title (different bytes); with
+    ``change``, that data row's status moves from 阶段性办结 to 已办结."""
+    name, rows = _sheet_rows(_file(w, UPDATE))
+    rows[0] = ["群众信访举报办理情况更新表（2024年6月5日 重新发布）"]
+    changed = None
+    if change is not None:
+        status, ids = _col(rows, "是否办结"), _col(rows, "受理编号")
+        partly = [r for r in rows[2:] if len(r) > status and r[status] == "阶段性办结"]
+        row = partly[change]
+        row[status] = "已办结"
+        changed = str(row[ids])
+    folder = w.landing(DAYS[3] + dt.timedelta(days=1))
+    return write_xlsx(folder / "办理情况更新（重新发布）.xlsx", Sheet(name, rows)), changed
+
+
+def test_same_state_reported_again_adds_no_version(loaded: Warehouse, tmp_path: Path) -> None:
+    w = clone(loaded, tmp_path)
+    versions = _count(w.engine, case_versions)
+    path, _ = _republish(w)
+    assert sha256(path) not in {f.sha256 for d in w.outcomes for f in d.files}  # really a new file
+    outcome = w.ingestor.ingest_file(path, get_inspection(HN), day=DAYS[3] + dt.timedelta(days=1))
+    assert outcome.status == "loaded"
+    assert outcome.rows_loaded == outcome.rows_total > 0
+    assert _count(w.engine, case_versions) == versions
+
+
+def test_a_changed_state_adds_a_version(loaded: Warehouse, tmp_path: Path) -> None:
+    w = clone(loaded, tmp_path)
+    versions = _count(w.engine, case_versions)
+    day5 = DAYS[3] + dt.timedelta(days=1)
+    path, case_id = _republish(w, change=0)
+    assert case_id
+    assert w.ingestor.ingest_file(path, get_inspection(HN), day=day5).status == "loaded"
+    assert _count(w.engine, case_versions) == versions + 1
+    with w.engine.connect() as conn:
+        history = conn.execute(
+            select(case_versions.c.version_no, case_versions.c.status, case_versions.c.as_of)
+            .where(case_versions.c.case_id == case_id)
+            .order_by(case_versions.c.version_no)
+        ).all()
+        latest = conn.execute(
+            text("SELECT status, reported_on, closed_on FROM v_case_latest WHERE case_id = :c"),
+            {"c": case_id},
+        ).one()
+    assert [tuple(h) for h in history] == [
+        (1, "正在办理", DAYS[0]),
+        (2, "阶段性办结", DAYS[3]),
+        (3, "已办结", day5),
+    ]
+    assert (latest.status, str(latest.reported_on), str(latest.closed_on)) == ("已办结", str(day5), str(day5))
+
+
+def test_load_order_does_not_change_the_latest_state(loaded: Warehouse, tmp_path: Path) -> None:
+    root = tmp_path / "late"
+    shutil.copytree(loaded.root / "landing", root / "landing")
+    dirs = data_dirs(root)
+    ing = Ingestor(dirs, f"sqlite:///{dirs.warehouse_file}", run_label="late")
+    for day in [DAYS[3], *DAYS[:3]]:  # day 4's run succeeded before the first three
+        ing.ingest_day(day)
+    query = "SELECT case_id, status, reported_on, due_on FROM v_case_latest ORDER BY case_id"
+    with loaded.engine.connect() as a, ing.engine.connect() as b:
+        assert b.execute(text(query)).all() == a.execute(text(query)).all()
+
+
+# --- reconciliation and quarantine ------------------------------------------------------------
+
+
+def test_reconciliation_per_file(loaded: Warehouse) -> None:
+    with loaded.engine.connect() as conn:
+        rows = conn.execute(select(files)).all()
+        per_file = dict(
+            conn.execute(
+                select(quarantined_rows.c.file_sha256, func.count()).group_by(quarantined_rows.c.file_sha256)
+            ).all()
+        )
+        sources = dict(
+            conn.execute(
+                select(case_versions.c.source_file, func.count()).group_by(case_versions.c.source_file)
+            ).all()
+        )
+    assert len(rows) == len(loaded.sample.files) + 1
+    for f in rows:
+        assert f.rows_total == f.rows_loaded + f.rows_quarantined, f.name
+        assert per_file.get(f.sha256, 0) == f.rows_quarantined, f.name
+        assert sources.get(f.sha256, 0) <= f.rows_loaded, f.name  # a repeated state adds no version
+        expected = "quarantined" if f.rows_loaded == 0 else ("partial" if f.rows_quarantined else "loaded")
+        assert f.status == expected, f.name
+    by_name = {f.name: f for f in rows}
+    assert by_name[BROKEN].rows_total == 0  # refused before any row was read
+    assert by_name["第三批交办清单.xlsx"].rows_total == 174
+    assert (by_name["第三批交办清单.xlsx"].rows_loaded, by_name["第三批交办清单.xlsx"].rows_quarantined) == (
+        173,
+        1,
+    )
+
+
+def test_quarantined_rows_carry_raw_and_errors(loaded: Warehouse) -> None:
+    with loaded.engine.connect() as conn:
+        (q,) = conn.execute(select(quarantined_rows)).all()
+        (f,) = conn.execute(select(files).where(files.c.sha256 == q.file_sha256)).all()
+    raw = q.raw if isinstance(q.raw, dict) else json.loads(q.raw)
+    errors = q.errors if isinstance(q.errors, list) else json.loads(q.errors)
+    assert f.name == "第三批交办清单.xlsx"
+    assert q.sheet == "第三批"
+    assert not q.resolved
+    assert q.resolved_by is None
+    assert raw["是否办结"] == "处理中啦"
+    assert raw["受理编号"] == q.case_id
+    assert set(raw) >= {"序号", "受理编号", "交办问题基本情况", "行政区域", "问题类型", "是否办结"}
+    assert [(e["rule"], e["row"], e["column"], e["value"], e["level"]) for e in errors] == [
+        ("ENUM_VALUE", q.row, "是否办结", "处理中啦", "error")
+    ]
+    # The Excel row is the one the clerk sees: title and header above the data.
+    _, rows = _sheet_rows(loaded.root / f.stored_path)
+    assert rows[q.row - 1][_col(rows, "受理编号")] == q.case_id
+    # The clerk's report next to the stored copy says the same.
+    report = json.loads((loaded.root / (f.stored_path + ".report.json")).read_text(encoding="utf-8"))
+    assert [(e["rule"], e["row"]) for e in report["errors"]] == [("ENUM_VALUE", q.row)]
+
+
+def test_a_corrected_file_loads_the_row_and_resolves_the_entry(loaded: Warehouse, tmp_path: Path) -> None:
+    w = clone(loaded, tmp_path)
+    with w.engine.connect() as conn:
+        (q,) = conn.execute(select(quarantined_rows)).all()
+    name, rows = _sheet_rows(_file(w, "第三批交办清单.xlsx"))
+    status, ids = _col(rows, "是否办结"), _col(rows, "受理编号")
+    (bad,) = [r for r in rows if len(r) > status and r[status] == "处理中啦"]
+    bad[status] = "正在办理"
+    fixed = write_xlsx(
+        w.landing(DAYS[3] + dt.timedelta(days=1)) / "第三批交办清单（更正）.xlsx",
+        Sheet(name, [*rows[:2], bad]),
+    )
+    outcome = w.ingestor.ingest_file(fixed, get_inspection(HN), day=DAYS[3] + dt.timedelta(days=1))
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 1)
+    with w.engine.connect() as conn:
+        entries = conn.execute(select(quarantined_rows)).all()
+        loaded_case = conn.execute(select(cases).where(cases.c.case_id == str(bad[ids]))).one()
+    assert len(entries) == 1  # resolved, not deleted
+    (e,) = entries
+    assert (e.file_sha256, e.row, e.case_id) == (q.file_sha256, q.row, q.case_id)
+    assert bool(e.resolved) is True
+    assert e.resolved_by == outcome.sha256
+    assert (loaded_case.batch_no, loaded_case.first_file) == (3, outcome.sha256)
+
+
+# --- stored originals -------------------------------------------------------------------------
+
+
+def test_originals_are_stored_byte_for_byte(loaded: Warehouse) -> None:
+    landed = {p.name: p for p in loaded.dirs.landing.rglob("*.xlsx")}
+    with loaded.engine.connect() as conn:
+        rows = conn.execute(select(files)).all()
+    assert {f.name for f in rows} == set(landed)
+    for f in rows:
+        stored = loaded.root / f.stored_path
+        bucket = "quarantine" if f.status == "quarantined" else "archive"
+        assert Path(f.stored_path).parts[:3] == (bucket, HN, landed[f.name].parent.name), f.stored_path
+        assert stored.read_bytes() == landed[f.name].read_bytes()
+        assert sha256(stored) == f.sha256 == sha256(landed[f.name])
+        assert f.size == stored.stat().st_size
+        assert stored.with_name(stored.name + ".report.json").is_file()
+        assert stored.with_name(stored.name + ".report.html").is_file()
+    assert (loaded.dirs.reports / "data_docs" / "cli" / "index.html").is_file()
+    assert len(list((loaded.dirs.reports / "gx").glob("*.gx.json"))) == len(rows) - 1  # not the refused file
+
+
+def test_quarantined_file_keeps_its_landing_day(loaded: Warehouse) -> None:
+    with loaded.engine.connect() as conn:
+        (day,) = conn.execute(select(files.c.received_on).where(files.c.name == BROKEN)).one()
+    assert day == DAYS[1]
+
+
+# --- the analysts' views ----------------------------------------------------------------------
+
+
+def test_latest_and_ledger_views(loaded: Warehouse) -> None:
+    with loaded.engine.connect() as conn:
+        n_cases = conn.execute(select(func.count()).select_from(cases)).scalar_one()
+        versions = conn.execute(
+            select(
+                case_versions.c.case_id,
+                case_versions.c.version_no,
+                case_versions.c.status,
+                case_versions.c.as_of,
+            )
+        ).all()
+
+        def count(view: str) -> int:
+            return conn.execute(text(f"SELECT COUNT(*) FROM {view}")).scalar_one()
+
+        latest = {r.case_id: r for r in conn.execute(text("SELECT * FROM v_case_latest")).all()}
+        closed_rows = conn.execute(text("SELECT case_id, closed_on_time FROM v_ledger_closed")).all()
+        assigned, in_progress, closed = (
+            count("v_ledger_assigned"),
+            count("v_ledger_in_progress"),
+            count("v_ledger_closed"),
+        )
+    last: dict[str, tuple] = {}
+    for v in versions:
+        if v.case_id not in last or v.version_no > last[v.case_id][0]:
+            last[v.case_id] = (v.version_no, v.status, v.as_of)
+    expected_closed = {c for c, (_, status, _) in last.items() if status in CLOSED}
+    assert len(latest) == assigned == n_cases == len(last)
+    assert closed == len(expected_closed) > 0
+    assert in_progress == n_cases - len(expected_closed) > 0
+    assert {c for c, _ in closed_rows} == expected_closed
+    for case_id, (_, status, as_of) in last.items():
+        assert latest[case_id].status == status
+        assert str(latest[case_id].reported_on) == str(as_of)
+    # Closed on day 4, due ten days after transfer: on time.
+    assert all(bool(on_time) for _, on_time in closed_rows)
