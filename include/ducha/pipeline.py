@@ -74,16 +74,21 @@ def landing_folders(dirs: DataDirs, day: dt.date, inspection_id: str | None = No
 
 def landed_files(folder: Path) -> list[Path]:
     """The regular files of a landing folder, in name order; nothing that leaves it."""
-    root = folder.resolve()
-    out = []
-    for p in sorted(folder.iterdir()):
-        if p.name.startswith((".", "~$")) or not p.is_file():
-            continue  # hidden files and Excel lock files ("~$第八批.xlsx")
-        if p.resolve().parent != root:
-            log.warning("%s points outside its landing folder: refused", p)
-            continue
-        out.append(p)
-    return out
+    return [p for p in _landed(folder) if not escapes(p, folder)]
+
+
+def _landed(folder: Path) -> list[Path]:
+    # Hidden files and Excel lock files ("~$第八批.xlsx") are not deliveries.
+    return [
+        p
+        for p in sorted(folder.iterdir())
+        if not p.name.startswith((".", "~$")) and (p.is_file() or p.is_symlink())
+    ]
+
+
+def escapes(path: Path, folder: Path) -> bool:
+    """A link (or a name) that resolves outside its landing folder."""
+    return path.resolve().parent != folder.resolve()
 
 
 def store_original(path: Path, sha256: str, dest_dir: Path) -> Path:
@@ -163,9 +168,34 @@ class Ingestor:
             if inspection.is_generic or insp_id not in registry():
                 log.info("%s is not a configured inspection: the generic profile applies", insp_id)
             outcome.inspections.append(insp_id)
-            for path in landed_files(folder):
-                outcome.files.append(self.ingest_file(path, inspection, day=day))
+            for path in _landed(folder):
+                if escapes(path, folder):
+                    outcome.files.append(self.refuse(path, inspection, day, "FILE_OUTSIDE_LANDING"))
+                else:
+                    outcome.files.append(self.ingest_file(path, inspection, day=day))
         return outcome
+
+    def refuse(self, path: Path, inspection: Inspection, day: dt.date, rule: str) -> FileOutcome:
+        """A file that must not even be read: only a report says why (nothing is copied)."""
+        from ducha.issues import issue
+
+        log.warning("%s: refused (%s)", path, rule)
+        found = issue("error", rule, f"{path.name} 指向 {path.resolve()}")
+        report = {
+            "file": path.name,
+            "sha256": None,
+            "ok": False,
+            "batch": {"number": None, "date": None},
+            "rows": {"total": 0, "accepted": 0, "rejected": 0},
+            "errors": [{k: v for k, v in found.to_dict().items()}],
+            "warnings": [],
+        }
+        beside = self.dirs.quarantine / inspection.id / day.isoformat() / path.name
+        beside.parent.mkdir(parents=True, exist_ok=True)
+        json_report, _ = write_reports(report, beside)
+        return FileOutcome(
+            path.name, "", "refused", 0, 0, 0, 0, "", str(json_report.relative_to(self.dirs.root))
+        )
 
 
 def _day_folder(parsed: ParsedFile, day: dt.date | None) -> str:

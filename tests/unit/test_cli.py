@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -114,3 +115,22 @@ def test_template_then_validate_empty_template_is_rejected_not_unreadable(tmp_pa
     check = run(["validate", "--json", str(out)], tmp_path)
     assert check.returncode == 1, check.stdout  # read fine, but has no rows
     assert json.loads(check.stdout)["errors"][0]["rule"] == "FILE_EMPTY"
+
+
+def test_a_link_out_of_the_landing_folder_is_refused_with_a_report(tmp_path: Path) -> None:
+    from ducha.config import data_dirs
+    from ducha.pipeline import Ingestor
+
+    secret = tmp_path / "outside" / "secret.xlsx"
+    secret.parent.mkdir()
+    secret.write_bytes(b"not for us")
+    folder = tmp_path / "data" / "landing" / "c3-hn-2024" / "2024-06-03"
+    folder.mkdir(parents=True)
+    (folder / "第三批.xlsx").symlink_to(secret)
+    dirs = data_dirs(tmp_path / "data")
+    outcome = Ingestor(dirs, f"sqlite:///{tmp_path / 'w.sqlite'}").ingest_day(dt.date(2024, 6, 3))
+    (f,) = outcome.files
+    assert f.status == "refused"
+    report = json.loads((dirs.root / f.report).read_text(encoding="utf-8"))
+    assert report["errors"][0]["rule"] == "FILE_OUTSIDE_LANDING"
+    assert not list(dirs.archive.rglob("*secret*")) and not list(dirs.quarantine.rglob("*.xlsx"))
