@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 
 from ducha.config import get_inspection
 from ducha.disclosure import tables as T
+from ducha.disclosure.weekly import write_weekly
 from ducha.disclosure.writers import Sheet, sha256_file, write_csv, write_html, write_manifest, write_xlsx
 from ducha.warehouse.schema import inspections
 
@@ -94,6 +95,9 @@ def publish(
     write_html(tmp / f"{stem}.html", summary, page_title=summary[0].title or stem)
     for ext in ("xlsx", "html"):
         add(tmp / f"{stem}.{ext}", len(states), "summary")
+    # The periodic report: native Excel charts, and the same charts as SVG for the web.
+    for path in write_weekly(tmp, states, insp, day, created=created):
+        add(path, len(states), "weekly")
     write_manifest(
         tmp,
         files=entries,

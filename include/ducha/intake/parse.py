@@ -14,7 +14,7 @@ from ducha.contract import Contract, load_contract
 from ducha.intake import values as V
 from ducha.intake.batch import batch_number, landing_day, parse_title
 from ducha.intake.header import HeaderMatch, find_header
-from ducha.intake.reader import Cell, RawSheet, read_raw
+from ducha.intake.reader import EXCEL_ERRORS, Cell, RawSheet, read_raw
 from ducha.issues import FileRejected, Issue, issue
 from ducha.text import clean, header_key
 
@@ -247,6 +247,21 @@ def _normalise(row: CaseRow, plan: _Plan, contract: Contract) -> None:
         cell = cells[col] if col < len(cells) else None
         if V.is_blank(cell):
             values[name] = _empty(kind)  # most cells of a new case are empty: skip the converter
+            continue
+        if isinstance(cell, str) and cell in EXCEL_ERRORS:
+            values[name] = _empty(kind)
+            row.issues.append(
+                issue(
+                    "error",
+                    "CELL_ERROR",
+                    f"「{cell}」",
+                    sheet=row.sheet,
+                    row=row.row,
+                    column=row.written[name],
+                    value=cell,
+                    expected="数值或文字；请修正公式或直接填写数值",
+                )
+            )
             continue
         try:
             values[name] = convert(cell)

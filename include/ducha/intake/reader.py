@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,7 @@ def _read_excel(path: Path) -> tuple[list[RawSheet], list[Issue]]:
         raise FileRejected("FILE_UNREADABLE", type(exc).__name__) from None
     sheets: list[RawSheet] = []
     notes: list[Issue] = []
+    errors = error_cells(path)
     try:
         for meta in wb.sheets_metadata:
             if meta.typ != SheetTypeEnum.WorkSheet:
@@ -98,6 +100,9 @@ def _read_excel(path: Path) -> tuple[list[RawSheet], list[Issue]]:
                 continue
             sheet = wb.get_sheet_by_name(meta.name)
             rows = sheet.to_python(skip_empty_area=False)
+            for (r, c), text in errors.get(meta.name, {}).items():
+                if r < len(rows) and c < len(rows[r]):
+                    rows[r][c] = text  # calamine gives "" for an error cell: put the error back
             if not any(_filled(c) for r in rows for c in r):
                 continue  # empty sheets ("Sheet2", "Sheet3") are common and say nothing
             sheets.append(RawSheet(meta.name, rows, list(sheet.merged_cell_ranges or [])))
@@ -135,3 +140,52 @@ def _read_csv(data: bytes) -> list[list[Cell]]:
 
 def _filled(cell: Cell) -> bool:
     return cell is not None and str(cell).strip() != ""
+
+
+# Excel's error literals, as a cell caches them (t="e").
+EXCEL_ERRORS = frozenset(
+    {"#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
+)
+_SHEET = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
+_REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"')
+_REL_REV = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
+_ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>(.*?)</c>', re.S)
+_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
+    """Cells holding an Excel error (a broken formula's cached #DIV/0! …), by sheet name,
+    as (0-based row, 0-based column) -> the error text. xlsx/xlsm only: calamine reads
+    these cells as empty, which would let a broken penalty load as "no penalty"."""
+    import html
+
+    out: dict[str, dict[tuple[int, int], str]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" not in names:
+                return out
+            rels_xml = zf.read("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in names else b""
+            rels = {i: t for i, t in _REL.findall(rels_xml)} | {i: t for t, i in _REL_REV.findall(rels_xml)}
+            for name, rid in _SHEET.findall(zf.read("xl/workbook.xml")):
+                target = rels.get(rid, b"").decode()
+                part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                if part not in names:
+                    continue
+                data = zf.read(part)
+                if b't="e"' not in data:
+                    continue  # the usual case: nothing to scan
+                found: dict[tuple[int, int], str] = {}
+                for attrs, body in _ERROR_CELL.findall(data):
+                    ref, value = _REF.search(attrs), _VALUE.search(body)
+                    if ref and value:
+                        col = 0
+                        for ch in ref.group(1):
+                            col = col * 26 + (ch - 64)
+                        found[(int(ref.group(2)) - 1, col - 1)] = html.unescape(value.group(1).decode())
+                if found:
+                    out[html.unescape(name.decode())] = found
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return {}
+    return out

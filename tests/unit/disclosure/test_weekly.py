@@ -177,7 +177,7 @@ def test_xlsx_has_four_native_charts_with_chinese_titles(report: Report) -> None
     kinds = [
         ('<c:barDir val="col"/>', '<c:grouping val="stacked"/>', "各批次交办件数及办理情况", "批次"),
         ('<c:barDir val="bar"/>', "", "按污染类型统计", "污染类型"),
-        ('<c:barDir val="bar"/>', "", "各地区交办件数", "地区"),
+        ('<c:barDir val="bar"/>', "", "各地区交办及办结件数", "地区"),
         ("<c:lineChart>", "", "累计交办及办结进度", "日期"),
     ]
     for text, (kind, grouping, title, axis) in zip(xml, kinds, strict=True):

@@ -639,11 +639,6 @@ def test_numeric_cells_are_reported_as_written(tmp_path: Path) -> None:
     assert c.parsed.rows[0].raw["序号"] == "1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an Excel error value (cached #DIV/0! of a broken formula) is read as a blank "
-    "cell: the penalty silently becomes empty and the row loads without any issue",
-)
 def test_excel_error_values_are_not_silently_blank(tmp_path: Path) -> None:
     row = closed_case(1, **{"责令整改（家）": Formula("=1/0", "#DIV/0!")})
     c = check(write_xlsx(tmp_path / "e.xlsx", standard_sheet([row])), get_inspection(HN))
