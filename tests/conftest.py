@@ -26,35 +26,77 @@ def _services_required() -> bool:
     return bool(os.environ.get("CI")) or bool(os.environ.get("DUCHA_REQUIRE_SERVICES"))
 
 
+class PgDatabases:
+    """Creates throw-away PostgreSQL databases and drops them all at the end."""
+
+    def __init__(self) -> None:
+        from sqlalchemy import create_engine
+
+        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
+
+    def check(self) -> None:
+        from sqlalchemy import text
+
+        try:
+            with self.admin.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            self.admin.dispose()
+            reason = f"PostgreSQL not reachable at {PG_ADMIN_URL.split('@')[-1]}: {type(exc).__name__}"
+            if _services_required():
+                pytest.fail(reason + " (required in CI)")
+            pytest.skip(reason)
+
+    def create(self, template_url: str | None = None) -> str:
+        """A new empty database, or a copy of ``template_url``'s database."""
+        from sqlalchemy import text
+
+        name = f"ducha_test_{uuid.uuid4().hex[:12]}"
+        clause = ""
+        if template_url:
+            from ducha.warehouse.db import engine
+
+            engine(template_url).dispose()  # a template must have no open connections
+            clause = f' TEMPLATE "{template_url.rsplit("/", 1)[1]}"'
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        self.names.append(name)
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+    def drop_all(self) -> None:
+        from sqlalchemy import text
+
+        from ducha.warehouse.db import engine
+
+        for name in self.names:
+            url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+            engine(url).dispose()
+            with self.admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    dbs = PgDatabases()
+    dbs.check()
     try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        reason = f"PostgreSQL not reachable at {PG_ADMIN_URL.split('@')[-1]}: {type(exc).__name__}"
-        if _services_required():
-            pytest.fail(reason + " (required in CI)")
-        pytest.skip(reason)
-    name = f"ducha_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield url
+        yield dbs.create()
     finally:
-        from ducha.warehouse.db import engine
+        dbs.drop_all()
 
-        engine(url).dispose()
-        engine.cache_clear()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+
+@pytest.fixture(scope="module")
+def pg_databases() -> Iterator[PgDatabases]:
+    """Databases that live as long as a test module (for module-scoped warehouses)."""
+    dbs = PgDatabases()
+    dbs.check()
+    try:
+        yield dbs
+    finally:
+        dbs.drop_all()
 
 
 @pytest.fixture(scope="session")

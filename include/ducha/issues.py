@@ -27,6 +27,7 @@ RULES: dict[str, str] = {
     "NO_BATCH": "无法确定批次",
     # sheet level notes
     "SHEET_HIDDEN": "隐藏工作表，未读取",
+    "SHEET_EMPTY": "空白工作表，未读取",
     "SHEET_NO_HEADER": "工作表没有可识别的表头，未读取",
     "COLUMN_INTERNAL": "内部联系信息列，未读取",
     "COLUMN_DUPLICATE": "列名重复，仅读取第一列",

@@ -115,7 +115,7 @@ def test_nothing_personal_is_published(demo_run: dict) -> None:
     )
     assert find_personal(landing_text), "the sample must contain phone numbers for this test to mean anything"
     for path in outbox.rglob("*"):
-        if path.suffix in (".csv", ".html", ".json"):
+        if path.suffix in (".csv", ".html", ".json", ".svg"):
             text = path.read_text(encoding="utf-8-sig")
         elif path.suffix == ".xlsx":
             wb = CalamineWorkbook.from_path(str(path))

@@ -104,7 +104,8 @@ def _read_excel(path: Path) -> tuple[list[RawSheet], list[Issue]]:
                 if r < len(rows) and c < len(rows[r]):
                     rows[r][c] = text  # calamine gives "" for an error cell: put the error back
             if not any(_filled(c) for r in rows for c in r):
-                continue  # empty sheets ("Sheet2", "Sheet3") are common and say nothing
+                notes.append(issue("warning", "SHEET_EMPTY", sheet=meta.name))
+                continue
             sheets.append(RawSheet(meta.name, rows, list(sheet.merged_cell_ranges or [])))
     except FileRejected:
         raise

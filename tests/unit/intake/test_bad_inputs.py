@@ -532,9 +532,10 @@ BAD: list[Bad] = [
         also=generic_accepts_local_types,
     ),
     Bad(
-        "empty_extra_sheet_ignored",
+        "empty_extra_sheet_skipped_with_a_note",
         xlsx(standard_sheet([case(1)]), Sheet("Sheet2", []), Sheet("Sheet3", [[None]])),
-        "ok",
+        "warning",
+        (Expect("warning", "SHEET_EMPTY", sheet="Sheet2"), Expect("warning", "SHEET_EMPTY", sheet="Sheet3")),
         rows=(1, 1, 0),
     ),
     Bad("header_repeated_mid_table", xlsx(REPEATED_HEADER), "ok", rows=(2, 2, 0), also=rows_are(3, 5)),

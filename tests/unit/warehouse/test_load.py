@@ -67,16 +67,44 @@ def _broken_file(folder: Path) -> Path:
     return write_xlsx(folder / BROKEN, Sheet("Sheet1", rows))
 
 
+# The same suite on both backends: CI has PostgreSQL and fails if these are skipped.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+def new_url(backend: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Makes warehouse URLs on this module's backend: empty, or a copy of another."""
+
+    def make(dirs: DataDirs, copy_of: str | None = None) -> str:
+        if backend == "sqlite":
+            url = f"sqlite:///{dirs.warehouse_file}"
+            if copy_of:
+                src = Path(copy_of.removeprefix("sqlite:///"))
+                with sqlite3.connect(src) as a, sqlite3.connect(dirs.warehouse_file) as b:
+                    a.backup(b)
+            return url
+        return request.getfixturevalue("pg_databases").create(copy_of)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory, new_url) -> Warehouse:  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("ducha")
     sample = generate(root / "landing", HN, days=len(DAYS), seed=7, progress=False)
     _broken_file(root / "landing" / HN / DAYS[1].isoformat())
     dirs = data_dirs(root)
-    url = f"sqlite:///{dirs.warehouse_file}"
+    url = new_url(dirs)
     ingestor = Ingestor(dirs, url)
     outcomes = [ingestor.ingest_day(day) for day in DAYS]
-    return Warehouse(root, dirs, url, ingestor, sample, outcomes)
+    w = Warehouse(root, dirs, url, ingestor, sample, outcomes)
+    w.new_url = new_url  # type: ignore[attr-defined]
+    return w
 
 
 def clone(src: Warehouse, dest: Path) -> Warehouse:
@@ -85,9 +113,7 @@ def clone(src: Warehouse, dest: Path) -> Warehouse:
         shutil.copytree(src.root / sub, dest / sub)
     dirs = data_dirs(dest)
     dirs.ensure()
-    with sqlite3.connect(src.dirs.warehouse_file) as a, sqlite3.connect(dirs.warehouse_file) as b:
-        a.backup(b)
-    url = f"sqlite:///{dirs.warehouse_file}"
+    url = src.new_url(dirs, copy_of=src.url)  # type: ignore[attr-defined]
     return Warehouse(dest, dirs, url, Ingestor(dirs, url, run_label="clone"), src.sample, src.outcomes)
 
 
@@ -243,7 +269,7 @@ def test_load_order_does_not_change_the_latest_state(loaded: Warehouse, tmp_path
     root = tmp_path / "late"
     shutil.copytree(loaded.root / "landing", root / "landing")
     dirs = data_dirs(root)
-    ing = Ingestor(dirs, f"sqlite:///{dirs.warehouse_file}", run_label="late")
+    ing = Ingestor(dirs, loaded.new_url(dirs), run_label="late")  # type: ignore[attr-defined]
     for day in [DAYS[3], *DAYS[:3]]:  # day 4's run succeeded before the first three
         ing.ingest_day(day)
     query = "SELECT case_id, status, reported_on, due_on FROM v_case_latest ORDER BY case_id"
