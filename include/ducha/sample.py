@@ -30,19 +30,8 @@ DEFAULT_START = dt.date(2024, 6, 1)  # for inspections without a configured peri
 MIN_CASES, MAX_CASES = 60, 280
 
 # Columns after the layout's own: flags and penalty counts, as provinces append them.
-EXTRA_FIELDS = (
-    "key_case",
-    "duplicate_of",
-    "rectify_orders",
-    "penalty_cases",
-    "fine_amount",
-    "criminal_investigations",
-    "admin_detentions",
-    "criminal_detentions",
-    "interviews",
-    "accountable_persons",
-)
-PENALTY_FIELDS = EXTRA_FIELDS[2:]
+PENALTY_FIELDS = tuple(load_contract().penalty_fields)  # the contract's order
+EXTRA_FIELDS = ("key_case", "duplicate_of", *PENALTY_FIELDS)
 
 NEW_STATUS = "正在办理"
 PARTLY_CLOSED = "阶段性办结"

@@ -57,16 +57,7 @@ INLINE_LIST_LIMIT = 255  # Excel's limit for a list typed into the validation it
 MESSAGE_LIST_LIMIT = 200  # values listed in a 255-character message box; longer: "see the list"
 
 EXTRA_FIELDS = ("batch", "key_case", "duplicate_of")  # after the layout's columns
-PENALTY_FIELDS = (
-    "rectify_orders",
-    "penalty_cases",
-    "fine_amount",
-    "criminal_investigations",
-    "admin_detentions",
-    "criminal_detentions",
-    "interviews",
-    "accountable_persons",
-)
+PENALTY_FIELDS = tuple(load_contract().penalty_fields)  # the contract's order
 EXTRA_WIDTHS = {"batch": 9, "key_case": 9, "duplicate_of": 20, "fine_amount": 13}
 # Fields a closed case must have (quality rule CLOSED_WITHOUT_FINDINGS).
 REQUIRED_WHEN_CLOSED = ("findings", "verified")

@@ -30,9 +30,9 @@ import xlsxwriter
 from ducha.config import Inspection
 from ducha.contract import load_contract
 from ducha.disclosure import charts
-from ducha.disclosure.redact import is_missing, safe_text
+from ducha.disclosure.redact import is_missing
 from ducha.disclosure.tables import batch_label, cn_date
-from ducha.disclosure.writers import Column, Sheet, _xlsx_created, _xlsx_formats, _xlsx_sheet, atomic_path
+from ducha.disclosure.writers import Column, Sheet, add_sheet, atomic_path, open_workbook
 
 UNKNOWN_REGION = "未注明地区"
 STATUS_NAMES = ("已办结", "阶段性办结", "未办结")
@@ -407,47 +407,28 @@ def write_weekly_xlsx(
     sheets = data_sheets(data)
     specs = chart_specs(data)
     by_name = {s.name: s for s in sheets}
-    with atomic_path(path) as temp:
-        workbook = xlsxwriter.Workbook(
-            str(temp),
-            {
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-                "in_memory": True,
-            },
-        )
-        try:
-            workbook.set_properties(
-                {
-                    "title": safe_text(f"{insp.name}群众信访举报办理情况周报（截至{cn_date(data.as_of)}）"),
-                    "author": author,
-                    "created": _xlsx_created(created),
-                }
+    title = f"{insp.name}群众信访举报办理情况周报（截至{cn_date(data.as_of)}）"
+    with open_workbook(path, created=created, title=title, author=author) as (workbook, formats):
+        ws = workbook.add_worksheet(CHART_SHEET)
+        for sheet in sheets:
+            add_sheet(workbook, formats, sheet)
+        for i, spec in enumerate(specs):
+            ws.insert_chart(
+                i * ROWS_PER_PAGE,
+                0,
+                _excel_chart(workbook, spec, by_name[spec.sheet]),
+                {"x_offset": 10, "y_offset": 10},
             )
-            formats = _xlsx_formats(workbook)
-            ws = workbook.add_worksheet(CHART_SHEET)
-            for sheet in sheets:
-                _xlsx_sheet(workbook, formats, sheet)
-            for i, spec in enumerate(specs):
-                ws.insert_chart(
-                    i * ROWS_PER_PAGE,
-                    0,
-                    _excel_chart(workbook, spec, by_name[spec.sheet]),
-                    {"x_offset": 10, "y_offset": 10},
-                )
-            ws.hide_gridlines(2)
-            ws.set_paper(9)
-            ws.set_landscape()
-            ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
-            ws.set_footer("&C第 &P 页 共 &N 页", {"margin": 0.3})
-            ws.center_horizontally()
-            ws.print_area(0, 0, len(specs) * ROWS_PER_PAGE - 1, 15)
-            ws.set_h_pagebreaks([i * ROWS_PER_PAGE for i in range(1, len(specs))])
-            ws.fit_to_pages(1, 0)
-            ws.activate()
-        finally:
-            workbook.close()
+        ws.hide_gridlines(2)
+        ws.set_paper(9)
+        ws.set_landscape()
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
+        ws.set_footer("&C第 &P 页 共 &N 页", {"margin": 0.3})
+        ws.center_horizontally()
+        ws.print_area(0, 0, len(specs) * ROWS_PER_PAGE - 1, 15)
+        ws.set_h_pagebreaks([i * ROWS_PER_PAGE for i in range(1, len(specs))])
+        ws.fit_to_pages(1, 0)
+        ws.activate()
 
 
 def write_weekly(

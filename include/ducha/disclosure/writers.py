@@ -265,6 +265,17 @@ def write_xlsx(
     """
     if not sheets:
         raise ValueError("write_xlsx: no sheets")
+    with open_workbook(path, created=created, title=sheets[0].title, author=author) as (workbook, formats):
+        for sheet in sheets:
+            add_sheet(workbook, formats, sheet)
+
+
+@contextmanager
+def open_workbook(
+    path: str | os.PathLike[str], *, created: datetime, title: str | None = None, author: str = "Ducha"
+) -> Iterator[tuple[xlsxwriter.Workbook, dict[str, object]]]:
+    """A workbook written atomically, with fixed metadata (same data, same bytes), and
+    the shared cell formats. Every xlsx Ducha publishes is made through this."""
     with atomic_path(path) as temp:
         workbook = xlsxwriter.Workbook(
             str(temp),
@@ -278,14 +289,17 @@ def write_xlsx(
         )
         try:
             properties: dict[str, str | datetime] = {"author": author, "created": _xlsx_created(created)}
-            if sheets[0].title:
-                properties["title"] = safe_text(sheets[0].title)
+            if title:
+                properties["title"] = safe_text(title)
             workbook.set_properties(properties)
-            formats = _xlsx_formats(workbook)
-            for sheet in sheets:
-                _xlsx_sheet(workbook, formats, sheet)
+            yield workbook, _xlsx_formats(workbook)
         finally:
             workbook.close()
+
+
+def add_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet: Sheet) -> None:
+    """One print-ready table sheet (see write_xlsx)."""
+    _xlsx_sheet(workbook, formats, sheet)
 
 
 def _xlsx_formats(workbook: xlsxwriter.Workbook) -> dict[str, object]:
