@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -377,10 +378,9 @@ def _bulk(conn: Connection, table: Table, rows: list[dict[str, object]], *, igno
     # SQLite: the driver's executemany directly; SQLAlchemy's per-row parameter
     # processing costs more than the insert itself on large files.
     cols = [c.name for c in table.columns]
-    json_cols = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
     verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
     sql = f"{verb} INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    conn.exec_driver_sql(sql, [tuple(_sqlite_value(r.get(c), c in json_cols) for c in cols) for r in rows])
+    conn.exec_driver_sql(sql, _params(table, rows, dates_as_text=True))
 
 
 def _copy_merge(
@@ -391,26 +391,42 @@ def _copy_merge(
     stage = f"stage_{table.name}"
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DELETE ROWS")
     conn.exec_driver_sql(f"TRUNCATE {stage}")
-    json_cols = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
     raw = conn.connection.driver_connection
     col_list = ", ".join(f'"{c}"' for c in cols)
     with raw.cursor() as cur, cur.copy(f"COPY {stage} ({col_list}) FROM STDIN") as copy:  # type: ignore[union-attr]
-        for record in rows:
-            copy.write_row([_copy_value(record.get(c), c in json_cols) for c in cols])
+        for values in _params(table, rows, dates_as_text=False):  # psycopg adapts dates itself
+            copy.write_row(values)
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {stage}{conflict}")
 
 
-def _sqlite_value(value: object, is_json: bool) -> object:
-    if is_json:
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dt.date):
-        return value.isoformat()  # what SQLAlchemy's Date type stores on SQLite
-    return value
+def _params(table: Table, rows: list[dict[str, object]], *, dates_as_text: bool) -> list[tuple[object, ...]]:
+    """Row dicts to parameter tuples in column order: itemgetter for speed, converting only
+    the columns the driver cannot take as they are (JSON as text; on SQLite, dates as the
+    ISO text SQLAlchemy's Date type stores)."""
+    cols = [c.name for c in table.columns]
+    get = itemgetter(*cols)
+    convert = [
+        (i, _to_json if c.type.__class__.__name__ == "JSON" else _to_iso)
+        for i, c in enumerate(table.columns)
+        if c.type.__class__.__name__ == "JSON" or (dates_as_text and c.type.__class__.__name__ == "Date")
+    ]
+    defaults = dict.fromkeys(cols)
+    out = []
+    for r in rows:
+        values = list(get({**defaults, **r})) if len(r) != len(cols) else list(get(r))
+        for i, fn in convert:
+            values[i] = fn(values[i])
+        out.append(tuple(values))
+    return out
 
 
-def _copy_value(value: object, is_json: bool) -> object:
-    return json.dumps(value, ensure_ascii=False) if is_json else value
+def _to_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _to_iso(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def counts(conn: Connection) -> dict[str, int]:
