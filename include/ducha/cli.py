@@ -223,6 +223,7 @@ def _status(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from ducha.config import data_dirs, warehouse_url
+    from ducha.intake.batch import batch_number
     from ducha.warehouse.db import upgrade
     from ducha.warehouse.load import counts
     from ducha.warehouse.schema import files, quarantined_rows
@@ -266,8 +267,14 @@ def _status(args: argparse.Namespace) -> int:
             print(
                 f"  {insp_dir.name}: {len(days)} day(s) published, {days[0]} … {days[-1]}; latest: {latest}"
             )
-            for f in sorted(latest.glob("*.xlsx")):
-                print(f"    {f.name}")
+            # By batch number, not by code point (第一 第七 第三 …); other files after.
+            files = sorted(latest.glob("*.xlsx"), key=lambda f: (batch_number(f.name) or 10**6, f.name))
+            city = [f for f in files if f.stem.startswith("第") and f.stem.endswith("）")]
+            for f in files:
+                if f not in city:
+                    print(f"    {f.name}")
+            if city:
+                print(f"    … and {len(city)} per-city tables (第N批公开情况一览表（<市州>）.xlsx)")
     return EXIT_OK
 
 
