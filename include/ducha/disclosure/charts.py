@@ -146,6 +146,11 @@ def _label_step(count: int, room: float, label_width: float) -> int:
 # ----------------------------------------------------------------------------- charts
 
 
+def _no_data(left: float, right: float, top: float, bottom: float) -> str:
+    """The placeholder an empty chart shows instead of bars or lines."""
+    return _text((left + right) / 2, (top + bottom) / 2, "暂无数据", AXIS_NAME_SIZE, extra=' class="empty"')
+
+
 def bar_chart(
     title: str,
     categories: Sequence[str],
@@ -273,15 +278,7 @@ def bar_chart(
         out.append(_text((left + right) / 2, height - 14, category_axis, AXIS_NAME_SIZE))
 
     if not n:
-        out.append(
-            _text(
-                (left + right) / 2,
-                (plot_top + bottom) / 2,
-                "暂无数据",
-                AXIS_NAME_SIZE,
-                extra=' class="empty"',
-            )
-        )
+        out.append(_no_data(left, right, plot_top, bottom))
     # Bars.
     out.append('<g class="bars">')
     inner = band * 0.7
@@ -413,15 +410,7 @@ def line_chart(
     out.append(_text((left + right) / 2, height - 14, category_axis, AXIS_NAME_SIZE))
 
     if not n:
-        out.append(
-            _text(
-                (left + right) / 2,
-                (plot_top + bottom) / 2,
-                "暂无数据",
-                AXIS_NAME_SIZE,
-                extra=' class="empty"',
-            )
-        )
+        out.append(_no_data(left, right, plot_top, bottom))
     out.append('<g class="lines">')
     for k, s in enumerate(series):
         color = _color(s, k)
