@@ -253,29 +253,15 @@ def bar_chart(
             out.append(_text(mid, bottom + 18, cat, TICK_SIZE))
     out.append("</g>")
 
-    # Axis names: the category axis name runs along the category axis.
-    if horizontal:
-        out.append(
-            _text(
-                18,
-                (plot_top + bottom) / 2,
-                category_axis,
-                AXIS_NAME_SIZE,
-                extra=f' transform="rotate(-90 18 {_c((plot_top + bottom) / 2)})"',
-            )
-        )
-        out.append(_text((left + right) / 2, height - 16, value_axis, AXIS_NAME_SIZE))
-    else:
-        out.append(
-            _text(
-                18,
-                (plot_top + bottom) / 2,
-                value_axis,
-                AXIS_NAME_SIZE,
-                extra=f' transform="rotate(-90 18 {_c((plot_top + bottom) / 2)})"',
-            )
-        )
-        out.append(_text((left + right) / 2, height - 14, category_axis, AXIS_NAME_SIZE))
+    # Horizontal bars put categories on the rotated (left) axis; otherwise values go there.
+    rotated, below, below_y = (
+        (category_axis, value_axis, height - 16) if horizontal else (value_axis, category_axis, height - 14)
+    )
+    axis_mid = (plot_top + bottom) / 2
+    out.append(
+        _text(18, axis_mid, rotated, AXIS_NAME_SIZE, extra=f' transform="rotate(-90 18 {_c(axis_mid)})"')
+    )
+    out.append(_text((left + right) / 2, below_y, below, AXIS_NAME_SIZE))
 
     if not n:
         out.append(_no_data(left, right, plot_top, bottom))
