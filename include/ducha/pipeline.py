@@ -11,9 +11,7 @@ from pathlib import Path
 
 from ducha.config import DataDirs, Inspection, get_inspection, registry
 from ducha.intake.parse import ParsedFile, parse_file, sha256_of
-from ducha.intake.reader import SUPPORTED_EXTS
-from ducha.issues import FileRejected
-from ducha.reports import file_report, write_reports
+from ducha.reports import file_report, refusal_report, write_reports
 
 log = logging.getLogger(__name__)
 
@@ -180,16 +178,7 @@ class Ingestor:
         from ducha.issues import issue
 
         log.warning("%s: refused (%s)", path, rule)
-        found = issue("error", rule, f"{path.name} 指向 {path.resolve()}")
-        report = {
-            "file": path.name,
-            "sha256": None,
-            "ok": False,
-            "batch": {"number": None, "date": None},
-            "rows": {"total": 0, "accepted": 0, "rejected": 0},
-            "errors": [{k: v for k, v in found.to_dict().items()}],
-            "warnings": [],
-        }
+        report = refusal_report(path.name, issue("error", rule, f"{path.name} 指向 {path.resolve()}"))
         beside = self.dirs.quarantine / inspection.id / day.isoformat() / path.name
         beside.parent.mkdir(parents=True, exist_ok=True)
         json_report, _ = write_reports(report, beside)
@@ -201,10 +190,3 @@ class Ingestor:
 def _day_folder(parsed: ParsedFile, day: dt.date | None) -> str:
     d = day or parsed.as_of
     return d.isoformat() if d else "undated"
-
-
-def is_supported(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_EXTS
-
-
-__all__ = ["DayOutcome", "FileOutcome", "FileRejected", "Ingestor", "landed_files", "landing_folders"]

@@ -324,8 +324,6 @@ def _row_issue(row: CaseRow, meta: dict[str, str], contract: Contract) -> Issue:
     column = row.written.get(field) or contract.fields[field].label
     value = row.raw.get(column, "") if column in row.raw else str(row.values.get(field) or "")
     detail = f"「{value}」" if value else ""
-    if meta["rule"] == "CASE_ID_DUPLICATE":
-        detail = f"「{value}」"
     return issue(
         meta["level"],  # type: ignore[arg-type]
         meta["rule"],

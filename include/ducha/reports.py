@@ -35,6 +35,19 @@ def file_report(parsed: ParsedFile, *, display_name: str | None = None) -> dict[
     }
 
 
+def refusal_report(name: str, reason: Issue) -> dict[str, object]:
+    """The same documented object for a file that was refused without being read."""
+    return {
+        "file": name,
+        "sha256": None,
+        "ok": False,
+        "batch": {"number": None, "date": None},
+        "rows": {"total": 0, "accepted": 0, "rejected": 0},
+        "errors": [_public(reason)],
+        "warnings": [],
+    }
+
+
 def _public(i: Issue) -> dict[str, object]:
     d = i.to_dict()
     return {k: d[k] for k in ("level", "sheet", "row", "column", "value", "rule", "message", "expected")}

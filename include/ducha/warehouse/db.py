@@ -50,6 +50,12 @@ def _alembic_config(conn: Connection):  # type: ignore[no-untyped-def]
     return cfg
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a file-backed SQLite URL; None for anything else."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
 @contextmanager
 def _migration_lock(url: str, conn: Connection) -> Iterator[None]:
     """One migrator at a time: two tasks starting together must not both create tables."""
@@ -57,11 +63,11 @@ def _migration_lock(url: str, conn: Connection) -> Iterator[None]:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ducha.warehouse.migrate'))"))
         yield
         return
-    path = url.removeprefix("sqlite:///")
-    if not path or path == ":memory:" or (url.startswith("sqlite://") and not url.startswith("sqlite:///")):
+    path = _sqlite_file(url)
+    if path is None:  # an in-memory database has one connection: nothing to race
         yield
         return
-    with open(path + ".migrate.lock", "w") as lock:
+    with open(str(path) + ".migrate.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -73,8 +79,8 @@ def upgrade(url: str) -> Engine:
     """Bring the warehouse schema to the latest revision (idempotent); return its engine."""
     from alembic import command
 
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if (path := _sqlite_file(url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     eng = engine(url)
     with eng.connect() as conn, _migration_lock(url, conn):
         cfg = _alembic_config(conn)
