@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -116,8 +116,6 @@ def get_inspection(inspection_id: str | None) -> Inspection:
     generic = generic_profile()
     if not inspection_id:
         return generic
-    from dataclasses import replace
-
     return replace(generic, id=inspection_id, name=f"{inspection_id}（未登记督察，通用配置）")
 
 

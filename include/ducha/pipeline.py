@@ -163,7 +163,7 @@ class Ingestor:
         outcome = DayOutcome(day.isoformat())
         for insp_id, folder in landing_folders(self.dirs, day, inspection_id):
             inspection = get_inspection(insp_id)
-            if inspection.is_generic or insp_id not in registry():
+            if insp_id not in registry():
                 log.info("%s is not a configured inspection: the generic profile applies", insp_id)
             outcome.inspections.append(insp_id)
             for path in _landed(folder):

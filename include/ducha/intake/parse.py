@@ -156,7 +156,6 @@ def _parse_sheets(
 
 
 _EMPTY_BY_KIND: dict[str, object] = {
-    "types": [],
     "flag": False,
     "count": None,
     "money": None,
@@ -166,8 +165,8 @@ _EMPTY_BY_KIND: dict[str, object] = {
 
 
 def _empty(kind: str) -> object:
-    value = _EMPTY_BY_KIND.get(kind, "")
-    return [] if isinstance(value, list) else value  # a fresh list per row
+    """The value of a blank cell; types get a fresh list per row."""
+    return [] if kind == "types" else _EMPTY_BY_KIND.get(kind, "")
 
 
 @dataclass(frozen=True)
