@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
 from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI
+from ducha.paths import DAY_PATTERN, INSPECTION_ID_PATTERN
 
 WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
 
@@ -38,8 +39,19 @@ good rows load. The original file is always kept byte for byte in `archive/` or
     doc_md=DOC,
     default_args={"owner": "ducha", "retries": 2, "retry_delay": timedelta(minutes=2)},
     params={
-        "day": Param(None, type=["null", "string"], format="date", description="Landing day (YYYY-MM-DD)"),
-        "inspection": Param(None, type=["null", "string"], description="Only this inspection's folder"),
+        "day": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            pattern=DAY_PATTERN,
+            description="Landing day (YYYY-MM-DD)",
+        ),
+        "inspection": Param(
+            None,
+            type=["null", "string"],
+            pattern=INSPECTION_ID_PATTERN,
+            description="Only this inspection's folder",
+        ),
     },
 )
 def ducha_ingest():
@@ -64,6 +76,7 @@ def ducha_ingest():
         summary = outcome.to_dict()
         context["outlet_events"][WAREHOUSE].extra = {
             "day": day,
+            "late_days": outcome.late_days,
             "inspections": outcome.inspections,
             **outcome.totals(),
         }

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, Param, dag, task
 
 from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI
+from ducha.paths import DAY_PATTERN, INSPECTION_ID_PATTERN
 
 WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
 
@@ -37,8 +38,16 @@ latest data. The same warehouse state gives byte-identical tables.
     doc_md=DOC,
     default_args={"owner": "ducha", "retries": 2, "retry_delay": timedelta(minutes=2)},
     params={
-        "as_of": Param(None, type=["null", "string"], format="date", description="Publish as of this day"),
-        "inspection": Param(None, type=["null", "string"], description="Only this inspection"),
+        "as_of": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            pattern=DAY_PATTERN,
+            description="Publish as of this day",
+        ),
+        "inspection": Param(
+            None, type=["null", "string"], pattern=INSPECTION_ID_PATTERN, description="Only this inspection"
+        ),
     },
 )
 def ducha_publish():

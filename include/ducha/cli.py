@@ -19,6 +19,15 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _inspection_id(text: str) -> str:
+    from ducha.paths import UnsafePath, check_inspection_id
+
+    try:
+        return check_inspection_id(text)
+    except UnsafePath as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ducha", description="Environmental-inspection complaint disclosure.")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
@@ -26,23 +35,30 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="write a realistic sample landing tree")
     s.add_argument("--out", type=Path, required=True, help="landing folder root (e.g. data/landing)")
-    s.add_argument("--inspection", default="c3-hn-2024")
+    s.add_argument("--inspection", type=_inspection_id, default="c3-hn-2024")
     s.add_argument("--days", type=int, default=10)
     s.add_argument("--seed", type=int, default=7)
 
     t = sub.add_parser("template", help="write the blank input workbook clerks fill in")
     t.add_argument("out", metavar="OUT", type=Path, help="the .xlsx to write (or an existing folder)")
-    t.add_argument("--inspection", default=None, help="inspection id (default: the generic profile)")
+    t.add_argument(
+        "--inspection", type=_inspection_id, default=None, help="inspection id (default: the generic profile)"
+    )
 
     v = sub.add_parser("validate", help="check files without loading them")
     v.add_argument("files", nargs="+", type=Path)
-    v.add_argument("--inspection", default=None)
+    v.add_argument("--inspection", type=_inspection_id, default=None)
     v.add_argument("--batch", type=int, default=None, help="override the batch number")
     v.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
 
     i = sub.add_parser("ingest", help="load files or landing folders into the warehouse")
     i.add_argument("paths", nargs="+", type=Path)
-    i.add_argument("--inspection", default=None, help="default: the landing folder's name, else generic")
+    i.add_argument(
+        "--inspection",
+        type=_inspection_id,
+        default=None,
+        help="default: the landing folder's name, else generic",
+    )
     i.add_argument(
         "--warehouse", default=None, help="SQLAlchemy URL (default: DUCHA_WAREHOUSE_URL or SQLite)"
     )
@@ -50,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--json", action="store_true")
 
     u = sub.add_parser("publish", help="write the disclosure tables into a folder")
-    u.add_argument("--inspection", default=None, help="default: every inspection in the warehouse")
+    u.add_argument(
+        "--inspection", type=_inspection_id, default=None, help="default: every inspection in the warehouse"
+    )
     u.add_argument("--as-of", type=_date, default=None, help="default: the latest data")
     u.add_argument("--warehouse", default=None)
     u.add_argument("--out", type=Path, required=True)
@@ -80,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         "db": _db,
         "status": _status,
     }
-    return handler[args.command](args)
+    from ducha.config import WarehouseConfigError
+
+    try:
+        return handler[args.command](args)
+    except WarehouseConfigError as exc:  # a setup error, not a bug: one line, no traceback
+        print(f"ducha: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -153,12 +177,14 @@ def _print_report(report: dict) -> None:
 
 
 def _inspection_from_path(path: Path) -> str | None:
-    """landing/<inspection>/<YYYY-MM-DD>/file -> <inspection>."""
+    """landing/<inspection>/<YYYY-MM-DD>/file -> <inspection> (None unless it is a valid id)."""
+    from ducha.paths import UnsafePath, check_inspection_id
+
     parent = path.resolve().parent
     try:
         dt.date.fromisoformat(parent.name)
-        return parent.parent.name
-    except ValueError:
+        return check_inspection_id(parent.parent.name)
+    except (ValueError, UnsafePath):
         return None
 
 
@@ -207,11 +233,16 @@ def _progress(items: list[Path], label: str):  # type: ignore[no-untyped-def]
 
 def _publish(args: argparse.Namespace) -> int:
     from ducha.config import warehouse_url
-    from ducha.disclosure.publish import publish_all
+    from ducha.disclosure.publish import UnknownInspection, publish_all
     from ducha.warehouse.db import upgrade
 
     engine = upgrade(warehouse_url(args.warehouse))
-    for o in publish_all(engine, args.out, inspection_id=args.inspection, as_of=args.as_of):
+    try:
+        outcomes = publish_all(engine, args.out, inspection_id=args.inspection, as_of=args.as_of)
+    except UnknownInspection as exc:
+        print(f"ducha publish: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for o in outcomes:
         if o.folder:
             print(f"{o.inspection_id}: {len(o.files)} files as of {o.as_of} ({o.cases} cases) in {o.folder}")
         else:

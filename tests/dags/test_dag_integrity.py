@@ -86,3 +86,20 @@ def test_dag_files_do_not_import_each_other(path: Path) -> None:
             assert node.module.split(".")[0] not in siblings
         if isinstance(node, ast.Import):
             assert not {a.name.split(".")[0] for a in node.names} & siblings
+
+
+@pytest.mark.parametrize("dag_id,day_param", [("ducha_ingest", "day"), ("ducha_publish", "as_of")])
+def test_params_refuse_what_could_leave_a_folder(dagbag, dag_id: str, day_param: str) -> None:
+    """A trigger's conf is validated by the Param schema before any task runs."""
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = dagbag.dags[dag_id].params
+    inspection, day = params.get_param("inspection"), params.get_param(day_param)
+    assert inspection.resolve("c3-hn-2024") == "c3-hn-2024" and inspection.resolve(None) is None
+    assert day.resolve("2024-06-01") == "2024-06-01"
+    for bad in ("../archive/c3-hn-2024", "..", "a/b", ".hidden", "c3 hn", "x" * 65, "c3-hn-2024\n"):
+        with pytest.raises(ParamValidationError):
+            inspection.resolve(bad)
+    for bad in ("2024-06-01/../../x", "../2024-06-01", "2024-6-1", "2024-13-45"):
+        with pytest.raises(ParamValidationError):
+            day.resolve(bad)

@@ -18,10 +18,11 @@ KEYS = {"file", "sha256", "ok", "batch", "rows", "errors", "warnings"}
 ISSUE_KEYS = {"level", "sheet", "row", "column", "value", "rule", "message", "expected"}
 
 
-def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DUCHA_DATA_DIR": str(tmp_path / "data")}
-    env.pop("AIRFLOW_CONN_DUCHA_WAREHOUSE", None)
-    env.pop("DUCHA_WAREHOUSE_URL", None)
+    for name in ("AIRFLOW_CONN_DUCHA_WAREHOUSE", "DUCHA_WAREHOUSE_URL", "DUCHA_REQUIRE_WAREHOUSE_CONNECTION"):
+        env.pop(name, None)
+    env.update(extra)
     return subprocess.run([*DUCHA, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -134,3 +135,14 @@ def test_a_link_out_of_the_landing_folder_is_refused_with_a_report(tmp_path: Pat
     report = json.loads((dirs.root / f.report).read_text(encoding="utf-8"))
     assert report["errors"][0]["rule"] == "FILE_OUTSIDE_LANDING"
     assert not list(dirs.archive.rglob("*secret*")) and not list(dirs.quarantine.rglob("*.xlsx"))
+
+
+def test_an_unreadable_warehouse_connection_stops_the_run(landing: Path, tmp_path: Path) -> None:
+    """No second, private SQLite warehouse when the configured one cannot be used."""
+    done = run(["ingest", str(landing)], tmp_path, AIRFLOW_CONN_DUCHA_WAREHOUSE="postgres//typo@db/w")
+    assert done.returncode == 2, done.stdout
+    assert "AIRFLOW_CONN_DUCHA_WAREHOUSE" in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.rglob("*.sqlite"))
+    assert not (tmp_path / "data" / "archive").exists() or not list(
+        (tmp_path / "data" / "archive").rglob("*.xlsx")
+    )

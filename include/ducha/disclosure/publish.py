@@ -10,10 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from ducha.config import get_inspection
+from ducha.config import get_inspection, registry
 from ducha.disclosure import tables as T
 from ducha.disclosure.weekly import write_weekly
 from ducha.disclosure.writers import Sheet, sha256_file, write_csv, write_html, write_manifest, write_xlsx
+from ducha.paths import check_inspection_id, safe_name, under
 from ducha.warehouse.schema import inspections
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ class PublishOutcome:
     folder: str | None
     files: list[dict[str, object]] = field(default_factory=list)
     cases: int = 0
+
+
+class UnknownInspection(ValueError):
+    """An inspection id that is neither configured nor in the warehouse."""
 
 
 def inspections_in_warehouse(engine: Engine) -> list[str]:
@@ -43,7 +48,7 @@ def publish(
 ) -> PublishOutcome:
     """The per-batch tables for batches reported on ``as_of`` and the cumulative
     summary as of that day, into ``out_root/<inspection>/<as_of>/``."""
-    insp = get_inspection(inspection_id)
+    insp = get_inspection(check_inspection_id(inspection_id))
     with engine.connect() as conn:
         day = as_of or T.latest_data_day(conn, inspection_id)
         if day is None:
@@ -51,8 +56,8 @@ def publish(
             return PublishOutcome(inspection_id, None, None)
         states = T.case_states(conn, inspection_id, day)
     layout = T.layouts()[insp.layout]
-    final = out_root / inspection_id / day.isoformat()
-    tmp = final.with_name("." + final.name + ".tmp")
+    final = under(out_root, inspection_id, day.isoformat())
+    tmp = under(out_root, inspection_id, f".{day.isoformat()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     created = dt.datetime.combine(day, dt.time(0, 0))  # fixed metadata: same data, same bytes
@@ -71,30 +76,31 @@ def publish(
 
     def table(stem: str, sheet: Sheet, kind: str, formats: tuple[str, ...] = ("xlsx", "csv", "html")) -> None:
         if "xlsx" in formats:
-            write_xlsx(tmp / f"{stem}.xlsx", [sheet], created=created)
+            write_xlsx(under(tmp, f"{stem}.xlsx"), [sheet], created=created)
         if "csv" in formats:
-            write_csv(tmp / f"{stem}.csv", sheet)
+            write_csv(under(tmp, f"{stem}.csv"), sheet)
         if "html" in formats:
-            write_html(tmp / f"{stem}.html", [sheet], page_title=sheet.title or stem)
+            write_html(under(tmp, f"{stem}.html"), [sheet], page_title=sheet.title or stem)
         for ext in formats:
-            add(tmp / f"{stem}.{ext}", len(sheet.rows), kind)
+            add(under(tmp, f"{stem}.{ext}"), len(sheet.rows), kind)
 
     for batch_no in T.batches_reported_on(states, day):
         stem = f"{T.batch_label(batch_no)}公开情况一览表"
         table(stem, T.batch_sheet(states, batch_no, layout), "batch")
-        for region in T.batch_regions(states, batch_no, insp):
+        regions = T.batch_regions(states, batch_no, insp)
+        for region, name in zip(regions, region_file_names(regions), strict=True):
             # Each city publishes its own rows of the batch, keeping the batch-wide 序号.
             sheet = T.batch_sheet(states, batch_no, layout, region=region, insp=insp)
-            table(f"{stem}（{region}）", sheet, "batch_region", ("xlsx",))
+            table(f"{stem}（{name}）", sheet, "batch_region", ("xlsx",))
     updates = T.updated_cases(states, day)
     if len(updates):
         table(f"办理情况更新表（{day.isoformat()}）", T.updates_sheet(updates, layout, day), "updates")
     summary: list[Sheet] = T.summary_sheets(states, insp, day)
     stem = f"累计情况汇总（截至{day.isoformat()}）"
-    write_xlsx(tmp / f"{stem}.xlsx", summary, created=created)
-    write_html(tmp / f"{stem}.html", summary, page_title=summary[0].title or stem)
+    write_xlsx(under(tmp, f"{stem}.xlsx"), summary, created=created)
+    write_html(under(tmp, f"{stem}.html"), summary, page_title=summary[0].title or stem)
     for ext in ("xlsx", "html"):
-        add(tmp / f"{stem}.{ext}", len(states), "summary")
+        add(under(tmp, f"{stem}.{ext}"), len(states), "summary")
     # The periodic report: native Excel charts, and the same charts as SVG for the web.
     for path in write_weekly(tmp, states, insp, day, created=created):
         add(path, len(states), "weekly")
@@ -108,6 +114,18 @@ def publish(
     _swap_in(tmp, final)
     log.info("%s: published %d files as of %s into %s", inspection_id, len(entries), day, final)
     return PublishOutcome(inspection_id, day.isoformat(), str(final), entries, len(states))
+
+
+def region_file_names(regions: list[str]) -> list[str]:
+    """One safe, distinct file-name part per region, in order. A region is a cell a clerk
+    typed: it may hold separators ("长沙／岳麓区"), "..", or run to any length."""
+    out: list[str] = []
+    for region in regions:
+        name = safe_name(region)
+        if name in out:  # two regions that differ only in unsafe characters
+            name = safe_name(f"{name}~{len(out)}")
+        out.append(name)
+    return out
 
 
 def _swap_in(tmp: Path, final: Path) -> None:
@@ -128,5 +146,12 @@ def publish_all(
     as_of: dt.date | None = None,
     run_id: str | None = None,
 ) -> list[PublishOutcome]:
-    ids = [inspection_id] if inspection_id else inspections_in_warehouse(engine)
+    known = inspections_in_warehouse(engine)
+    if inspection_id is not None:
+        check_inspection_id(inspection_id)
+        if inspection_id not in known and inspection_id not in registry():
+            raise UnknownInspection(
+                f"unknown inspection {inspection_id!r}: not configured, not in the warehouse"
+            )
+    ids = [inspection_id] if inspection_id else known
     return [publish(engine, i, out_root, as_of=as_of, run_id=run_id) for i in ids]

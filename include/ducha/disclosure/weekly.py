@@ -28,11 +28,12 @@ import pandas as pd
 import xlsxwriter
 
 from ducha.config import Inspection
-from ducha.contract import load_contract
+from ducha.contract import TYPE_SEPARATOR, load_contract
 from ducha.disclosure import charts
 from ducha.disclosure.redact import is_missing
 from ducha.disclosure.tables import batch_label, cn_date
 from ducha.disclosure.writers import Column, Sheet, add_sheet, atomic_path, open_workbook
+from ducha.paths import under
 
 UNKNOWN_REGION = "未注明地区"
 STATUS_NAMES = ("已办结", "阶段性办结", "未办结")
@@ -121,7 +122,7 @@ def _types_of(value: object) -> list[str]:
     """The distinct types of one case, in order ("水、大气" -> ["水", "大气"])."""
     if is_missing(value):
         return []
-    return list(dict.fromkeys(t.strip() for t in str(value).split("、") if t.strip()))
+    return list(dict.fromkeys(t.strip() for t in str(value).split(TYPE_SEPARATOR) if t.strip()))
 
 
 def _region_of(insp: Inspection, value: object) -> str:
@@ -438,11 +439,11 @@ def write_weekly(
     (workbook first, then the SVGs in SVG_NAMES order)."""
     folder = Path(folder)
     data = weekly_data(states, insp, as_of)
-    xlsx = folder / xlsx_name(as_of)
+    xlsx = under(folder, xlsx_name(as_of))
     write_weekly_xlsx(xlsx, data, insp, created=created)
     paths = [xlsx]
     for spec in chart_specs(data):
-        path = folder / SVG_NAMES[spec.key]
+        path = under(folder, SVG_NAMES[spec.key])
         with atomic_path(path) as temp:
             temp.write_bytes(render_svg(spec).encode("utf-8"))
         paths.append(path)
