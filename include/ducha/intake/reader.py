@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,13 +74,67 @@ def _refuse_if_encrypted(path: Path) -> None:
 
 
 def _refuse_zip_bomb(path: Path) -> None:
+    """Inflate every member once, counting what actually comes out, and stop at the
+    limit. The sizes an archive declares are only a first, cheap check: a forged header
+    can declare anything, and calamine inflates what is really there."""
+    bound = limit("max_uncompressed_bytes")
     try:
         with zipfile.ZipFile(path) as zf:
-            total = sum(info.file_size for info in zf.infolist())
+            members = zf.infolist()
+            declared = sum(info.file_size for info in members)
+            if declared > bound:
+                raise FileRejected("FILE_ZIP_BOMB", f"声明解压后 {declared} 字节")
+            with path.open("rb") as raw:
+                total = 0
+                for info in members:
+                    total += _inflated_size(raw, info, bound - total)
     except zipfile.BadZipFile as exc:
         raise FileRejected("FILE_UNREADABLE", str(exc)) from None
-    if total > limit("max_uncompressed_bytes"):
-        raise FileRejected("FILE_ZIP_BOMB", f"解压后 {total} 字节")
+    except _TooLarge:
+        raise FileRejected("FILE_ZIP_BOMB", f"实际解压超过 {bound} 字节") from None
+    except zlib.error:
+        raise FileRejected("FILE_UNREADABLE", "压缩数据损坏") from None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., name length, extra length
+_INFLATE_CHUNK = 1 << 16
+
+
+def _inflated_size(raw, info: zipfile.ZipInfo, budget: int) -> int:  # type: ignore[no-untyped-def]
+    """Bytes one member really inflates to, reading its compressed data straight from
+    the archive (not through zipfile, which stops at the declared size); raises
+    _TooLarge past ``budget``."""
+    raw.seek(info.header_offset)
+    sig, name_len, extra_len = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
+    if sig != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
+    raw.seek(name_len + extra_len, 1)
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_size > budget:
+            raise _TooLarge
+        return info.compress_size
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise zipfile.BadZipFile(f"unsupported compression {info.compress_type} in {info.filename!r}")
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    left, out = info.compress_size, 0
+    while left > 0 and not inflater.eof:
+        chunk = raw.read(min(left, _INFLATE_CHUNK))
+        if not chunk:
+            break
+        left -= len(chunk)
+        data = inflater.decompress(chunk, _INFLATE_CHUNK)
+        while True:
+            out += len(data)
+            if out > budget:
+                raise _TooLarge
+            if not inflater.unconsumed_tail:
+                break
+            data = inflater.decompress(inflater.unconsumed_tail, _INFLATE_CHUNK)
+    return out
 
 
 def _read_excel(path: Path) -> tuple[list[RawSheet], list[Issue]]:
@@ -147,46 +203,43 @@ def _filled(cell: Cell) -> bool:
 EXCEL_ERRORS = frozenset(
     {"#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
 )
-_SHEET = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
-_REL = re.compile(rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"')
-_REL_REV = re.compile(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
-_ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>(.*?)</c>', re.S)
-_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
-_VALUE = re.compile(rb"<v>([^<]*)</v>")
+# Any attribute t="e" (either quote, spaces around "=", "e" as a character reference):
+# only a workbook that has one is read a second time for its error cells.
+_ERROR_TYPE = re.compile(rb"""\bt\s*=\s*["'](?:e|&#0*101;|&#[xX]0*65;)["']""")
 
 
 def error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
     """Cells holding an Excel error (a broken formula's cached #DIV/0! …), by sheet name,
-    as (0-based row, 0-based column) -> the error text. xlsx/xlsm only: calamine reads
-    these cells as empty, which would let a broken penalty load as "no penalty"."""
-    import html
+    as (0-based row, 0-based column) -> the error text. calamine reads these cells as
+    empty, which would let a broken penalty load as "no penalty"; openpyxl types every
+    cell (data_type "e"), whatever the XML's prefixes or attribute order. It is slow, so
+    it runs only on workbooks whose parts mention an error cell at all. xlsx/xlsm only."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            parts = [i for i in zf.infolist() if i.filename.lower().endswith(".xml")]
+            if not any(_ERROR_TYPE.search(zf.read(i)) for i in parts):
+                return {}
+    except (zipfile.BadZipFile, OSError):
+        return {}  # calamine has read the file, or refused it already
+    import openpyxl
 
     out: dict[str, dict[tuple[int, int], str]] = {}
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if "xl/workbook.xml" not in names:
-                return out
-            rels_xml = zf.read("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in names else b""
-            rels = {i: t for i, t in _REL.findall(rels_xml)} | {i: t for t, i in _REL_REV.findall(rels_xml)}
-            for name, rid in _SHEET.findall(zf.read("xl/workbook.xml")):
-                target = rels.get(rid, b"").decode()
-                part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-                if part not in names:
-                    continue
-                data = zf.read(part)
-                if b't="e"' not in data:
-                    continue  # the usual case: nothing to scan
-                found: dict[tuple[int, int], str] = {}
-                for attrs, body in _ERROR_CELL.findall(data):
-                    ref, value = _REF.search(attrs), _VALUE.search(body)
-                    if ref and value:
-                        col = 0
-                        for ch in ref.group(1):
-                            col = col * 26 + (ch - 64)
-                        found[(int(ref.group(2)) - 1, col - 1)] = html.unescape(value.group(1).decode())
-                if found:
-                    out[html.unescape(name.decode())] = found
-    except (zipfile.BadZipFile, KeyError, OSError):
-        return {}
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception:
+        raise FileRejected("FILE_UNREADABLE", "工作簿含错误值单元格，但无法定位") from None
+    try:
+        for ws in wb.worksheets:
+            found = {
+                (cell.row - 1, cell.column - 1): str(cell.value)
+                for row in ws.iter_rows()
+                for cell in row
+                if getattr(cell, "data_type", None) == "e"
+            }
+            if found:
+                out[ws.title] = found
+    except Exception:
+        raise FileRejected("FILE_UNREADABLE", "工作簿含错误值单元格，但无法定位") from None
+    finally:
+        wb.close()
     return out
