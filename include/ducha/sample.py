@@ -22,7 +22,7 @@ import xlsxwriter
 import yaml
 
 from ducha.config import Inspection, Region, get_inspection, registry
-from ducha.contract import CONFIG_DIR, load_contract
+from ducha.contract import CONFIG_DIR, TYPE_SEPARATOR, load_contract
 from ducha.text import int_to_cn
 
 DEFAULT_INSPECTION = "c3-hn-2024"
@@ -488,7 +488,50 @@ def _new_batch(
     for seq, case in enumerate(cases, start=1):
         case.seq = seq
         case.results = _results(profile, index, case, rng)
+    if index == 0:
+        # Every form of personal data the masker claims, once each in the first batch, so
+        # a sweep of the published files proves something. A generator of their own per
+        # case: the rest of the sample stays as it was.
+        for i, make in enumerate(PERSONAL_FORMS):
+            case = cases[(i * 7) % len(cases)]
+            case.summary += make(random.Random(case.case_id))
     return cases
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
+def _mobile(rng: random.Random) -> str:
+    return "1" + rng.choice("3589") + _digits(rng, 9)
+
+
+def _cn_digits(text: str) -> str:
+    return text.translate(str.maketrans("0123456789", "〇一二三四五六七八九"))
+
+
+def _split(number: str, sep: str) -> str:
+    return sep.join((number[:3], number[3:7], number[7:]))
+
+
+# What complainants really write into a complaint: each form of personal data masked
+# before publication (disclosure/redact.py).
+PERSONAL_FORMS = (
+    lambda r: f"（举报人电话{_mobile(r)}）",
+    lambda r: f"（联系电话：{_split(_mobile(r), ' ')}）",
+    lambda r: f"（来电人手机+86 {_split(_mobile(r), '-')}）",
+    lambda r: f"（举报人手机{_split(_mobile(r), '.')}）",
+    lambda r: f"（电话：{_cn_digits(_mobile(r))}）",
+    lambda r: f"（座机0731-{_digits(r, 4)} {_digits(r, 4)}）",
+    lambda r: (
+        f"（身份证号430102 19{r.randint(60, 99)}0{r.randint(1, 9)}1{r.randint(0, 9)} {_digits(r, 3)}X）"
+    ),
+    lambda r: f"（身份证号430104-19{r.randint(60, 99)}1{r.randint(0, 2)}2{r.randint(0, 8)}-{_digits(r, 4)}）",
+    lambda r: f"（举报人QQ号{r.randint(10**5, 10**10)}）",
+    lambda r: f"（微信号wx_{''.join(r.choice('abcdefghjkmnpqrstuvwxyz') for _ in range(6))}{_digits(r, 2)}）",
+    lambda r: f"（邮箱zhang{_digits(r, 3)}＠qq．com）",
+    lambda r: f"（卡号6222 0212 {_digits(r, 4)} {_digits(r, 4)}）",
+)
 
 
 def _new_case(
@@ -898,7 +941,7 @@ def _extra_sheet(profile: Profile, index: int, rng: random.Random, city_weights:
                 "seq": seq,
                 "summary": _summary(rng, story),
                 "region": region.name + county,
-                "pollution_types": "、".join(story.pollution_types),
+                "pollution_types": TYPE_SEPARATOR.join(story.pollution_types),
                 "remarks": "补报",
             }
         )

@@ -14,14 +14,20 @@ id_card     region code (6) and the last     430102********123X (18),
 bank_card   first 4 and last 4 digits        6222 **** **** 1234
 email       first character of the name      a***@example.com
             and the domain; fixed "***"
+qq          the label                        QQ号*********
+wechat      the label                        微信号**********
 ==========  ===============================  ==============================
+
+Separators may be spaces, dashes or dots (138.1234.5678); digits may be full-width or
+Chinese numerals (一三八一二三四五六七八, as people write a number out in words).
 
 Numbers glued to Latin letters are codes, not personal data: complaint IDs
 (D3HN202406020040, the malformed D3600797202309080106), credit codes, models. So
 id_card, bank_card and landline must not follow a letter or a digit, and no number
 pattern starts or ends inside a longer digit run or a decimal (0.13812345678).
 Mobile numbers only refuse a preceding digit: "TEL13812345678" is still masked.
-Full-width digits and separators (typed in an IME's full-width mode) count too.
+Full-width digits and separators (typed in an IME's full-width mode) count too, and so
+do Chinese numerals (〇一二三四五六七八九, 零, 幺).
 Over-masking is the safe side: every 18-digit run is treated as an ID-card number and
 every other 16-19 digit run as a bank-card number.
 """
@@ -43,20 +49,23 @@ _DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # MMDD
 _PATTERNS: dict[str, str] = {
     # Before the number kinds: a mobile number can be an e-mail name (13812345678@qq.com).
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
-    # 18 characters (optionally 6-8-4 with spaces), or 15 digits with a valid YYMMDD
-    # (15-digit runs are also company registration numbers, which are public).
+    # Labelled accounts: the label says what the number or name is.
+    "qq": r"(?i:qq)(?:号码|号|號碼|號)?[ :：]*\d{5,11}(?!\d)",
+    "wechat": r"(?:微信|weixin|WeChat)(?:号|號)?[ :：]*[A-Za-z][-_A-Za-z0-9]{5,19}(?![-_A-Za-z0-9])",
+    # 18 characters (optionally 6-8-4 with spaces or dashes), or 15 digits with a valid
+    # YYMMDD (15-digit runs are also company registration numbers, which are public).
     "id_card": _AFTER_CODE
-    + r"(?:\d{6}[ ]?\d{8}[ ]?\d{3}[\dXx]|[1-9]\d{5}\d{2}"
+    + r"(?:\d{6}[ -]?\d{8}[ -]?\d{3}[\dXx]|[1-9]\d{5}\d{2}"
     + _DAY
     + r"\d{2}[\dXx])"
     + r"(?![\dA-Za-z])(?![.]\d)",
     "bank_card": _AFTER_CODE
     + r"(?:\d{16,19}|\d{4}(?P<bank_sep>[ -])\d{4}(?P=bank_sep)\d{4}(?P=bank_sep)\d{4}(?:(?P=bank_sep)\d{1,3})?)"
     + _END,
-    "mobile": _AFTER_DIGIT + r"(?:(?:\+|00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}" + _END,
+    "mobile": _AFTER_DIGIT + r"(?:(?:\+|00)?86[ -]?)?1[3-9]\d[ .-]?\d{4}[ .-]?\d{4}" + _END,
     # Area codes: 010 and 02x have three digits, the rest four.
     "landline": _AFTER_CODE
-    + r"(?:\(0(?:10|2\d|[3-9]\d{2})\)|0(?:10|2\d|[3-9]\d{2}))[ -]?\d{3,4}[ -]?\d{4}"
+    + r"(?:\(0(?:10|2\d|[3-9]\d{2})\)|0(?:10|2\d|[3-9]\d{2}))[ .-]?\d{3,4}[ .-]?\d{4}"
     + _END,
 }
 
@@ -75,7 +84,12 @@ _ANY = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _PATTER
 # Full-width forms (IME full-width mode: "１３８－１２３４－５６７８") are matched as ASCII.
 # A one-to-one character map keeps positions, so spans found in the folded text apply
 # to the original, which is what gets masked and returned.
-_FOLD = {0xFF01 + i: 0x21 + i for i in range(0x5E)} | {0x3000: 0x20}
+_FOLD = (
+    {0xFF01 + i: 0x21 + i for i in range(0x5E)}
+    | {0x3000: 0x20}
+    | {ord(ch): ord(str(i)) for i, ch in enumerate("〇一二三四五六七八九")}
+    | {ord("零"): ord("0"), ord("幺"): ord("1")}
+)
 
 
 def _fold(text: str) -> str:
@@ -118,12 +132,22 @@ def _mask_bank_card(text: str) -> str:
     return _mask_middle(text, 4, 4)
 
 
+def _mask_account(text: str) -> str:
+    """A labelled QQ or WeChat account: the label stays, the account goes."""
+    folded = _fold(text)
+    m = re.search(r"[ :：]*([0-9A-Za-z][-_A-Za-z0-9]*)$", folded)
+    start = m.start(1) if m else len(text)
+    return text[:start] + "*" * (len(text) - start)
+
+
 _MASKERS = {
     "email": _mask_email,
     "id_card": _mask_id_card,
     "bank_card": _mask_bank_card,
     "mobile": _mask_mobile,
     "landline": _mask_landline,
+    "qq": _mask_account,
+    "wechat": _mask_account,
 }
 
 
@@ -152,13 +176,18 @@ _FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 _LEADING_SPACE = " \n\x0b\x0c\u00a0\u3000"
 
 
-def neutralise_formula(text: str) -> str:
-    """Prefix "'" to text a spreadsheet would run as a formula. Idempotent: the result
-    starts with "'". A lone "-" (a common "none" marker) is not a formula and is kept."""
+def looks_like_formula(text: str) -> bool:
+    """Would a spreadsheet run this text as a formula (also after leading spaces)? A
+    lone "-" (a common "none" marker) is not one."""
     stripped = text.lstrip(_LEADING_SPACE)
-    if not stripped or stripped[0] not in _FORMULA_TRIGGERS or stripped.rstrip() == "-":
-        return text
-    return "'" + text
+    return bool(stripped) and stripped[0] in _FORMULA_TRIGGERS and stripped.rstrip() != "-"
+
+
+def neutralise_formula(text: str) -> str:
+    """Prefix "'" to text a spreadsheet would run as a formula: for CSV, which has no
+    cell formats. Idempotent: the result starts with "'". XLSX cells keep the text as
+    typed and carry Excel's quote prefix in their format instead (writers.py)."""
+    return "'" + text if looks_like_formula(text) else text
 
 
 def is_missing(value: object) -> bool:

@@ -1,7 +1,9 @@
 """Atomic, deterministic, print-ready disclosure files: XLSX, CSV, HTML and a manifest.
 
-Every text cell goes through redact.safe_text (personal data masked, formulas
-neutralised; HTML only masks, as a browser runs no formulas). The same input gives
+Every text cell has its personal data masked (redact.mask_personal). Text a
+spreadsheet would run as a formula is kept as typed in XLSX, with Excel's quote prefix
+in the cell format, and gets a leading "'" in CSV (redact.safe_text); HTML only masks,
+as a browser runs no formulas. The same input gives
 the same bytes: no wall-clock time is written anywhere, the XLSX creation date is the
 caller's ``created``. Files appear under their final name only when complete.
 """
@@ -28,7 +30,7 @@ from typing import Literal
 
 import xlsxwriter
 
-from ducha.disclosure.redact import is_missing, mask_personal, safe_text
+from ducha.disclosure.redact import is_missing, looks_like_formula, mask_personal, safe_text
 
 ColumnKind = Literal["text", "int", "number", "percent"]
 _KINDS = ("text", "int", "number", "percent")
@@ -290,7 +292,7 @@ def open_workbook(
         try:
             properties: dict[str, str | datetime] = {"author": author, "created": _xlsx_created(created)}
             if title:
-                properties["title"] = safe_text(title)
+                properties["title"] = mask_personal(title)
             workbook.set_properties(properties)
             yield workbook, _xlsx_formats(workbook)
         finally:
@@ -303,26 +305,40 @@ def add_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet: 
 
 
 def _xlsx_formats(workbook: xlsxwriter.Workbook) -> dict[str, object]:
+    """The cell formats by name; "<name>_quoted" is the same format with Excel's quote
+    prefix, for text that would otherwise run as a formula once a reader edits the cell
+    (the reader sees the text as typed, without an apostrophe)."""
     base = {"font_size": 10, "text_wrap": True, "valign": "top", "border": 1}
-    return {
-        "title": workbook.add_format(
-            {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "text_wrap": True}
-        ),
-        "header": workbook.add_format(
-            {**base, "bold": True, "align": "center", "valign": "vcenter", "bg_color": "#DDEBF7"}
-        ),
-        "text": workbook.add_format(base),
-        **{kind: workbook.add_format({**base, "num_format": fmt}) for kind, fmt in NUMBER_FORMATS.items()},
-        "note": workbook.add_format({"font_size": 10, "text_wrap": True, "valign": "top"}),
+    specs: dict[str, dict[str, object]] = {
+        "title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "text_wrap": True},
+        "header": {**base, "bold": True, "align": "center", "valign": "vcenter", "bg_color": "#DDEBF7"},
+        "text": base,
+        **{kind: {**base, "num_format": fmt} for kind, fmt in NUMBER_FORMATS.items()},
+        "note": {"font_size": 10, "text_wrap": True, "valign": "top"},
     }
+    formats: dict[str, object] = {name: workbook.add_format(spec) for name, spec in specs.items()}
+    for name in ("title", "header", "text", "note"):
+        formats[f"{name}_quoted"] = workbook.add_format({**specs[name], "quote_prefix": True})
+    return formats
 
 
-def _write_merged(ws, first_row: int, first_col: int, last_row: int, last_col: int, text: str, fmt) -> None:
+def xlsx_text(value: object, formats: dict[str, object], name: str) -> tuple[str, object]:
+    """(the text to write, its format) for a published text cell: personal data masked,
+    and the quote-prefixed format where the text looks like a formula."""
+    text = "" if is_missing(value) else mask_personal(str(value))
+    return text, formats[f"{name}_quoted" if looks_like_formula(text) else name]
+
+
+def _write_merged(
+    ws, first_row: int, first_col: int, last_row: int, last_col: int, value, formats, name
+) -> str:
     """A text cell over a range; merge_range would write() its data (formula risk), so
-    merge with "" and then write_string the text."""
+    merge with "" and then write_string the text. Returns the text written."""
+    text, fmt = xlsx_text(value, formats, name)
     if (first_row, first_col) != (last_row, last_col):
         ws.merge_range(first_row, first_col, last_row, last_col, "", fmt)
     ws.write_string(first_row, first_col, text, fmt)
+    return text
 
 
 def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet: Sheet) -> None:
@@ -335,8 +351,7 @@ def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet
 
     row = 0
     if sheet.title:
-        title = safe_text(sheet.title)
-        _write_merged(ws, 0, 0, 0, last_col, title, formats["title"])
+        title = _write_merged(ws, 0, 0, 0, last_col, sheet.title, formats, "title")
         ws.set_row(0, max(30.0, _wrapped_height(title, total_width / 1.4, 22.0)))  # 14pt: wider glyphs
         row = 1
 
@@ -349,8 +364,9 @@ def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet
             cell.col,
             header_top + cell.last_row,
             cell.last_col,
-            safe_text(cell.text),
-            formats["header"],
+            cell.text,
+            formats,
+            "header",
         )
     header_bottom = header_top + len(grid) - 1
     row = header_bottom + 1
@@ -362,14 +378,13 @@ def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet
             if how == "number":
                 ws.write_number(row, col, data, fmt)
             elif how == "text":
-                ws.write_string(row, col, safe_text(data), formats["text"])
+                ws.write_string(row, col, *xlsx_text(data, formats, "text"))
             else:
                 ws.write_blank(row, col, None, fmt)
         row += 1
 
     for note in sheet.notes:
-        text = safe_text(note)
-        _write_merged(ws, row, 0, row, last_col, text, formats["note"])
+        text = _write_merged(ws, row, 0, row, last_col, note, formats, "note")
         ws.set_row(row, _wrapped_height(text, total_width / 1.1))  # 10pt in an 11pt grid
         row += 1
 

@@ -12,6 +12,7 @@ from ducha.disclosure.redact import (
     PERSONAL_PATTERNS,
     find_personal,
     is_missing,
+    looks_like_formula,
     mask_personal,
     neutralise_formula,
     safe_text,
@@ -175,3 +176,52 @@ def test_safe_text_masks_then_neutralises() -> None:
     assert safe_text("+86 13812345678") == "'+86 138****5678"
     assert safe_text(12) == "12"
     assert safe_text("D3HN202406020040") == "D3HN202406020040"
+
+
+# The forms people really type, beyond the plain ones: each must be found and masked.
+WRITTEN_FORMS = [
+    ("mobile", "138.1234.5678", "138.****.5678"),
+    ("mobile", "+86 138-1234-5678", "+86 138-****-5678"),
+    ("mobile", "一三八一二三四五六七八", "一三八****五六七八"),
+    ("mobile", "幺三八〇〇〇〇五六七八", "幺三八****五六七八"),
+    ("mobile", "１３８１２３４５６７８", "１３８****５６７８"),
+    ("landline", "0731-8451 2345", "0731-**** 2345"),
+    ("id_card", "430102-19900101-123X", "430102-********-123X"),
+    ("qq", "QQ号123456789", "QQ号*********"),
+    ("qq", "QQ：12345678", "QQ：********"),
+    ("wechat", "微信号zhang_san88", "微信号***********"),
+    ("wechat", "微信 abc-def123", "微信 **********"),
+    ("email", "zhang＠example．com", "z***＠example．com"),
+]
+
+
+@pytest.mark.parametrize(("kind", "raw", "masked"), WRITTEN_FORMS)
+def test_masks_the_forms_people_type(kind: str, raw: str, masked: str) -> None:
+    text = f"如需核实请联系{raw}。"
+    assert find_personal(text) == [(kind, raw)]
+    assert mask_personal(text) == f"如需核实请联系{masked}。"
+    assert find_personal(mask_personal(text)) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["2024年6月1日", "251542.71元", "D3HN202406020040", "12345热线", "GB 3095-2012", "85.3%"]
+)
+def test_public_numbers_are_not_masked(text: str) -> None:
+    assert mask_personal(text) == text and find_personal(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "formula"),
+    [
+        ("=1+1", True),
+        ("+86 138", True),
+        ("-5", True),
+        ("@SUM(A1)", True),
+        ("\t=x", True),
+        ("正常文本", False),
+        ("2024-06-01", False),
+        ("", False),
+    ],
+)
+def test_looks_like_formula(text: str, formula: bool) -> None:
+    assert looks_like_formula(text) is formula

@@ -14,7 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from ducha.disclosure.redact import find_personal
+from ducha.disclosure.redact import find_personal, looks_like_formula
 from ducha.disclosure.writers import (
     FOOTER,
     Column,
@@ -232,15 +232,16 @@ def test_xlsx_grouped_header(xlsx: Path) -> None:
 
 def test_xlsx_cells_are_safe(xlsx: Path) -> None:
     ws = openpyxl.load_workbook(xlsx)["第八批"]
-    assert ws["B4"].value == "'=1+1" and ws["B4"].data_type == "s"  # text, not a formula
-    assert ws["B3"].value == "某厂夜间排污，举报人电话138****5678。"
+    # Text as typed, kept as text by the cell's quote prefix, not by a visible apostrophe.
+    assert ws["B4"].value == "=1+1" and ws["B4"].data_type == "s" and ws["B4"].quotePrefix
+    assert ws["B3"].value == "某厂夜间排污，举报人电话138****5678。" and not ws["B3"].quotePrefix
     assert ws["A3"].value == "D3HN202406020040"
     assert ws["B6"].value == "-"
-    for row in ws.iter_rows(values_only=True):
-        for value in row:
-            if isinstance(value, str):
-                assert find_personal(value) == []
-                assert not value.startswith("=")
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                assert find_personal(cell.value) == []
+                assert not looks_like_formula(cell.value) or cell.quotePrefix, cell.coordinate
 
 
 def test_xlsx_numbers_and_formats(xlsx: Path) -> None:
