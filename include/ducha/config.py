@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from ducha.contract import CONFIG_DIR, load_contract
+from ducha.paths import check_inspection_id
 
 GENERIC_ID = "generic"
 
@@ -100,6 +102,7 @@ def registry(config_dir: Path = CONFIG_DIR) -> dict[str, Inspection]:
         insp = _inspection_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")))
         if insp.id != path.stem:
             raise ValueError(f"{path}: id {insp.id!r} must match the file name")
+        check_inspection_id(insp.id)
         out[insp.id] = insp
     return out
 
@@ -110,7 +113,10 @@ def generic_profile(config_dir: Path = CONFIG_DIR) -> Inspection:
 
 
 def get_inspection(inspection_id: str | None) -> Inspection:
-    """The configured inspection, or the generic profile (keeping the given id)."""
+    """The configured inspection, or the generic profile (keeping the given id, which
+    must be a valid id: it names folders)."""
+    if inspection_id:
+        check_inspection_id(inspection_id)
     if inspection_id and inspection_id in registry():
         return registry()[inspection_id]
     generic = generic_profile()
@@ -173,41 +179,93 @@ def data_dirs(root: str | os.PathLike[str] | None = None) -> DataDirs:
     return DataDirs(Path(root or os.environ.get("DUCHA_DATA_DIR") or "data").resolve())
 
 
+class WarehouseConfigError(RuntimeError):
+    """The warehouse connection is configured but cannot be used. Never fall back to the
+    embedded SQLite file then: a worker would write a second, private warehouse."""
+
+
+WAREHOUSE_CONN_ID = "ducha_warehouse"
+
+
 def warehouse_url(explicit: str | None = None, dirs: DataDirs | None = None) -> str:
     """Explicit URL, else the Airflow connection ``ducha_warehouse``, else
-    ``DUCHA_WAREHOUSE_URL``, else the embedded SQLite file under the data root."""
+    ``DUCHA_WAREHOUSE_URL``, else the embedded SQLite file under the data root.
+
+    A connection that is configured but cannot be read raises WarehouseConfigError; with
+    ``DUCHA_REQUIRE_WAREHOUSE_CONNECTION=1`` (production) so does a missing one."""
     if explicit:
         return explicit
-    url = _airflow_connection_url("ducha_warehouse")
+    url = _airflow_connection_url(WAREHOUSE_CONN_ID)
     if url:
         return url
+    if os.environ.get("DUCHA_REQUIRE_WAREHOUSE_CONNECTION"):
+        raise WarehouseConfigError(
+            f"no Airflow connection {WAREHOUSE_CONN_ID!r}, and DUCHA_REQUIRE_WAREHOUSE_CONNECTION is set"
+        )
     if os.environ.get("DUCHA_WAREHOUSE_URL"):
         return os.environ["DUCHA_WAREHOUSE_URL"]
     return f"sqlite:///{(dirs or data_dirs()).warehouse_file}"
 
 
 def _airflow_connection_url(conn_id: str) -> str | None:
-    env = os.environ.get("AIRFLOW_CONN_" + conn_id.upper())
-    if env and "://" in env:
-        return _sqlalchemy_url(env)
+    env_name = "AIRFLOW_CONN_" + conn_id.upper()
+    env = os.environ.get(env_name)
+    if env is not None and env.strip():
+        return _url_from_env(env_name, env.strip())
     # Ask Airflow only inside a running task (the task runner sets AIRFLOW_CTX_*): outside
     # one, importing Airflow costs seconds, finds nothing and logs to stdout.
     if "AIRFLOW_CTX_DAG_ID" not in os.environ:
         return None
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
     try:
-        from airflow.sdk import BaseHook
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None  # not configured: the documented fallbacks apply
+    except Exception as exc:
+        raise WarehouseConfigError(
+            f"Airflow connection {conn_id!r} could not be read: {type(exc).__name__}: {exc}"
+        ) from exc
+    return _sqlalchemy_url(conn.get_uri(), f"Airflow connection {conn_id!r}")
 
-        return _sqlalchemy_url(BaseHook.get_connection(conn_id).get_uri())
-    except Exception:  # no such connection, or not inside a task: fall back
-        return None
+
+def _url_from_env(name: str, value: str) -> str:
+    """An AIRFLOW_CONN_* variable, in either form Airflow accepts: a URI, or JSON."""
+    if value.startswith("{"):
+        from sqlalchemy.engine import URL
+
+        try:
+            spec = json.loads(value)
+            kind = str(spec["conn_type"]).lower()
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WarehouseConfigError(f"{name} is not a valid JSON connection: {exc}") from None
+        if kind in ("postgres", "postgresql"):
+            port = spec.get("port")
+            return URL.create(
+                "postgresql+psycopg",
+                username=spec.get("login"),
+                password=spec.get("password"),
+                host=spec.get("host"),
+                port=int(port) if port else None,
+                database=spec.get("schema"),
+            ).render_as_string(hide_password=False)
+        if kind == "sqlite" and spec.get("host"):
+            return f"sqlite:///{spec['host']}"
+        raise WarehouseConfigError(f"{name}: unsupported warehouse connection type {kind!r}")
+    return _sqlalchemy_url(value, name)
 
 
-def _sqlalchemy_url(uri: str) -> str:
+def _sqlalchemy_url(uri: str, source: str) -> str:
     # Airflow spells PostgreSQL "postgres://"; SQLAlchemy wants a dialect+driver.
     for prefix in ("postgres://", "postgresql://"):
         if uri.startswith(prefix):
             return "postgresql+psycopg://" + uri[len(prefix) :]
-    return uri
+    if uri.startswith(("postgresql+psycopg://", "sqlite:///")):
+        return uri
+    raise WarehouseConfigError(
+        f"{source} is not a usable warehouse URL (postgres://… or sqlite:///…): {uri.split('@')[-1]!r}"
+    )
 
 
 def local_day(moment: dt.datetime) -> dt.date:

@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 
-from ducha.config import data_dirs, generic_profile, get_inspection, local_day, registry, warehouse_url
+from ducha.config import (
+    WarehouseConfigError,
+    data_dirs,
+    generic_profile,
+    get_inspection,
+    local_day,
+    registry,
+    warehouse_url,
+)
 
 
 def test_registry_loads_the_sample_inspection() -> None:
@@ -64,3 +73,58 @@ def test_data_dirs_default_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def test_local_day_is_shanghai() -> None:
     assert local_day(dt.datetime(2024, 6, 2, 16, 0, tzinfo=dt.UTC)) == dt.date(2024, 6, 3)
     assert local_day(dt.datetime(2024, 6, 2, 15, 59)) == dt.date(2024, 6, 2)  # naive = UTC
+
+
+@pytest.fixture
+def no_warehouse_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("AIRFLOW_CONN_DUCHA_WAREHOUSE", "DUCHA_WAREHOUSE_URL", "AIRFLOW_CTX_DAG_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("DUCHA_REQUIRE_WAREHOUSE_CONNECTION", raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not a url",
+        "mysql://u:secret@db/ducha",
+        "http://u:secret@db:5432/ducha",
+        '{"conn_type": "postgres", "host": ',  # cut short
+        '{"host": "db"}',  # no conn_type
+        '{"conn_type": "mysql", "host": "db", "password": "secret"}',
+    ],
+)
+def test_unreadable_connection_is_an_error_not_a_fallback(
+    no_warehouse_env: pytest.MonkeyPatch, tmp_path: Path, value: str
+) -> None:
+    no_warehouse_env.setenv("AIRFLOW_CONN_DUCHA_WAREHOUSE", value)
+    no_warehouse_env.setenv("DUCHA_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'other.sqlite'}")
+    with pytest.raises(WarehouseConfigError, match="AIRFLOW_CONN_DUCHA_WAREHOUSE") as info:
+        warehouse_url(dirs=data_dirs(tmp_path))
+    assert "secret" not in str(info.value)  # the message may reach a log
+
+
+def test_json_connection_is_read(no_warehouse_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    spec = {
+        "conn_type": "postgres",
+        "host": "db",
+        "login": "u",
+        "password": "p@ss",
+        "port": 5433,
+        "schema": "w",
+    }
+    no_warehouse_env.setenv("AIRFLOW_CONN_DUCHA_WAREHOUSE", json.dumps(spec))
+    assert warehouse_url(dirs=data_dirs(tmp_path)) == "postgresql+psycopg://u:p%40ss@db:5433/w"
+    no_warehouse_env.setenv(
+        "AIRFLOW_CONN_DUCHA_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": "/x/w.db"})
+    )
+    assert warehouse_url(dirs=data_dirs(tmp_path)) == "sqlite:////x/w.db"
+
+
+def test_required_connection_has_no_fallback(no_warehouse_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    no_warehouse_env.setenv("DUCHA_REQUIRE_WAREHOUSE_CONNECTION", "1")
+    no_warehouse_env.setenv("DUCHA_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'other.sqlite'}")
+    with pytest.raises(WarehouseConfigError, match="DUCHA_REQUIRE_WAREHOUSE_CONNECTION"):
+        warehouse_url(dirs=data_dirs(tmp_path))
+    no_warehouse_env.setenv("AIRFLOW_CONN_DUCHA_WAREHOUSE", "postgres://u@db/w")
+    assert warehouse_url(dirs=data_dirs(tmp_path)) == "postgresql+psycopg://u@db/w"
