@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+# How a case's pollution types are joined when stored and published (read: any of type_separators).
+TYPE_SEPARATOR = "、"
 
 FieldKind = Literal["int", "text", "id", "region", "types", "enum", "flag", "date", "count", "money"]
 

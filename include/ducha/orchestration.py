@@ -31,7 +31,8 @@ def run_landing_day(
 
 def publish_days(param_as_of: str | None, events: Mapping[Any, Iterable[Any]] | None) -> list[str | None]:
     """Which days to publish: the ``as_of`` param, else every day named by the
-    triggering warehouse events, else [None] (= as of the latest data)."""
+    triggering warehouse events (the run's day, and earlier days whose late files it
+    loaded), else [None] (= as of the latest data)."""
     if param_as_of:
         return [dt.date.fromisoformat(str(param_as_of)).isoformat()]
     days: set[str] = set()
@@ -40,4 +41,5 @@ def publish_days(param_as_of: str | None, events: Mapping[Any, Iterable[Any]] | 
             extra = getattr(event, "extra", None) or {}
             if extra.get("day"):
                 days.add(str(extra["day"]))
+            days.update(str(d) for d in extra.get("late_days") or ())
     return sorted(days) or [None]

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
+import os
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ducha.config import DataDirs, Inspection, get_inspection, registry
 from ducha.intake.parse import ParsedFile, parse_file, sha256_of
+from ducha.paths import UnsafePath, check_inspection_id, safe_name, under
 from ducha.reports import file_report, refusal_report, write_reports
 
 log = logging.getLogger(__name__)
-
-_SAFE_NAME = re.compile(r"^[\w\-.]+$")
 
 
 @dataclass
@@ -36,6 +36,7 @@ class DayOutcome:
     day: str
     inspections: list[str] = field(default_factory=list)
     files: list[FileOutcome] = field(default_factory=list)
+    late_days: list[str] = field(default_factory=list)  # earlier landing days with late files
 
     def totals(self) -> dict[str, int]:
         return {
@@ -51,8 +52,11 @@ class DayOutcome:
         return {**asdict(self), "totals": self.totals()}
 
 
-def landing_folders(dirs: DataDirs, day: dt.date, inspection_id: str | None = None) -> list[tuple[str, Path]]:
-    """(inspection id, folder) for every inspection with a landing folder for ``day``."""
+def landing_folders(
+    dirs: DataDirs, day: dt.date, inspection_id: str | None = None, *, earlier: bool = False
+) -> list[tuple[str, dt.date, Path]]:
+    """(inspection id, landing day, folder) for every inspection with a landing folder
+    for ``day``; with ``earlier``, for every day up to and including it, oldest first."""
     if not dirs.landing.is_dir():
         return []
     out = []
@@ -61,13 +65,28 @@ def landing_folders(dirs: DataDirs, day: dt.date, inspection_id: str | None = No
             continue
         if inspection_id and insp_dir.name != inspection_id:
             continue
-        if not _SAFE_NAME.match(insp_dir.name):
+        try:
+            check_inspection_id(insp_dir.name)
+        except UnsafePath:
             log.warning("landing folder %r is not a valid inspection id: skipped", insp_dir.name)
             continue
-        folder = insp_dir / day.isoformat()
-        if folder.is_dir():
-            out.append((insp_dir.name, folder))
+        if not earlier:
+            folder = insp_dir / day.isoformat()
+            if folder.is_dir():
+                out.append((insp_dir.name, day, folder))
+            continue
+        for folder in sorted(insp_dir.iterdir()):
+            folder_day = _iso_day(folder.name)
+            if folder_day is not None and folder_day <= day and folder.is_dir():
+                out.append((insp_dir.name, folder_day, folder))
     return out
+
+
+def _iso_day(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(name) if len(name) == 10 else None
+    except ValueError:
+        return None
 
 
 def landed_files(folder: Path) -> list[Path]:
@@ -92,9 +111,12 @@ def escapes(path: Path, folder: Path) -> bool:
 def store_original(path: Path, sha256: str, dest_dir: Path) -> Path:
     """Copy the file byte for byte, named by its hash so nothing is ever overwritten."""
     dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / f"{sha256[:12]}_{path.name}"
+    dest = under(dest_dir, f"{sha256[:12]}_{safe_name(path.name, max_bytes=200)}")
     if not dest.exists() or sha256_of(dest) != sha256:
-        tmp = dest.with_name("." + dest.name + ".part")
+        # A private temporary name: two runs storing the same file at once must not share one.
+        fd, name = tempfile.mkstemp(prefix=".", suffix=".part", dir=dest_dir)
+        os.close(fd)
+        tmp = Path(name)
         shutil.copyfile(path, tmp)
         if sha256_of(tmp) != sha256:
             tmp.unlink()
@@ -123,19 +145,25 @@ class Ingestor:
         day: dt.date | None = None,
         batch_override: int | None = None,
     ) -> FileOutcome:
-        from ducha.warehouse.load import already_loaded, known_summaries, load_file
+        from ducha.warehouse.load import already_loaded, known_cases, load_file
 
-        parsed = parse_file(path, inspection, batch_override=batch_override, day_override=day)
+        sha256 = sha256_of(path)
         with self.engine.connect() as conn:
-            if already_loaded(conn, parsed.sha256):
-                log.info("%s (%s) already loaded: nothing to do", path.name, parsed.sha256[:12])
-                return FileOutcome(path.name, parsed.sha256, "skipped", len(parsed.rows), 0, 0, 0, "", "")
+            if already_loaded(conn, sha256):
+                log.info("%s (%s) already loaded: nothing to do", path.name, sha256[:12])
+                return FileOutcome(path.name, sha256, "skipped", 0, 0, 0, 0, "", "")
+        parsed = parse_file(path, inspection, batch_override=batch_override, day_override=day, sha256=sha256)
+        with self.engine.connect() as conn:
             ids = [str(r.values.get("case_id")) for r in parsed.rows if r.values.get("case_id")]
-            known = known_summaries(conn, inspection.id, ids)
-        self.validator.validate(parsed, known)
+            known = known_cases(conn, inspection.id, ids, parsed.as_of or dt.date(1970, 1, 1))
+        self.validator.validate(
+            parsed,
+            {case_id: k.summary for case_id, k in known.items()},
+            {case_id: k.facts for case_id, k in known.items()},
+        )
         report = file_report(parsed, display_name=path.name)
         bucket = self.dirs.quarantine if parsed.rejected else self.dirs.archive
-        stored = store_original(path, parsed.sha256, bucket / inspection.id / _day_folder(parsed, day))
+        stored = store_original(path, parsed.sha256, under(bucket, inspection.id, _day_folder(parsed, day)))
         json_report, _ = write_reports(report, stored)
         result = load_file(self.engine, parsed, stored_path=str(stored.relative_to(self.dirs.root)))
         rows = report["rows"]  # type: ignore[index]
@@ -160,18 +188,46 @@ class Ingestor:
         )
 
     def ingest_day(self, day: dt.date, inspection_id: str | None = None) -> DayOutcome:
+        """Every file of the day's landing folders, and every file of an earlier day's
+        folder that was never read (it landed after that day's run had looked)."""
+        from ducha.warehouse.load import already_loaded
+
         outcome = DayOutcome(day.isoformat())
-        for insp_id, folder in landing_folders(self.dirs, day, inspection_id):
+        if inspection_id is not None:
+            check_inspection_id(inspection_id)
+            if inspection_id not in registry() and not (self.dirs.landing / inspection_id).is_dir():
+                raise ValueError(f"unknown inspection {inspection_id!r}: not configured, no landing folder")
+        for insp_id, folder_day, folder in landing_folders(self.dirs, day, inspection_id, earlier=True):
             inspection = get_inspection(insp_id)
-            if insp_id not in registry():
-                log.info("%s is not a configured inspection: the generic profile applies", insp_id)
-            outcome.inspections.append(insp_id)
+            late = folder_day < day
+            if not late:
+                if insp_id not in registry():
+                    log.info("%s is not a configured inspection: the generic profile applies", insp_id)
+                outcome.inspections.append(insp_id)
             for path in _landed(folder):
                 if escapes(path, folder):
-                    outcome.files.append(self.refuse(path, inspection, day, "FILE_OUTSIDE_LANDING"))
-                else:
-                    outcome.files.append(self.ingest_file(path, inspection, day=day))
+                    beside = self._refused_beside(path, inspection, folder_day)
+                    if late and beside.with_name(beside.name + ".report.json").exists():
+                        continue  # refused when its day ran
+                    outcome.files.append(self.refuse(path, inspection, folder_day, "FILE_OUTSIDE_LANDING"))
+                    continue
+                if late:
+                    with self.engine.connect() as conn:
+                        if already_loaded(conn, sha256_of(path)):
+                            continue
+                    log.warning("%s: landed in %s after that day's run: ingesting it now", path.name, folder)
+                    if insp_id not in outcome.inspections:
+                        outcome.inspections.append(insp_id)
+                    if folder_day.isoformat() not in outcome.late_days:
+                        outcome.late_days.append(folder_day.isoformat())
+                outcome.files.append(self.ingest_file(path, inspection, day=folder_day))
         return outcome
+
+    def _refused_beside(self, path: Path, inspection: Inspection, day: dt.date) -> Path:
+        """The quarantine path a refused file's reports go beside (nothing is copied there)."""
+        return under(
+            self.dirs.quarantine, inspection.id, day.isoformat(), safe_name(path.name, max_bytes=200)
+        )
 
     def refuse(self, path: Path, inspection: Inspection, day: dt.date, rule: str) -> FileOutcome:
         """A file that must not even be read: only a report says why (nothing is copied)."""
@@ -179,7 +235,7 @@ class Ingestor:
 
         log.warning("%s: refused (%s)", path, rule)
         report = refusal_report(path.name, issue("error", rule, f"{path.name} 指向 {path.resolve()}"))
-        beside = self.dirs.quarantine / inspection.id / day.isoformat() / path.name
+        beside = self._refused_beside(path, inspection, day)
         beside.parent.mkdir(parents=True, exist_ok=True)
         json_report, _ = write_reports(report, beside)
         return FileOutcome(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ducha.config import Inspection
-from ducha.contract import Contract, load_contract
+from ducha.contract import TYPE_SEPARATOR, Contract, load_contract
 from ducha.intake.parse import CaseRow, ParsedFile
 from ducha.issues import Issue, Level, issue
 
@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 
 # Grace before the period: the first batch carries complaints received the day before.
 PERIOD_GRACE = dt.timedelta(days=1)
+
+# Row positions of every failure (to map back to Excel rows), never the failing values:
+# results and Data Docs are kept on disk for engineers, and complaint texts hold
+# personal data. The clerk's report shows values; it is theirs.
+RESULT_FORMAT: dict[str, object] = {
+    "result_format": "COMPLETE",
+    "exclude_unexpected_values": True,
+    "return_unexpected_index_query": False,
+    "include_unexpected_rows": False,
+}
 
 
 @dataclass(frozen=True)
@@ -277,7 +287,7 @@ class Validator:
                     name=f"ducha.{inspection.id}",
                     validation_definitions=[vd],
                     actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["ducha"])],
-                    result_format={"result_format": "COMPLETE"},
+                    result_format=RESULT_FORMAT,
                 )
             )
         return self._checkpoints[inspection.id]
@@ -285,7 +295,7 @@ class Validator:
     def _run(self, parsed: ParsedFile, frame: pd.DataFrame) -> Any:
         if not self.docs_dir:
             batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            return batch.validate(self.suite(parsed.inspection), result_format={"result_format": "COMPLETE"})
+            return batch.validate(self.suite(parsed.inspection), result_format=RESULT_FORMAT)
         from great_expectations.core.run_identifier import RunIdentifier
 
         # The page is named after the file; its time is the landing day, so paths are stable.
@@ -297,10 +307,18 @@ class Validator:
         result = self._checkpoint(parsed.inspection).run(batch_parameters={"dataframe": frame}, run_id=run_id)
         return next(iter(result.run_results.values()))
 
-    def validate(self, parsed: ParsedFile, known_summaries: dict[str, str] | None = None) -> dict:
-        """Adds the suite's findings to each row's issues; returns the GX result as JSON."""
+    def validate(
+        self,
+        parsed: ParsedFile,
+        known_summaries: dict[str, str] | None = None,
+        known_facts: dict[str, dict[str, object]] | None = None,
+    ) -> dict:
+        """Adds the suite's findings to each row's issues, and a CASE_CHANGED note for each
+        case fact a row corrects (``known_facts``: case_id -> the facts in the warehouse);
+        returns the GX result as JSON."""
         if parsed.rejected or not parsed.rows:
             return {}
+        note_changes(parsed, known_facts or {})
         frame = rows_frame(parsed.rows, parsed.inspection, parsed.batches, known_summaries or {})
         result = self._run(parsed, frame)
         contract = load_contract()
@@ -317,6 +335,41 @@ class Validator:
             out = self.results_dir / f"{parsed.sha256[:16]}.gx.json"
             out.write_text(json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
         return doc
+
+
+def note_changes(parsed: ParsedFile, known_facts: dict[str, dict[str, object]]) -> None:
+    """A warning on every cell that changes a fact of a case already in the warehouse
+    (行政区域, 污染类型, 重点, 序号): the change is loaded as a new version of the case and
+    published, and the clerk's report says what it replaced. A blank cell changes nothing."""
+    contract = load_contract()
+    for row in parsed.rows:
+        facts = known_facts.get(str(row.values.get("case_id") or ""))
+        if not facts:
+            continue
+        for name, old in facts.items():
+            if name not in row.given:
+                continue
+            new = row.values.get(name)
+            if name == "pollution_types":
+                new = TYPE_SEPARATOR.join(new or [])  # type: ignore[arg-type]
+            if new == old or (name == "key_case" and bool(new) == bool(old)):
+                continue
+            column = row.written.get(name) or contract.fields[name].label
+            shown = {True: "是", False: "否", None: "（空）"}
+            before = shown[old] if isinstance(old, bool) or old is None else str(old)
+            after = shown[new] if isinstance(new, bool) or new is None else str(new)
+            row.issues.append(
+                issue(
+                    "warning",
+                    "CASE_CHANGED",
+                    f"「{before}」改为「{after}」",
+                    sheet=row.sheet,
+                    row=row.row,
+                    column=column,
+                    value=row.raw.get(column, after),
+                    expected=f"此前报送为「{before}」；如非更正，请核对",
+                )
+            )
 
 
 def _row_issue(row: CaseRow, meta: dict[str, str], contract: Contract) -> Issue:

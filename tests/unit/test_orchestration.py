@@ -48,3 +48,8 @@ def test_publish_days_from_events() -> None:
     assert publish_days("2024-06-07", events) == ["2024-06-07"]
     assert publish_days(None, {}) == [None]
     assert publish_days(None, None) == [None]
+
+
+def test_publish_days_include_days_whose_late_files_were_loaded() -> None:
+    events = {"ducha_warehouse": [SimpleNamespace(extra={"day": "2024-06-05", "late_days": ["2024-06-02"]})]}
+    assert publish_days(None, events) == ["2024-06-02", "2024-06-05"]

@@ -280,7 +280,9 @@ def test_rows_frame_is_what_gx_sees(tmp_path: Path, hn: Inspection) -> None:
 
 
 def test_gx_result_json_is_written_to_results_dir(tmp_path: Path, hn: Inspection) -> None:
-    path = write_xlsx(tmp_path / "x.xlsx", standard_sheet([case(1), case(2, 是否办结="处理中啦")]))
+    # A clerk's note with a phone number in a coded column: the value must not be kept.
+    bad = "处理中，联系13812345678"
+    path = write_xlsx(tmp_path / "x.xlsx", standard_sheet([case(1), case(2, 是否办结=bad)]))
     parsed = parse_file(path, hn)
     v = shared_validator()
     old, v.results_dir = v.results_dir, tmp_path / "gx"
@@ -297,8 +299,11 @@ def test_gx_result_json_is_written_to_results_dir(tmp_path: Path, hn: Inspection
     assert saved["statistics"]["unsuccessful_expectations"] == 1
     (failed,) = [r for r in saved["results"] if not r["success"]]
     assert failed["expectation_config"]["meta"]["rule"] == "ENUM_VALUE"
-    assert failed["result"]["unexpected_index_list"] == [1]
-    assert "处理中啦" in out.read_text(encoding="utf-8")  # readable, not \u-escaped
+    assert failed["result"]["unexpected_index_list"] == [1]  # where, for the engineer
+    text = out.read_text(encoding="utf-8")
+    assert "13812345678" not in text and "处理中" not in text  # not what, which may be personal
+    assert "partial_unexpected_list" not in text and "unexpected_list" not in text
+    assert "不能为空" in text  # readable, not \u-escaped
 
 
 def test_rejected_file_is_not_validated(tmp_path: Path, hn: Inspection) -> None:
@@ -315,11 +320,14 @@ def test_rejected_file_is_not_validated(tmp_path: Path, hn: Inspection) -> None:
 
 
 def test_data_docs_site_per_validator(tmp_path: Path, hn: Inspection) -> None:
-    path = write_xlsx(tmp_path / "第三批.xlsx", standard_sheet([case(1)]))
+    path = write_xlsx(
+        tmp_path / "第三批.xlsx", standard_sheet([case(1), case(2, 是否办结="电话13812345678")])
+    )
     v = Validator(results_dir=tmp_path / "gx", docs_dir=tmp_path / "docs")
     parsed = parse_file(path, hn)
     doc = v.validate(parsed)
-    assert doc["success"] is True
+    assert doc["success"] is False
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and b"13812345678" in p.read_bytes()]
     assert (tmp_path / "docs" / "index.html").is_file()
     pages = [p for p in (tmp_path / "docs").rglob("*.html") if parsed.sha256[:12] in str(p)]
     assert pages, sorted(map(str, (tmp_path / "docs").rglob("*.html")))

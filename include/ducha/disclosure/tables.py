@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from ducha.config import Inspection
-from ducha.contract import CONFIG_DIR, load_contract
+from ducha.contract import CONFIG_DIR, TYPE_SEPARATOR, load_contract
 from ducha.disclosure.writers import Column, Sheet
 from ducha.text import int_to_cn
 from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_versions, cases
@@ -87,17 +87,19 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
         .group_by(v.c.case_id)
         .subquery()
     )
+    # The batch date, and the due dates it sets, only once a file reported by then gave it.
+    dated = batches.c.dated_on <= as_of
     q = (
         select(
             cases.c.case_id,
             cases.c.batch_no,
-            cases.c.seq,
-            cases.c.region,
-            cases.c.pollution_types,
+            v.c.seq,
+            v.c.region,
+            v.c.pollution_types,
             cases.c.summary,
-            cases.c.key_case,
-            cases.c.due_on,
-            batches.c.transferred_on,
+            v.c.key_case,
+            case((dated, cases.c.due_on), else_=None).label("due_on"),
+            case((dated, batches.c.transferred_on), else_=None).label("transferred_on"),
             v.c.as_of,
             latest.c.first_reported,
             v.c.version_no,
@@ -124,7 +126,7 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
         )
         .outerjoin(first_closed, first_closed.c.case_id == cases.c.case_id)
         .where(cases.c.inspection_id == inspection_id)
-        .order_by(cases.c.batch_no, cases.c.seq, cases.c.case_id)
+        .order_by(cases.c.batch_no, v.c.seq, cases.c.case_id)
     )
     frame = pd.DataFrame(conn.execute(q).mappings().all())
     if frame.empty:
@@ -312,7 +314,7 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
 def type_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Sheet:
     counts: dict[str, int] = dict.fromkeys(insp.pollution_types, 0)
     for value in states.get("pollution_types", pd.Series(dtype=str)).fillna(""):
-        for t in str(value).split("、"):
+        for t in str(value).split(TYPE_SEPARATOR):
             if t:
                 counts[t] = counts.get(t, 0) + 1
     n = len(states)

@@ -31,6 +31,9 @@ class CaseRow:
     columns: dict[int, str]  # column index -> header as written in this sheet
     written: dict[str, str]  # field -> header as written in this sheet
     issues: list[Issue] = field(default_factory=list)
+    # Fields with a non-blank cell in this row: a blank (or an absent column) reports
+    # nothing, so it never erases what an earlier file said about the case.
+    given: set[str] = field(default_factory=set)
 
     @property
     def raw(self) -> dict[str, str]:
@@ -84,10 +87,12 @@ def parse_file(
     *,
     batch_override: int | None = None,
     day_override: dt.date | None = None,
+    sha256: str | None = None,
 ) -> ParsedFile:
-    """Never raises for bad input: file-level problems land in ``issues``."""
+    """Never raises for bad input: file-level problems land in ``issues``. ``sha256``: the
+    file's digest when the caller has it already."""
     path = Path(path)
-    parsed = ParsedFile(path, sha256_of(path), path.stat().st_size, inspection)
+    parsed = ParsedFile(path, sha256 or sha256_of(path), path.stat().st_size, inspection)
     try:
         sheets, notes = read_raw(path)
         parsed.issues.extend(notes)
@@ -247,6 +252,7 @@ def _normalise(row: CaseRow, plan: _Plan, contract: Contract) -> None:
         if V.is_blank(cell):
             values[name] = _empty(kind)  # most cells of a new case are empty: skip the converter
             continue
+        row.given.add(name)
         if isinstance(cell, str) and cell in EXCEL_ERRORS:
             values[name] = _empty(kind)
             row.issues.append(

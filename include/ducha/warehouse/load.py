@@ -24,8 +24,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ducha.config import Inspection
+from ducha.contract import TYPE_SEPARATOR
 from ducha.intake.parse import CaseRow, ParsedFile
 from ducha.warehouse.schema import (
+    CASE_FACTS,
+    PENALTY_COLUMNS,
     STATE_COLUMNS,
     batches,
     case_types,
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 # IN-list sizes: each chunk is a round trip. On SQLite long IN lists measured slower than
 # more round trips (make bench); PostgreSQL takes one array parameter (see _in).
 CHUNK = {"sqlite": 500, "postgresql": 20_000}
-_NUMERIC = set(STATE_COLUMNS[7:])
+_NUMERIC = set(PENALTY_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -82,17 +85,66 @@ def already_loaded(conn: Connection, sha256: str) -> bool:
     return conn.execute(select(files.c.sha256).where(files.c.sha256 == sha256)).first() is not None
 
 
-def known_summaries(conn: Connection, inspection_id: str, case_ids: list[str]) -> dict[str, str]:
-    """Summaries already in the warehouse for these IDs (for the conflict rule)."""
-    out: dict[str, str] = {}
+@dataclass(frozen=True)
+class KnownCase:
+    """What the warehouse holds for a case, as seen from a file's as-of day."""
+
+    summary: str
+    top: int  # its highest version number (0: no version yet)
+    state_at: str | None  # hash of the state in effect at the as-of day
+    facts: dict[str, object]  # CASE_FACTS in effect then (else as first reported)
+    latest: tuple[dt.date, int] | None  # (as_of, version_no) of its latest version
+    latest_types: str  # pollution types of that latest version
+
+
+def known_cases(
+    conn: Connection, inspection_id: str, case_ids: list[str], as_of: dt.date
+) -> dict[str, KnownCase]:
+    """Cases already in the warehouse among ``case_ids``, read in chunks.
+
+    "In effect" is by as-of day, then load order: a backfill that loads an earlier day
+    after a later one adds the earlier state without making it the current one.
+    """
+    v = case_versions
+    out: dict[str, KnownCase] = {}
     for chunk in _chunks(sorted(set(case_ids)), conn):
-        rows = conn.execute(
-            select(cases.c.case_id, cases.c.summary).where(
-                cases.c.inspection_id == inspection_id, _in(cases.c.case_id, chunk, conn)
-            )
+        summaries = dict(
+            conn.execute(
+                select(cases.c.case_id, cases.c.summary).where(
+                    cases.c.inspection_id == inspection_id, _in(cases.c.case_id, chunk, conn)
+                )
+            ).all()
         )
-        out.update({r.case_id: r.summary for r in rows})
+        found: dict[str, list] = {}
+        rows = conn.execute(
+            select(
+                v.c.case_id, v.c.as_of, v.c.version_no, v.c.state_hash, *(v.c[f] for f in CASE_FACTS)
+            ).where(v.c.inspection_id == inspection_id, _in(v.c.case_id, chunk, conn))
+        )
+        for r in rows:
+            found.setdefault(r.case_id, []).append(r)
+        for case_id, summary in summaries.items():
+            vs = sorted(found.get(case_id, []), key=lambda r: (r.as_of, r.version_no))
+            before = [r for r in vs if r.as_of <= as_of]
+            effect = before[-1] if before else (vs[0] if vs else None)
+            out[case_id] = KnownCase(
+                summary=summary,
+                top=max((r.version_no for r in vs), default=0),
+                state_at=before[-1].state_hash if before else None,
+                facts=_facts(effect) if effect is not None else {},
+                latest=(vs[-1].as_of, vs[-1].version_no) if vs else None,
+                latest_types=vs[-1].pollution_types if vs else "",
+            )
     return out
+
+
+def _facts(row) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "region": row.region,
+        "pollution_types": row.pollution_types,
+        "key_case": bool(row.key_case),
+        "seq": row.seq,
+    }
 
 
 def ensure_inspection(conn: Connection, insp: Inspection) -> None:
@@ -111,16 +163,33 @@ def ensure_inspection(conn: Connection, insp: Inspection) -> None:
 
 
 def state_of(values: dict[str, object]) -> dict[str, object]:
+    """The versioned state of a row, each value in the one form it is stored and hashed in."""
     state: dict[str, object] = {}
     for name in STATE_COLUMNS:
         v = values.get(name)
-        if name in ("verified", "status"):
+        if name == "pollution_types":
+            state[name] = v if isinstance(v, str) else TYPE_SEPARATOR.join(v or [])  # type: ignore[arg-type]
+        elif name == "key_case":
+            state[name] = bool(v)
+        elif name == "seq":
+            state[name] = None if v is None else int(v)  # type: ignore[call-overload]
+        elif name in ("verified", "status"):
             state[name] = v or None
         elif isinstance(v, float | int) and not isinstance(v, bool):
             state[name] = float(v)
         else:
             state[name] = v if v is not None else ("" if name not in _NUMERIC else None)
     return state
+
+
+def facts_of(row: CaseRow, known: KnownCase | None) -> dict[str, object]:
+    """The row's values with each case fact it leaves blank taken from what is known."""
+    values = dict(row.values)
+    if known is not None:
+        for name in CASE_FACTS:
+            if name not in row.given and name in known.facts:
+                values[name] = known.facts[name]
+    return values
 
 
 def state_hash(state: dict[str, object]) -> str:
@@ -148,15 +217,6 @@ def load_file(engine: Engine, parsed: ParsedFile, *, stored_path: str, attempts:
                 raise
             log.warning("%s: concurrent load (%s), trying again", parsed.path.name, type(exc).__name__)
     raise AssertionError("unreachable")
-
-
-@dataclass(frozen=True)
-class _Versions:
-    """What a case already has: its highest version number, and the state in effect at
-    the file's as-of day (the latest version reported on or before it)."""
-
-    top: int
-    state_at: str | None
 
 
 def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
@@ -194,11 +254,7 @@ def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
     new_cases, new_versions = _merge_cases(conn, insp, parsed, accepted)
     _quarantine(conn, insp, parsed, rejected)
     _resolve_quarantine(conn, insp.id, [str(r.values["case_id"]) for r in accepted], parsed.sha256)
-    loaded, quarantined = len(accepted), len(rejected)
-    if loaded + quarantined != total:
-        raise ReconciliationError(
-            f"{parsed.path.name}: {total} rows in the file, {loaded} loaded + {quarantined} quarantined"
-        )
+    loaded, quarantined = _reconcile(conn, insp.id, parsed, accepted)
     conn.execute(
         update(files)
         .where(files.c.sha256 == parsed.sha256)
@@ -207,67 +263,60 @@ def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
     return LoadResult(parsed.sha256, status, total, loaded, quarantined, new_cases, new_versions)
 
 
+def _reconcile(
+    conn: Connection, inspection_id: str, parsed: ParsedFile, accepted: list[CaseRow]
+) -> tuple[int, int]:
+    """(rows loaded, rows quarantined) as the database now holds them, checked against
+    the rows read from the file: every accepted row is a distinct case in the warehouse,
+    every rejected row a quarantine entry of this file. A row lost on the way (two
+    accepted rows of one case, a conflict swallowed) raises, and the load rolls back."""
+    loaded = 0
+    for chunk in _chunks(sorted({str(r.values["case_id"]) for r in accepted}), conn):
+        loaded += conn.execute(
+            select(func.count())
+            .select_from(cases)
+            .where(cases.c.inspection_id == inspection_id, _in(cases.c.case_id, chunk, conn))
+        ).scalar_one()
+    quarantined = conn.execute(
+        select(func.count())
+        .select_from(quarantined_rows)
+        .where(quarantined_rows.c.file_sha256 == parsed.sha256)
+    ).scalar_one()
+    if loaded + quarantined != len(parsed.rows):
+        raise ReconciliationError(
+            f"{parsed.path.name}: {len(parsed.rows)} rows in the file, but the warehouse holds "
+            f"{loaded} loaded + {quarantined} quarantined"
+        )
+    return loaded, quarantined
+
+
 def _merge_batches(conn: Connection, insp: Inspection, parsed: ParsedFile) -> None:
+    b = batches
     for no, day in sorted(parsed.batches.items()):
+        # The date is known from this file's as-of day on (an undated file: from the date).
+        dated = parsed.as_of or day
         conn.execute(
-            _insert(conn, batches)
-            .values(inspection_id=insp.id, batch_no=no, transferred_on=day)
+            _insert(conn, b)
+            .values(inspection_id=insp.id, batch_no=no, transferred_on=day, dated_on=dated if day else None)
             .on_conflict_do_nothing()
         )
-        if day is not None:
-            conn.execute(
-                update(batches)
-                .where(
-                    batches.c.inspection_id == insp.id,
-                    batches.c.batch_no == no,
-                    batches.c.transferred_on.is_(None),
-                )
-                .values(transferred_on=day)
-            )
-            # Cases first seen in an update file, before their batch's date was known.
-            stored = conn.execute(
-                select(batches.c.transferred_on).where(
-                    batches.c.inspection_id == insp.id, batches.c.batch_no == no
-                )
-            ).scalar_one()
-            conn.execute(
-                update(cases)
-                .where(cases.c.inspection_id == insp.id, cases.c.batch_no == no, cases.c.due_on.is_(None))
-                .values(due_on=stored + dt.timedelta(days=insp.deadline_days))
-            )
-
-
-def _existing(
-    conn: Connection, insp_id: str, ids: list[str], as_of: dt.date
-) -> tuple[set[str], dict[str, _Versions]]:
-    """Which IDs are known cases, and their versions as seen from ``as_of``.
-
-    "Latest" is by as-of day, then load order: a backfill that loads an earlier day
-    after a later one adds the earlier state without making it the current one.
-    """
-    known: set[str] = set()
-    found: dict[str, list[tuple[dt.date, int, str]]] = {}
-    v = case_versions
-    for chunk in _chunks(ids, conn):
-        known.update(
-            conn.execute(
-                select(cases.c.case_id).where(
-                    cases.c.inspection_id == insp_id, _in(cases.c.case_id, chunk, conn)
-                )
-            ).scalars()
+        if day is None:
+            continue
+        this = (b.c.inspection_id == insp.id) & (b.c.batch_no == no)
+        conn.execute(
+            update(b).where(this, b.c.transferred_on.is_(None)).values(transferred_on=day, dated_on=dated)
         )
-        rows = conn.execute(
-            select(v.c.case_id, v.c.as_of, v.c.version_no, v.c.state_hash).where(
-                v.c.inspection_id == insp_id, _in(v.c.case_id, chunk, conn)
-            )
+        # A backfill that loads an earlier day's file later: the date was known earlier.
+        conn.execute(
+            update(b).where(this, b.c.transferred_on == day, b.c.dated_on > dated).values(dated_on=dated)
         )
-        for r in rows:
-            found.setdefault(r.case_id, []).append((r.as_of, r.version_no, r.state_hash))
-    versions: dict[str, _Versions] = {}
-    for case_id, vs in found.items():
-        before = [x for x in vs if x[0] <= as_of]
-        versions[case_id] = _Versions(max(x[1] for x in vs), max(before)[2] if before else None)
-    return known, versions
+        # Cases first seen in an update file, before their batch's date was known.
+        stored = conn.execute(select(b.c.transferred_on).where(this)).scalar_one()
+        conn.execute(
+            update(cases)
+            .where(cases.c.inspection_id == insp.id, cases.c.batch_no == no, cases.c.due_on.is_(None))
+            .values(due_on=stored + dt.timedelta(days=insp.deadline_days))
+        )
 
 
 def _merge_cases(
@@ -277,7 +326,7 @@ def _merge_cases(
         return 0, 0
     ids = sorted({str(r.values["case_id"]) for r in accepted})
     as_of = parsed.as_of or dt.date(1970, 1, 1)
-    known, versions = _existing(conn, insp.id, ids, as_of)
+    known = known_cases(conn, insp.id, ids, as_of)
     transferred = dict(
         conn.execute(
             select(batches.c.batch_no, batches.c.transferred_on).where(batches.c.inspection_id == insp.id)
@@ -286,43 +335,50 @@ def _merge_cases(
     region_code: dict[str, str | None] = {}  # a file names a few dozen regions, many times each
     new_case_rows: list[dict[str, object]] = []
     type_rows: list[dict[str, object]] = []
+    retyped: list[str] = []  # known cases whose latest version now has other types
     version_rows: list[dict[str, object]] = []
     for row in accepted:
-        v = row.values
-        case_id = str(v["case_id"])
-        if case_id not in known:
-            known.add(case_id)
-            types = list(v.get("pollution_types") or [])  # type: ignore[call-overload]
+        case_id = str(row.values["case_id"])
+        prev = known.get(case_id)
+        state = state_of(facts_of(row, prev))
+        if prev is None:
             day = transferred.get(row.batch_no)
             new_case_rows.append(
                 {
                     "inspection_id": insp.id,
                     "case_id": case_id,
                     "batch_no": row.batch_no,
-                    "seq": v.get("seq"),
-                    "received_on": v.get("received_on"),
-                    "channel": v.get("channel"),
+                    "seq": state["seq"],
+                    "received_on": row.values.get("received_on"),
+                    "channel": row.values.get("channel"),
                     "id_valid": not any(i.rule == "CASE_ID_PATTERN" for i in row.issues),
-                    "region": v.get("region") or "",
-                    "region_code": _region_code(insp, str(v.get("region") or ""), region_code),
-                    "pollution_types": "、".join(types),
-                    "summary": v.get("summary") or "",
-                    "key_case": bool(v.get("key_case")),
-                    "duplicate_of": v.get("duplicate_of") or None,
+                    "region": state["region"],
+                    "region_code": _region_code(insp, str(state["region"]), region_code),
+                    "pollution_types": state["pollution_types"],
+                    "summary": row.values.get("summary") or "",
+                    "key_case": state["key_case"],
+                    "duplicate_of": row.values.get("duplicate_of") or None,
                     "due_on": day + dt.timedelta(days=insp.deadline_days) if day else None,
                     "first_file": parsed.sha256,
                 }
             )
-            type_rows.extend(
-                {"inspection_id": insp.id, "case_id": case_id, "pollution_type": t} for t in types
-            )
-        state = state_of(v)
+            type_rows.extend(_type_rows(insp.id, case_id, str(state["pollution_types"])))
         digest = state_hash(state)
-        prev = versions.get(case_id)
         if prev is not None and prev.state_at == digest:
             continue  # the same state reported again is not a new version
         version_no = prev.top + 1 if prev else 1
-        versions[case_id] = _Versions(version_no, digest)
+        becomes_latest = prev is not None and (prev.latest is None or (as_of, version_no) > prev.latest)
+        if becomes_latest and prev.latest_types != state["pollution_types"]:  # type: ignore[union-attr]
+            retyped.append(case_id)
+            type_rows.extend(_type_rows(insp.id, case_id, str(state["pollution_types"])))
+        known[case_id] = KnownCase(
+            summary=str(row.values.get("summary") or ""),
+            top=version_no,
+            state_at=digest,
+            facts={f: state[f] for f in CASE_FACTS},
+            latest=max(prev.latest, (as_of, version_no)) if prev and prev.latest else (as_of, version_no),
+            latest_types=str(state["pollution_types"]),
+        )
         version_rows.append(
             {
                 "inspection_id": insp.id,
@@ -333,6 +389,7 @@ def _merge_cases(
                 "source_file": parsed.sha256,
                 "source_sheet": row.sheet,
                 "source_row": row.row,
+                "region_code": _region_code(insp, str(state["region"]), region_code),
                 **state,
             }
         )
@@ -340,9 +397,23 @@ def _merge_cases(
     # first writer wins, the row is identical. Versions must not be dropped: a clash
     # there raises and the whole file is retried with fresh version numbers.
     _bulk(conn, cases, new_case_rows, ignore_conflicts=True)
+    for chunk in _chunks(retyped, conn):
+        conn.execute(
+            case_types.delete().where(
+                case_types.c.inspection_id == insp.id, _in(case_types.c.case_id, chunk, conn)
+            )
+        )
     _bulk(conn, case_types, type_rows, ignore_conflicts=True)
     _bulk(conn, case_versions, version_rows, ignore_conflicts=False)
     return len(new_case_rows), len(version_rows)
+
+
+def _type_rows(inspection_id: str, case_id: str, types: str) -> list[dict[str, object]]:
+    return [
+        {"inspection_id": inspection_id, "case_id": case_id, "pollution_type": t}
+        for t in types.split(TYPE_SEPARATOR)
+        if t
+    ]
 
 
 def _region_code(insp: Inspection, region: str, memo: dict[str, str | None]) -> str | None:

@@ -38,6 +38,10 @@ batches = Table(
     Column("inspection_id", String(64), primary_key=True),
     Column("batch_no", Integer, primary_key=True),
     Column("transferred_on", Date),
+    # The as-of day of the first file that gave the transfer date: an as-of table uses
+    # the date (and the due dates it sets) only from then on, so republishing an earlier
+    # day gives the same bytes after a later file fills the date in.
+    Column("dated_on", Date),
     ForeignKeyConstraint(["inspection_id"], ["inspections.inspection_id"]),
 )
 
@@ -71,12 +75,14 @@ cases = Table(
     Column("id_valid", Boolean, nullable=False),  # flagged, never dropped
     Column("region", Text, nullable=False),
     Column("region_code", String(12)),
-    Column("pollution_types", Text, nullable=False),  # "水、大气": display form of case_types
+    Column("pollution_types", Text, nullable=False),  # "水、大气"
     Column("summary", Text, nullable=False),
     Column("key_case", Boolean, nullable=False),
     Column("duplicate_of", String(64)),
     Column("due_on", Date),  # transfer date + the inspection's deadline
     Column("first_file", String(64), nullable=False),
+    # region, region_code, pollution_types, key_case and seq here are as first reported;
+    # the versions carry their corrections (v_case_latest shows the latest).
     ForeignKeyConstraint(["inspection_id", "batch_no"], ["batches.inspection_id", "batches.batch_no"]),
 )
 
@@ -91,7 +97,12 @@ PENALTY_COLUMNS = (
     "accountable_persons",
 )
 
+# What a case is (where, what kind, how urgent, where in its batch): a later file may
+# correct it, so each version carries it, and a blank cell never erases it.
+CASE_FACTS = ("region", "pollution_types", "key_case", "seq")
+
 STATE_COLUMNS = (
+    *CASE_FACTS,
     "findings",
     "verified",
     "target",
@@ -109,6 +120,11 @@ case_versions = Table(
     Column("case_id", String(64), primary_key=True),
     Column("version_no", Integer, primary_key=True),
     Column("as_of", Date, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("region_code", String(12)),
+    Column("pollution_types", Text, nullable=False),
+    Column("key_case", Boolean, nullable=False),
+    Column("seq", Integer),
     Column("findings", Text, nullable=False),
     Column("verified", String(8)),
     Column("target", Text, nullable=False),
@@ -125,6 +141,7 @@ case_versions = Table(
     Index("ix_case_versions_as_of", "inspection_id", "as_of"),
 )
 
+# One row per pollution type of each case's latest version (for queries by type).
 case_types = Table(
     "case_types",
     metadata,

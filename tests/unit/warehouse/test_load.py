@@ -424,3 +424,192 @@ def test_latest_and_ledger_views(loaded: Warehouse) -> None:
         assert str(latest[case_id].reported_on) == str(as_of)
     # Closed on day 4, due ten days after transfer: on time.
     assert all(bool(on_time) for _, on_time in closed_rows)
+
+
+# --- corrections of case facts ----------------------------------------------------------------
+
+FIRST = "第一批交办清单.xlsx"
+DAY5 = DAYS[3] + dt.timedelta(days=1)
+
+
+def _untouched_rows(w: Warehouse) -> tuple[str, list[list[object]], list[list[object]]]:
+    """第一批's sheet, and its data rows of cases the update file does not touch."""
+    name, rows = _sheet_rows(_file(w, FIRST))
+    _, update_rows = _sheet_rows(_file(w, UPDATE))
+    updated = {r[_col(update_rows, "受理编号")] for r in update_rows[2:]}
+    ids = _col(rows, "受理编号")
+    return name, rows, [r for r in rows[2:] if r[ids] not in updated]
+
+
+def _version_facts(conn, case_id: str) -> list[tuple]:  # type: ignore[no-untyped-def]
+    v = case_versions
+    q = select(
+        v.c.version_no, v.c.as_of, v.c.region, v.c.region_code, v.c.pollution_types, v.c.key_case, v.c.seq
+    )
+    return [tuple(r) for r in conn.execute(q.where(v.c.case_id == case_id).order_by(v.c.version_no))]
+
+
+def test_a_corrected_fact_is_a_new_version_published_and_reported(loaded: Warehouse, tmp_path: Path) -> None:
+    from ducha.disclosure.tables import case_states
+
+    w = clone(loaded, tmp_path)
+    versions = _count(w.engine, case_versions)
+    name, rows, untouched = _untouched_rows(w)
+    key = _col(rows, "重点关注")
+    cols = {h: _col(rows, h) for h in ("受理编号", "行政区域", "问题类型", "序号")}
+    target = next(
+        r for r in untouched if r[key] != "是" and not str(r[cols["行政区域"]]).startswith("长沙市")
+    )
+    before = (target[cols["行政区域"]], target[cols["问题类型"]], target[cols["序号"]])
+    target[cols["行政区域"]] = "长沙市天心区"
+    target[cols["问题类型"]] = "噪声、大气"
+    target[key] = "是"
+    target[cols["序号"]] = 99
+    path = write_xlsx(w.landing(DAY5) / "第一批交办清单（更正）.xlsx", Sheet(name, [*rows[:2], *untouched]))
+    outcome = w.ingestor.ingest_file(path, get_inspection(HN), day=DAY5)
+    assert outcome.status == "loaded"
+    case_id = str(target[cols["受理编号"]])
+    with w.engine.connect() as conn:
+        history = _version_facts(conn, case_id)
+        latest = conn.execute(
+            text(
+                "SELECT region, region_code, pollution_types, key_case FROM v_case_latest WHERE case_id = :c"
+            ),
+            {"c": case_id},
+        ).one()
+        on_day4 = case_states(conn, HN, DAYS[3]).set_index("case_id").loc[case_id]
+        on_day5 = case_states(conn, HN, DAY5).set_index("case_id").loc[case_id]
+    # Only the corrected case has a new version; the first one is kept as history.
+    assert _count(w.engine, case_versions) == versions + 1
+    assert len(history) == 2
+    assert history[0][2] == before[0] and history[0][6] == int(before[2])
+    assert history[1][1:] == (DAY5, "长沙市天心区", "430100", "噪声、大气", True, 99)
+    assert (latest.region, latest.region_code, latest.pollution_types, bool(latest.key_case)) == (
+        "长沙市天心区",
+        "430100",
+        "噪声、大气",
+        True,
+    )
+    # Tables as of a day show what was reported by then.
+    assert (on_day4.region, on_day4.seq) == (before[0], int(before[2]))
+    assert (on_day5.region, on_day5.pollution_types, bool(on_day5.key_case), on_day5.seq) == (
+        "长沙市天心区",
+        "噪声、大气",
+        True,
+        99,
+    )
+    # The clerk's report names each change, its cell and what it replaced.
+    report = json.loads((w.root / outcome.report).read_text(encoding="utf-8"))
+    changed = {
+        (e["column"], e["message"].rsplit("：", 1)[-1])
+        for e in report["warnings"]
+        if e["rule"] == "CASE_CHANGED"
+    }
+    assert changed == {
+        ("行政区域", f"「{before[0]}」改为「长沙市天心区」"),
+        ("问题类型", f"「{before[1]}」改为「噪声、大气」"),
+        ("重点关注", "「否」改为「是」"),
+        ("序号", f"「{int(before[2])}」改为「99」"),
+    }
+
+
+def test_a_blank_fact_keeps_what_is_known(loaded: Warehouse, tmp_path: Path) -> None:
+    w = clone(loaded, tmp_path)
+    versions = _count(w.engine, case_versions)
+    name, rows, untouched = _untouched_rows(w)
+    key, seq, ids = _col(rows, "重点关注"), _col(rows, "序号"), _col(rows, "受理编号")
+    target = next(r for r in untouched if r[key] == "是")
+    target[key] = ""
+    target[seq] = None
+    path = write_xlsx(w.landing(DAY5) / "第一批交办清单（漏填）.xlsx", Sheet(name, [*rows[:2], *untouched]))
+    outcome = w.ingestor.ingest_file(path, get_inspection(HN), day=DAY5)
+    assert outcome.status == "loaded" and outcome.warnings == 0
+    with w.engine.connect() as conn:
+        history = _version_facts(conn, str(target[ids]))
+    assert _count(w.engine, case_versions) == versions  # nothing changed, nothing erased
+    assert [h[5] for h in history] == [True]
+
+
+def test_reconciliation_counts_the_database_not_the_split(loaded: Warehouse, tmp_path: Path) -> None:
+    """Two accepted rows of one case (a file that skipped validation) would load as one
+    case: the counts from the database disagree with the file, and the load rolls back."""
+    from ducha.intake import parse_file
+    from ducha.warehouse.load import ReconciliationError, load_file
+
+    w = clone(loaded, tmp_path)
+    before = snapshot(w.engine)
+    name, rows = _sheet_rows(_file(w, FIRST))
+    ids = _col(rows, "受理编号")
+    twin = list(rows[2])
+    twin[ids] = "D3HN202406049999"
+    again = list(twin)
+    path = write_xlsx(w.landing(DAY5) / "未校验.xlsx", Sheet(name, [*rows[:2], twin, again]))
+    parsed = parse_file(path, get_inspection(HN), day_override=DAY5)  # no validator: both rows pass
+    assert len(parsed.rows) == 2 and not any(r.issues for r in parsed.rows)
+    with pytest.raises(ReconciliationError, match=r"2 rows in the file.*1 loaded \+ 0 quarantined"):
+        load_file(w.engine, parsed, stored_path="archive/x")
+    assert snapshot(w.engine) == before
+
+
+# --- as-of history ----------------------------------------------------------------------------
+
+
+def test_an_earlier_day_republishes_the_same_when_its_batch_date_comes_later(
+    tmp_path: Path,
+    new_url,  # type: ignore[no-untyped-def]
+) -> None:
+    """Day 1 has 第一批 without its title (no transfer date); day 2 brings the dated file.
+    The due dates it sets apply from day 2 on: day 1's tables do not change."""
+    from ducha.disclosure.publish import publish_all
+
+    sample = generate(tmp_path / "landing", HN, days=2, seed=7, progress=False)
+    (dated,) = [p for p in sample.files if p.name == FIRST]
+    name, rows = _sheet_rows(dated)
+    day1, day2 = DAYS[0], DAYS[1]
+    later = tmp_path / "later" / FIRST
+    later.parent.mkdir()
+    shutil.move(dated, later)
+    undated = [["批次", *rows[1]], *(["第一批", *r] for r in rows[2:])]  # no title: no date
+    write_xlsx(
+        tmp_path / "landing" / HN / day1.isoformat() / "第一批交办清单（无标题）.xlsx", Sheet(name, undated)
+    )
+    dirs = data_dirs(tmp_path)
+    ingestor = Ingestor(dirs, new_url(dirs))
+    ingestor.ingest_day(day1)
+    with ingestor.engine.connect() as conn:
+        assert (
+            conn.execute(select(batches.c.transferred_on).where(batches.c.batch_no == 1)).scalar_one() is None
+        )
+    publish_all(ingestor.engine, tmp_path / "first", inspection_id=HN, as_of=day1)
+    shutil.move(later, tmp_path / "landing" / HN / day2.isoformat() / FIRST)
+    ingestor.ingest_day(day2)
+    with ingestor.engine.connect() as conn:
+        due = conn.execute(select(cases.c.due_on).where(cases.c.batch_no == 1)).scalars().all()
+    assert due and all(d == day1 + dt.timedelta(days=get_inspection(HN).deadline_days) for d in due)
+    publish_all(ingestor.engine, tmp_path / "again", inspection_id=HN, as_of=day1)
+
+    def tables(root: Path) -> dict[str, str]:
+        folder = root / HN / day1.isoformat()
+        return {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
+
+    assert tables(tmp_path / "first") and tables(tmp_path / "again") == tables(tmp_path / "first")
+
+
+def test_a_file_that_lands_after_its_day_ran_is_picked_up_by_a_later_run(
+    loaded: Warehouse, tmp_path: Path
+) -> None:
+    w = clone(loaded, tmp_path)
+    name, rows = _sheet_rows(_file(w, "第三批交办清单.xlsx"))
+    status = _col(rows, "是否办结")
+    (bad,) = [r for r in rows if len(r) > status and r[status] == "处理中啦"]
+    bad[status] = "正在办理"
+    late = write_xlsx(w.landing(DAYS[2]) / "第三批交办清单（补报）.xlsx", Sheet(name, [*rows[:2], bad]))
+    outcome = w.ingestor.ingest_day(DAY5)  # no folder of its own: only the sweep finds work
+    assert [(f.file, f.status) for f in outcome.files] == [(late.name, "loaded")]
+    assert outcome.late_days == [DAYS[2].isoformat()] and outcome.inspections == [HN]
+    with w.engine.connect() as conn:
+        (f,) = conn.execute(select(files).where(files.c.name == late.name)).all()
+    assert f.received_on == DAYS[2]  # the day it belongs to, not the day it was found
+    assert Path(f.stored_path).parts[:3] == ("archive", HN, DAYS[2].isoformat())
+    again = w.ingestor.ingest_day(DAY5)
+    assert again.files == [] and again.late_days == []
