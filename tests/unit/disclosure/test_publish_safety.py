@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from ducha.disclosure.publish import UnknownInspection, publish_all
 from ducha.paths import UnsafePath
 from ducha.pipeline import Ingestor
 from tests.unit.intake.conftest import BATCH_DAY, HN, case, standard_sheet, write_xlsx
+from tests.unit.test_cli import run
 
 LONG = "某" * 120  # 360 bytes: more than a file name may have
 HOSTILE = ["长沙／岳麓区", "x／..／..／..／..／escaped", LONG]
@@ -78,14 +76,6 @@ def test_an_inspection_that_is_a_path_touches_nothing(
     assert _files(tmp_path) == before
 
 
-def _cli(args: list[str], data: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DUCHA_DATA_DIR": str(data)}
-    for name in ("AIRFLOW_CONN_DUCHA_WAREHOUSE", "DUCHA_WAREHOUSE_URL", "DUCHA_REQUIRE_WAREHOUSE_CONNECTION"):
-        env.pop(name, None)
-    cmd = [sys.executable, "-m", "ducha.cli", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-
-
 @pytest.mark.parametrize("inspection", ["../keep", "no-such-inspection"])
 def test_cli_publish_refuses_an_unknown_or_unsafe_inspection(tmp_path: Path, inspection: str) -> None:
     data, out = tmp_path / "data", tmp_path / "out"
@@ -94,7 +84,7 @@ def test_cli_publish_refuses_an_unknown_or_unsafe_inspection(tmp_path: Path, ins
     keep.mkdir(parents=True)
     (keep / "原件.txt").write_text("do not replace", encoding="utf-8")
     before = _files(tmp_path)
-    done = _cli(["publish", "--out", str(out), "--inspection", inspection, "--as-of", "2021-04-13"], data)
+    done = run(["publish", "--out", str(out), "--inspection", inspection, "--as-of", "2021-04-13"], tmp_path)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert inspection in done.stderr and "Traceback" not in done.stderr
     after = {
