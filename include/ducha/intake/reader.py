@@ -216,7 +216,8 @@ def error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
     it runs only on workbooks whose parts mention an error cell at all. xlsx/xlsm only."""
     try:
         with zipfile.ZipFile(path) as zf:
-            parts = [i for i in zf.infolist() if i.filename.lower().endswith(".xml")]
+            # Every part, whatever its name: a sheet may live in "sheet1.bin" (the rels say where).
+            parts = zf.infolist()
             if not any(_ERROR_TYPE.search(zf.read(i)) for i in parts):
                 return {}
     except (zipfile.BadZipFile, OSError):
@@ -231,7 +232,7 @@ def error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
     try:
         for ws in wb.worksheets:
             found = {
-                (cell.row - 1, cell.column - 1): str(cell.value)
+                (cell.row - 1, cell.column - 1): "#N/A" if cell.value is None else str(cell.value)
                 for row in ws.iter_rows()
                 for cell in row
                 if getattr(cell, "data_type", None) == "e"
