@@ -8,9 +8,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import Engine, select
 
-from ducha.config import get_inspection, registry
+from ducha.config import Inspection, get_inspection, registry
 from ducha.disclosure import tables as T
 from ducha.disclosure.weekly import write_weekly
 from ducha.disclosure.writers import Sheet, sha256_file, write_csv, write_html, write_manifest, write_xlsx
@@ -60,6 +61,45 @@ def publish(
     tmp = under(out_root, inspection_id, f".{day.isoformat()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    try:
+        entries = _write_day(tmp, states, insp, layout, day)
+        write_manifest(
+            tmp,
+            files=entries,
+            as_of=day.isoformat(),
+            run_id=run_id,
+            extra={"inspection_id": inspection_id, "inspection_name": insp.name, "cases": len(states)},
+        )
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # no half-written day left beside the outbox
+        raise
+    _swap_in(tmp, final)
+    log.info("%s: published %d files as of %s into %s", inspection_id, len(entries), day, final)
+    return PublishOutcome(inspection_id, day.isoformat(), str(final), entries, len(states))
+
+
+def region_file_names(regions: list[str]) -> list[str]:
+    """One safe, distinct file-name part per region, in order. A region is a cell a clerk
+    typed: it may hold separators ("长沙／岳麓区"), "..", or run to any length. Distinct
+    means distinct on a case-insensitive file system too, and a renamed duplicate
+    ("<name>~<n>") is itself checked against every name already taken."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for region in regions:
+        name = safe_name(region)
+        n = 1
+        while name.casefold() in taken:  # regions that differ only in unsafe characters
+            n += 1
+            name = safe_name(f"{safe_name(region)}~{n}")
+        taken.add(name.casefold())
+        out.append(name)
+    return out
+
+
+def _write_day(
+    tmp: Path, states: pd.DataFrame, insp: Inspection, layout: T.Layout, day: dt.date
+) -> list[dict[str, object]]:
+    """Every table, chart and page of the day into ``tmp``; the manifest entries."""
     created = dt.datetime.combine(day, dt.time(0, 0))  # fixed metadata: same data, same bytes
     entries: list[dict[str, object]] = []
 
@@ -104,28 +144,7 @@ def publish(
     # The periodic report: native Excel charts, and the same charts as SVG for the web.
     for path in write_weekly(tmp, states, insp, day, created=created):
         add(path, len(states), "weekly")
-    write_manifest(
-        tmp,
-        files=entries,
-        as_of=day.isoformat(),
-        run_id=run_id,
-        extra={"inspection_id": inspection_id, "inspection_name": insp.name, "cases": len(states)},
-    )
-    _swap_in(tmp, final)
-    log.info("%s: published %d files as of %s into %s", inspection_id, len(entries), day, final)
-    return PublishOutcome(inspection_id, day.isoformat(), str(final), entries, len(states))
-
-
-def region_file_names(regions: list[str]) -> list[str]:
-    """One safe, distinct file-name part per region, in order. A region is a cell a clerk
-    typed: it may hold separators ("长沙／岳麓区"), "..", or run to any length."""
-    out: list[str] = []
-    for region in regions:
-        name = safe_name(region)
-        if name in out:  # two regions that differ only in unsafe characters
-            name = safe_name(f"{name}~{len(out)}")
-        out.append(name)
-    return out
+    return entries
 
 
 def _swap_in(tmp: Path, final: Path) -> None:
