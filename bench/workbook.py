@@ -21,14 +21,16 @@ def big_workbook(out: Path, rows: int, seed: int = 1) -> Path:
     wb = xlsxwriter.Workbook(str(out), {"constant_memory": True})
     wb.set_properties({"created": dt.datetime(2024, 6, 1)})
     ws = wb.add_worksheet("第一批")
-    ws.write_row(0, 0, [title[0]])
+    # A late batch of the inspection, so IDs can spread over the days before it.
+    ws.write_row(0, 0, [f"{title[0].split('（')[0]}（第二十批 2024年6月20日）"])
     ws.write_row(1, 0, header)
     for i in range(rows):
         row = list(body[i % len(body)])
         row[0] = i + 1
-        # Unique, well-formed IDs received on the day before the batch: channel, a round
-        # digit and the sequence vary (400k combinations).
-        row[1] = f"{'DX'[i % 2]}{i // 20000 % 10}HN20240531{i // 2 % 10000:04d}"
+        # Unique, well-formed IDs received in the 20 days before the batch: channel, day,
+        # a round digit and the sequence vary (4 million combinations).
+        day = dt.date(2024, 5, 31) + dt.timedelta(days=i // 20000 % 20)
+        row[1] = f"{'DX'[i % 2]}{i // 400000 % 10}HN{day:%Y%m%d}{i // 2 % 10000:04d}"
         ws.write_row(i + 2, 0, ["" if v is None else v for v in row])
     ws.write_row(rows + 2, 0, ["注：本表为基准测试数据。"])
     wb.close()

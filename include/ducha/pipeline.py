@@ -154,7 +154,7 @@ class Ingestor:
                 return FileOutcome(path.name, sha256, "skipped", 0, 0, 0, 0, "", "")
         parsed = parse_file(path, inspection, batch_override=batch_override, day_override=day, sha256=sha256)
         with self.engine.connect() as conn:
-            ids = [str(r.values.get("case_id")) for r in parsed.rows if r.values.get("case_id")]
+            ids = [case_id for case_id in parsed.frame["case_id"] if case_id]
             known = known_cases(conn, inspection.id, ids, parsed.as_of or dt.date(1970, 1, 1))
         self.validator.validate(
             parsed,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ducha.config import Inspection
 from ducha.contract import TYPE_SEPARATOR, Contract, load_contract
-from ducha.intake.parse import CaseRow, ParsedFile
+from ducha.intake.parse import ParsedFile
 from ducha.issues import Issue, Level, issue
 
 if TYPE_CHECKING:
@@ -159,33 +159,26 @@ def _rule_column(rule: str) -> str:
 
 
 def rows_frame(
-    rows: list[CaseRow],
-    inspection: Inspection,
-    batches: dict[int, dt.date | None],
-    known_summaries: dict[str, str],
-    contract: Contract | None = None,
+    parsed: ParsedFile, known_summaries: dict[str, str], contract: Contract | None = None
 ) -> pd.DataFrame:
-    """The frame GX validates: one row per case row, blanks as nulls, rule columns."""
+    """The frame GX validates: the file's frame with blanks as nulls, pollution types
+    joined with "|", numbers numeric, and one boolean column per cross-field rule."""
     import pandas as pd
 
     c = contract or load_contract()
-    records = []
-    for r in rows:
-        v = r.values
-        rec: dict[str, object] = {}
-        for name, f in c.fields.items():
-            value = v.get(name)
-            if f.kind == "types":
-                value = "|".join(value) if value else None  # type: ignore[arg-type]
-            elif value == "":
-                value = None
-            rec[name] = value
-        rec.update(_cross_rules(r, inspection, batches, known_summaries, c))
-        records.append(rec)
-    frame = pd.DataFrame.from_records(records, columns=[*c.fields, *(_rule_column(x) for x in _CROSS)])
+    src = parsed.frame
+    frame = pd.DataFrame(index=src.index)
     for name, f in c.fields.items():
+        column = src[name]
+        if f.kind == "types":
+            column = column.str.replace(TYPE_SEPARATOR, "|", regex=False)
         if f.kind in ("count", "money"):
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
+            frame[name] = pd.to_numeric(column, errors="coerce")
+        else:
+            frame[name] = column.where(column != "", None)
+    rules = _cross_rules(parsed, known_summaries, c)
+    for rule in _CROSS:
+        frame[_rule_column(rule)] = rules[rule]
     return frame
 
 
@@ -198,28 +191,29 @@ _CROSS = (
 )
 
 
-def _cross_rules(
-    r: CaseRow,
-    insp: Inspection,
-    batches: dict[int, dt.date | None],
-    known: dict[str, str],
-    c: Contract,
-) -> dict[str, bool]:
-    v = r.values
-    closed = v.get("status") in c.closed_statuses
-    penalties = any((v.get(p) or 0) > 0 for p in c.penalty_fields)
-    received = v.get("received_on")
-    batch_day = batches.get(r.batch_no)
-    in_period = True
-    if received and insp.period_start and insp.period_end:
-        in_period = insp.period_start - PERIOD_GRACE <= received <= insp.period_end
-    case_id = str(v.get("case_id") or "")
+def _cross_rules(parsed: ParsedFile, known: dict[str, str], c: Contract) -> dict[str, pd.Series]:
+    """Each cross-field rule as a boolean column: True where the row passes."""
+    import pandas as pd
+
+    insp, v = parsed.inspection, parsed.frame
+    closed = v["status"].isin(list(c.closed_statuses))
+    unfounded = v["verified"] == "不属实"
+    penalties = pd.concat(
+        [pd.to_numeric(v[p], errors="coerce").fillna(0) > 0 for p in c.penalty_fields], axis=1
+    )
+    received = pd.to_datetime(v["received_on"], errors="coerce")
+    batch_day = pd.to_datetime(v["batch_no"].map(parsed.batches), errors="coerce")
+    in_period = pd.Series(True, index=v.index)
+    if insp.period_start and insp.period_end:
+        start = pd.Timestamp(insp.period_start - PERIOD_GRACE)
+        in_period = received.isna() | received.between(start, pd.Timestamp(insp.period_end))
+    summaries = v["case_id"].map(known)
     return {
-        _rule_column("CLOSED_WITHOUT_FINDINGS"): not closed or bool(v.get("findings") and v.get("verified")),
-        _rule_column("PENALTY_ON_UNFOUNDED"): not (v.get("verified") == "不属实" and penalties),
-        _rule_column("RECEIVED_AFTER_BATCH"): not (received and batch_day and received > batch_day),
-        _rule_column("DATE_OUT_OF_PERIOD"): in_period,
-        _rule_column("CASE_CONFLICT"): case_id not in known or known[case_id] == v.get("summary"),
+        "CLOSED_WITHOUT_FINDINGS": ~closed | (v["findings"].map(bool) & v["verified"].map(bool)),
+        "PENALTY_ON_UNFOUNDED": ~(unfounded & penalties.any(axis=1)),
+        "RECEIVED_AFTER_BATCH": ~(received > batch_day).fillna(False),
+        "DATE_OUT_OF_PERIOD": in_period,
+        "CASE_CONFLICT": summaries.isna() | (summaries == v["summary"]),
     }
 
 
@@ -316,10 +310,10 @@ class Validator:
         """Adds the suite's findings to each row's issues, and a CASE_CHANGED note for each
         case fact a row corrects (``known_facts``: case_id -> the facts in the warehouse);
         returns the GX result as JSON."""
-        if parsed.rejected or not parsed.rows:
+        if parsed.rejected or not len(parsed):
             return {}
         note_changes(parsed, known_facts or {})
-        frame = rows_frame(parsed.rows, parsed.inspection, parsed.batches, known_summaries or {})
+        frame = rows_frame(parsed, known_summaries or {})
         result = self._run(parsed, frame)
         contract = load_contract()
         for res in result.results:
@@ -327,8 +321,7 @@ class Validator:
             if res.success or not meta.get("rule"):
                 continue
             for pos in res.result.get("unexpected_index_list") or []:
-                row = parsed.rows[int(pos)]
-                row.issues.append(_row_issue(row, meta, contract))
+                parsed.add_issue(int(pos), _row_issue(parsed, int(pos), meta, contract))
         doc = result.to_json_dict()
         if self.results_dir:
             self.results_dir.mkdir(parents=True, exist_ok=True)
@@ -341,48 +334,49 @@ def note_changes(parsed: ParsedFile, known_facts: dict[str, dict[str, object]]) 
     """A warning on every cell that changes a fact of a case already in the warehouse
     (行政区域, 污染类型, 重点, 序号): the change is loaded as a new version of the case and
     published, and the clerk's report says what it replaced. A blank cell changes nothing."""
+    if not known_facts:
+        return
     contract = load_contract()
-    for row in parsed.rows:
-        facts = known_facts.get(str(row.values.get("case_id") or ""))
-        if not facts:
-            continue
+    frame, given = parsed.frame, parsed.given
+    shown = {True: "是", False: "否", None: "（空）"}
+    for pos in [p for p, case_id in enumerate(frame["case_id"]) if case_id in known_facts]:
+        facts = known_facts[frame["case_id"].iat[pos]]
         for name, old in facts.items():
-            if name not in row.given:
+            if not given[name].iat[pos]:
                 continue
-            new = row.values.get(name)
-            if name == "pollution_types":
-                new = TYPE_SEPARATOR.join(new or [])  # type: ignore[arg-type]
+            new = frame[name].iat[pos]
             if new == old or (name == "key_case" and bool(new) == bool(old)):
                 continue
-            column = row.written.get(name) or contract.fields[name].label
-            shown = {True: "是", False: "否", None: "（空）"}
+            column = parsed.written(pos, name) or contract.fields[name].label
             before = shown[old] if isinstance(old, bool) or old is None else str(old)
             after = shown[new] if isinstance(new, bool) or new is None else str(new)
-            row.issues.append(
+            parsed.add_issue(
+                pos,
                 issue(
                     "warning",
                     "CASE_CHANGED",
                     f"「{before}」改为「{after}」",
-                    sheet=row.sheet,
-                    row=row.row,
+                    sheet=str(frame["_sheet"].iat[pos]),
+                    row=int(frame["_row"].iat[pos]),
                     column=column,
-                    value=row.raw.get(column, after),
+                    value=parsed.raw(pos).get(column, after),
                     expected=f"此前报送为「{before}」；如非更正，请核对",
-                )
+                ),
             )
 
 
-def _row_issue(row: CaseRow, meta: dict[str, str], contract: Contract) -> Issue:
+def _row_issue(parsed: ParsedFile, pos: int, meta: dict[str, str], contract: Contract) -> Issue:
     field = meta["field"]
-    column = row.written.get(field) or contract.fields[field].label
-    value = row.raw.get(column, "") if column in row.raw else str(row.values.get(field) or "")
+    column = parsed.written(pos, field) or contract.fields[field].label
+    raw = parsed.raw(pos)
+    value = raw[column] if column in raw else str(parsed.frame[field].iat[pos] or "")
     detail = f"「{value}」" if value else ""
     return issue(
         meta["level"],  # type: ignore[arg-type]
         meta["rule"],
         detail,
-        sheet=row.sheet,
-        row=row.row,
+        sheet=str(parsed.frame["_sheet"].iat[pos]),
+        row=int(parsed.frame["_row"].iat[pos]),
         column=column,
         value=value,
         expected=meta["expected"],

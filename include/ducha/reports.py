@@ -11,15 +11,16 @@ from ducha.issues import Issue
 
 
 def file_issues(parsed: ParsedFile) -> list[Issue]:
-    return [*parsed.issues, *(i for r in parsed.rows for i in r.issues)]
+    """File issues, then each row's in row order."""
+    return [*parsed.issues, *(i for pos in sorted(parsed.row_issues) for i in parsed.row_issues[pos])]
 
 
 def file_report(parsed: ParsedFile, *, display_name: str | None = None) -> dict[str, object]:
     """The documented per-file object (README, "ducha validate --json")."""
     issues = file_issues(parsed)
-    rejected_rows = sum(1 for r in parsed.rows if any(i.level == "error" for i in r.issues))
+    rejected_rows = len(parsed.rejected_positions())
     number, day = parsed.batch
-    total = len(parsed.rows)
+    total = len(parsed)
     return {
         "file": display_name or str(parsed.path),
         "sha256": parsed.sha256,
@@ -27,8 +28,8 @@ def file_report(parsed: ParsedFile, *, display_name: str | None = None) -> dict[
         "batch": {"number": number, "date": day.isoformat() if day else None},
         "rows": {
             "total": total,
-            "accepted": 0 if parsed.rejected else total - rejected_rows,
-            "rejected": total if parsed.rejected else rejected_rows,
+            "accepted": total - rejected_rows,
+            "rejected": rejected_rows,
         },
         "errors": [_public(i) for i in issues if i.level == "error"],
         "warnings": [_public(i) for i in issues if i.level == "warning"],

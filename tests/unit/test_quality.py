@@ -266,7 +266,7 @@ def test_issues_point_at_excel_rows_across_gaps(tmp_path: Path, hn: Inspection) 
 def test_rows_frame_is_what_gx_sees(tmp_path: Path, hn: Inspection) -> None:
     rows = [closed_case(1, 问题类型="水、大气"), case(2, 调查核实情况="  ")]
     parsed = parse_file(write_xlsx(tmp_path / "f.xlsx", standard_sheet(rows)), hn)
-    frame = rows_frame(parsed.rows, hn, parsed.batches, {})
+    frame = rows_frame(parsed, {})
     assert list(frame.columns[: len(C.fields)]) == list(C.fields)
     assert [c for c in frame.columns if c.startswith("_rule_")] == ["_rule_" + r.lower() for r in CROSS_RULES]
     assert frame.loc[0, "pollution_types"] == "水|大气"

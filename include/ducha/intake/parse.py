@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
+
 from ducha.config import Inspection, limit
-from ducha.contract import Contract, load_contract
+from ducha.contract import TYPE_SEPARATOR, Contract, load_contract
 from ducha.intake import values as V
 from ducha.intake.batch import batch_number, landing_day, parse_title
 from ducha.intake.header import HeaderMatch, find_header
@@ -23,6 +25,9 @@ _SKIP_FIRST_CELLS = ("合计", "小计", "总计")
 
 @dataclass
 class CaseRow:
+    """One row as the clerk's report and the tests see it: a view built from the file's
+    frame on demand, never on the loading path."""
+
     sheet: str
     row: int  # Excel row number
     batch_no: int
@@ -37,19 +42,36 @@ class CaseRow:
 
     @property
     def raw(self) -> dict[str, str]:
-        """Header as written -> cell text: the quarantine record and error messages.
-        Built on demand: only rejected rows need it."""
-        out: dict[str, str] = {}
-        for col, text in self.columns.items():
-            value = self.cells[col] if col < len(self.cells) else None
-            out[text] = (
-                "" if V.is_blank(value) else V.as_text(value) if isinstance(value, float) else str(value)
-            )
-        return out
+        """Header as written -> cell text: the quarantine record and error messages."""
+        return raw_text(self.cells, self.columns)
+
+
+def raw_text(cells: list[Cell], columns: dict[int, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for col, text in columns.items():
+        value = cells[col] if col < len(cells) else None
+        out[text] = "" if V.is_blank(value) else V.as_text(value) if isinstance(value, float) else str(value)
+    return out
+
+
+@dataclass(frozen=True)
+class SheetSource:
+    """Where a sheet's rows came from: its cells and its header as written."""
+
+    sheet: RawSheet
+    columns: dict[int, str]  # column index -> header as written
+    written: dict[str, str]  # field -> header as written
+
+
+# Columns of the frame besides the contract's fields: where each row came from.
+META = ("_source", "_sheet", "_row", "_line", "batch_no")
 
 
 @dataclass
 class ParsedFile:
+    """A file read: one columnar frame of case rows (the contract's fields, normalised,
+    and where each row came from), the fields each row gave, and the issues found."""
+
     path: Path
     sha256: str
     size: int
@@ -57,8 +79,12 @@ class ParsedFile:
     as_of: dt.date | None = None
     batches: dict[int, dt.date | None] = field(default_factory=dict)
     sheets: list[str] = field(default_factory=list)
-    rows: list[CaseRow] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # file and sheet level
+    frame: pd.DataFrame = field(default_factory=lambda: _empty_frame())
+    given: pd.DataFrame = field(default_factory=pd.DataFrame)  # field -> bool, row by row
+    row_issues: dict[int, list[Issue]] = field(default_factory=dict)  # frame position -> issues
+    sources: list[SheetSource] = field(default_factory=list)
+    _views: list[CaseRow] | None = field(default=None, repr=False)
 
     @property
     def rejected(self) -> bool:
@@ -71,6 +97,61 @@ class ParsedFile:
             return None, None
         no = max(self.batches)
         return no, self.batches[no]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def add_issue(self, pos: int, found: Issue) -> None:
+        self.row_issues.setdefault(pos, []).append(found)
+
+    def rejected_positions(self) -> list[int]:
+        """Frame positions of rows with an error: all of them when the file is refused."""
+        if self.rejected:
+            return list(range(len(self.frame)))
+        return sorted(p for p, found in self.row_issues.items() if any(i.level == "error" for i in found))
+
+    def raw(self, pos: int) -> dict[str, str]:
+        """Header as written -> cell text of one row: the quarantine record."""
+        source = self.sources[int(self.frame["_source"].iat[pos])]
+        return raw_text(source.sheet.rows[int(self.frame["_line"].iat[pos])], source.columns)
+
+    def written(self, pos: int, name: str) -> str | None:
+        return self.sources[int(self.frame["_source"].iat[pos])].written.get(name)
+
+    @property
+    def rows(self) -> list[CaseRow]:
+        """Every row as a CaseRow view (for reports on small files and for tests)."""
+        if self._views is None or len(self._views) != len(self.frame):
+            self._views = [self._view(pos) for pos in range(len(self.frame))]
+        return self._views
+
+    def _view(self, pos: int) -> CaseRow:
+        rec = self.frame.iloc[pos]
+        source = self.sources[int(rec["_source"])]
+        values = {name: rec[name] for name in self.frame.columns if name not in META}
+        values["pollution_types"] = split_types(str(values.get("pollution_types") or ""))
+        given = {name for name in self.given.columns if bool(self.given[name].iat[pos])}
+        return CaseRow(
+            str(rec["_sheet"]),
+            int(rec["_row"]),
+            None if pd.isna(rec["batch_no"]) else int(rec["batch_no"]),  # type: ignore[arg-type]
+            values,
+            source.sheet.rows[int(rec["_line"])],
+            source.columns,
+            source.written,
+            self.row_issues.setdefault(pos, []),
+            given,
+        )
+
+
+def split_types(joined: str) -> list[str]:
+    return [t for t in joined.split(TYPE_SEPARATOR) if t]
+
+
+def _empty_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {name: pd.Series(dtype=object) for name in (*load_contract().fields, "channel", *META)}
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -99,7 +180,7 @@ def parse_file(
         _parse_sheets(parsed, sheets, batch_override, day_override)
     except FileRejected as exc:
         parsed.issues.append(exc.issue)
-        parsed.rows.clear()
+        parsed.frame, parsed.given, parsed.row_issues = _empty_frame(), pd.DataFrame(), {}
         parsed.as_of = parsed.as_of or day_override or landing_day(path.parts)
     return parsed
 
@@ -120,6 +201,7 @@ def _parse_sheets(
     # still records the day it arrived.
     parsed.as_of = day_override or folder_day
     found_header = False
+    chunks: list[_Chunk] = []
     for sheet in sheets:
         match = find_header(sheet.rows, sheet.merged, contract, limit("header_search_rows"))
         if match is None:
@@ -146,12 +228,13 @@ def _parse_sheets(
         if parsed.as_of is None:
             parsed.as_of = day_override or folder_day or title.day
         parsed.sheets.append(sheet.name)
-        _parse_rows(parsed, sheet, match, contract, title_batch, batch_override)
+        chunks.append(_parse_rows(parsed, sheet, match, contract, title_batch, batch_override))
     if not found_header:
         raise FileRejected("NO_HEADER", "前若干行中没有「受理编号」「交办问题基本情况」等列名")
-    if not parsed.rows:
+    _assemble(parsed, chunks)
+    if not len(parsed.frame):
         raise FileRejected("FILE_EMPTY")
-    if any(r.batch_no is None for r in parsed.rows):
+    if parsed.frame["batch_no"].isna().any():
         raise FileRejected(
             "NO_BATCH", "标题、「批次」列、受理编号前缀和接收目录中均未写明批次；可用 --batch 指定"
         )
@@ -162,6 +245,7 @@ def _parse_sheets(
 
 _EMPTY_BY_KIND: dict[str, object] = {
     "flag": False,
+    "types": "",
     "count": None,
     "money": None,
     "date": None,
@@ -170,8 +254,8 @@ _EMPTY_BY_KIND: dict[str, object] = {
 
 
 def _empty(kind: str) -> object:
-    """The value of a blank cell; types get a fresh list per row."""
-    return [] if kind == "types" else _EMPTY_BY_KIND.get(kind, "")
+    """The value of a blank cell (pollution types are held joined, "" for none)."""
+    return _EMPTY_BY_KIND.get(kind, "")
 
 
 @dataclass(frozen=True)
@@ -204,6 +288,18 @@ def _plan(match: HeaderMatch, contract: Contract, insp: Inspection, year: int | 
     return _Plan(absent, present)
 
 
+@dataclass
+class _Chunk:
+    """One sheet's case rows, column by column."""
+
+    source: SheetSource
+    lines: list[int]  # 0-based row index in the sheet of each case row
+    columns: dict[str, list[object]]
+    given: dict[str, list[bool]]
+    issues: list[tuple[int, Issue]]  # (position in the chunk, issue)
+    batch_no: list[int | None]
+
+
 def _parse_rows(
     parsed: ParsedFile,
     sheet: RawSheet,
@@ -211,88 +307,161 @@ def _parse_rows(
     contract: Contract,
     title_batch: int | None,
     batch_override: int | None,
-) -> None:
+) -> _Chunk:
+    """The sheet's case rows as columns: each column converted as a whole, each distinct
+    cell value once (regions, types, statuses repeat thousands of times)."""
     insp = parsed.inspection
     written = {name: match.written[col] for col, name in match.fields.items()}
-    id_header = written["case_id"]
     id_col = next(col for col, name in match.fields.items() if name == "case_id")
     batch_col = next((col for col, name in match.fields.items() if name == "batch"), None)
     plan = _plan(match, contract, insp, insp.year_hint() or (parsed.as_of.year if parsed.as_of else None))
-    for r in range(match.last_row + 1, len(sheet.rows)):
-        cells = sheet.rows[r]
-        filled = [c for c in cells if not V.is_blank(c)]
-        if not filled:
-            continue
-        first = clean(filled[0])
-        if len(filled) <= 2 and first.startswith(contract.notes_row_prefixes):
-            continue  # "注：…" rows under the table
-        if first.startswith(_SKIP_FIRST_CELLS):
-            continue
-        if id_col < len(cells) and clean(cells[id_col]) == id_header:
-            continue  # the header repeated on every printed page of an export
-        row = CaseRow(sheet.name, r + 1, 0, {}, cells, match.written, written)
-        _normalise(row, plan, contract)
-        row_batch = None
-        if batch_col is not None and batch_col < len(cells) and not V.is_blank(cells[batch_col]):
-            row_batch = batch_number(cells[batch_col])
-        id_batch = row.values.pop("_id_batch", None)
-        row.batch_no = batch_override or row_batch or title_batch or id_batch
-        if row.batch_no is not None:
-            parsed.batches.setdefault(row.batch_no, None)
-        parsed.rows.append(row)
-
-
-def _normalise(row: CaseRow, plan: _Plan, contract: Contract) -> None:
-    values = row.values
+    lines = _case_lines(sheet.rows, match.last_row + 1, id_col, written["case_id"], contract)
+    n = len(lines)
+    chunk = _Chunk(SheetSource(sheet, match.written, written), lines, {}, {}, [], [])
     for name, kind in plan.absent.items():
-        values[name] = _empty(kind)
-    cells = row.cells
+        chunk.columns[name] = [_empty(kind)] * n
+        chunk.given[name] = [False] * n
+    grid = _columns(sheet.rows, lines, max(match.fields) + 1)
     for name, col, kind, convert in plan.present:
-        cell = cells[col] if col < len(cells) else None
+        values, given, failures = _convert_column(grid[col], kind, convert)
+        chunk.columns[name], chunk.given[name] = values, given
+        for pos, rule, value, expected in failures:
+            detail = f"「{value}」"
+            found = issue(
+                "error", rule, detail, sheet=sheet.name, row=lines[pos] + 1, column=written[name],
+                value=value, expected=expected,
+            )  # fmt: skip
+            chunk.issues.append((pos, found))
+    # The case ID as read (a "第31批 " prefix names the batch), and what it encodes.
+    ids = [V.case_id(c) for c in grid[id_col]]
+    case_ids = [i for i, _ in ids]
+    chunk.columns["case_id"] = case_ids
+    if "duplicate_of" not in plan.absent:
+        chunk.columns["duplicate_of"] = [V.case_id(d)[0] if d else d for d in chunk.columns["duplicate_of"]]
+    read_on = chunk.columns["received_on"]
+    chunk.columns["received_on"] = [
+        V.received_on(c, contract) or r for c, r in zip(case_ids, read_on, strict=True)
+    ]
+    chunk.columns["channel"] = [V.channel(c, contract) for c in case_ids]
+    row_batches = (
+        _memo_map(grid[batch_col], lambda c: None if V.is_blank(c) else batch_number(c))
+        if batch_col is not None
+        else [None] * n
+    )
+    chunk.batch_no = [
+        batch_override or row_batch or title_batch or id_batch
+        for row_batch, (_, id_batch) in zip(row_batches, ids, strict=True)
+    ]
+    for no in dict.fromkeys(b for b in chunk.batch_no if b is not None):
+        parsed.batches.setdefault(no, None)
+    return chunk
+
+
+def _case_lines(
+    rows: list[list[Cell]], start: int, id_col: int, id_header: str, contract: Contract
+) -> list[int]:
+    """Indexes of the rows under the header that hold a case: not blank rows, "注：…"
+    notes under the table, subtotal rows, or the header repeated on every printed page."""
+    notes = contract.notes_row_prefixes
+    out = []
+    for r in range(start, len(rows)):
+        cells = rows[r]
+        first = next((c for c in cells if not V.is_blank(c)), None)
+        if first is None:
+            continue
+        if isinstance(first, str):
+            text = clean(first)
+            if text.startswith(_SKIP_FIRST_CELLS):
+                continue
+            if text.startswith(notes) and sum(not V.is_blank(c) for c in cells) <= 2:
+                continue
+        head = cells[id_col] if id_col < len(cells) else None
+        if isinstance(head, str) and clean(head) == id_header:
+            continue
+        out.append(r)
+    return out
+
+
+def _columns(rows: list[list[Cell]], lines: list[int], width: int) -> list[Sequence[Cell]]:
+    """The case rows' cells, column by column, at least ``width`` columns (one
+    transpose; short rows padded)."""
+    if not lines:
+        return [() for _ in range(width)]
+    body = [rows[r] for r in lines]
+    width = max(width, *(len(r) for r in body))
+    if any(len(r) != width for r in body):
+        body = [[*r, *([None] * (width - len(r)))] for r in body]
+    return list(zip(*body, strict=True))
+
+
+def _memo_map(cells: Sequence[Cell], fn: Callable[[Cell], object]) -> list[object]:
+    """``fn`` of each cell, computed once per distinct value (1, 1.0 and True apart)."""
+    memo: dict[object, object] = {}
+    out = []
+    append = out.append
+    for cell in cells:
+        key = cell if cell.__class__ is str else (cell.__class__, cell)
+        hit = memo.get(key, _MISS)
+        if hit is _MISS:
+            hit = memo[key] = fn(cell)
+        append(hit)
+    return out
+
+
+_MISS = object()
+
+
+_Failure = tuple[int, str, str, str]  # position, rule, value as written, what was expected
+
+
+def _convert_column(
+    cells: Sequence[Cell], kind: str, convert: Callable[[Cell], object]
+) -> tuple[list[object], list[bool], list[_Failure]]:
+    """Normalised values, which cells were given, and the cells that could not be read."""
+    blank = _empty(kind)
+
+    def one(cell: Cell) -> tuple[object, bool, tuple[str, str, str] | None]:
         if V.is_blank(cell):
-            values[name] = _empty(kind)  # most cells of a new case are empty: skip the converter
-            continue
-        row.given.add(name)
+            return blank, False, None  # most cells of a new case are empty
         if isinstance(cell, str) and cell in EXCEL_ERRORS:
-            values[name] = _empty(kind)
-            row.issues.append(
-                issue(
-                    "error",
-                    "CELL_ERROR",
-                    f"「{cell}」",
-                    sheet=row.sheet,
-                    row=row.row,
-                    column=row.written[name],
-                    value=cell,
-                    expected="数值或文字；请修正公式或直接填写数值",
-                )
-            )
-            continue
+            return blank, True, ("CELL_ERROR", cell, "数值或文字；请修正公式或直接填写数值")
         try:
-            values[name] = convert(cell)
+            value = convert(cell)
         except ValueError as exc:
-            values[name] = None
-            rule = "DATE_FORMAT" if kind == "date" else "NUMBER_FORMAT"
-            row.issues.append(
-                issue(
-                    "error",
-                    rule,
-                    f"「{clean(cell)}」",
-                    sheet=row.sheet,
-                    row=row.row,
-                    column=row.written[name],
-                    value=clean(cell),
-                    expected=str(exc),
-                )
-            )
-    id_cell = next((cells[c] for n, c, _, _ in plan.present if n == "case_id" and c < len(cells)), None)
-    case_id, id_batch = V.case_id(id_cell)
-    values["case_id"] = case_id
-    values["_id_batch"] = id_batch
-    if values.get("duplicate_of"):
-        values["duplicate_of"] = V.case_id(values["duplicate_of"])[0]
-    values["received_on"] = V.received_on(case_id, contract) or values.get("received_on")
-    values["channel"] = V.channel(case_id, contract)
+            return None, True, ("DATE_FORMAT" if kind == "date" else "NUMBER_FORMAT", clean(cell), str(exc))
+        if kind == "types":
+            value = TYPE_SEPARATOR.join(value)  # type: ignore[arg-type]
+        return value, True, None
+
+    results = _memo_map(cells, one)
+    values = [r[0] for r in results]  # type: ignore[index]
+    given = [r[1] for r in results]  # type: ignore[index]
+    failures = [(pos, *r[2]) for pos, r in enumerate(results) if r[2] is not None]  # type: ignore[index,misc]
+    return values, given, failures
+
+
+def _assemble(parsed: ParsedFile, chunks: list[_Chunk]) -> None:
+    """The sheets' columns into the file's one frame."""
+    names = [*load_contract().fields, "channel"]
+    columns: dict[str, list[object]] = {name: [] for name in (*names, *META)}
+    given: dict[str, list[bool]] = {name: [] for name in load_contract().fields}
+    for index, chunk in enumerate(chunks):
+        base = len(columns["_row"])
+        parsed.sources.append(chunk.source)
+        for name in names:
+            columns[name].extend(chunk.columns[name])
+        for name in given:
+            given[name].extend(chunk.given[name])
+        n = len(chunk.lines)
+        columns["_source"].extend([index] * n)
+        columns["_sheet"].extend([chunk.source.sheet.name] * n)
+        columns["_row"].extend(line + 1 for line in chunk.lines)
+        columns["_line"].extend(chunk.lines)
+        columns["batch_no"].extend(chunk.batch_no)
+        for pos, found in chunk.issues:
+            parsed.add_issue(base + pos, found)
+    parsed.frame = pd.DataFrame(columns, dtype=object)
+    parsed.given = pd.DataFrame(given, dtype=bool)
 
 
 def _value(

@@ -15,8 +15,8 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, String, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ducha.config import Inspection
 from ducha.contract import TYPE_SEPARATOR
-from ducha.intake.parse import CaseRow, ParsedFile
+from ducha.intake.parse import ParsedFile
 from ducha.warehouse.schema import (
     CASE_FACTS,
     PENALTY_COLUMNS,
@@ -115,6 +115,8 @@ def known_cases(
                 )
             ).all()
         )
+        if not summaries:
+            continue  # none of these cases is known: no versions to read
         found: dict[str, list] = {}
         rows = conn.execute(
             select(
@@ -162,38 +164,31 @@ def ensure_inspection(conn: Connection, insp: Inspection) -> None:
     )
 
 
-def state_of(values: dict[str, object]) -> dict[str, object]:
-    """The versioned state of a row, each value in the one form it is stored and hashed in."""
-    state: dict[str, object] = {}
+def state_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
+    """The versioned state of each row, column by column, each value in the one form it
+    is stored and hashed in."""
+    out: dict[str, list[object]] = {}
     for name in STATE_COLUMNS:
-        v = values.get(name)
+        values = frame[name].tolist()
         if name == "pollution_types":
-            state[name] = v if isinstance(v, str) else TYPE_SEPARATOR.join(v or [])  # type: ignore[arg-type]
+            out[name] = [v if isinstance(v, str) else TYPE_SEPARATOR.join(v or []) for v in values]
         elif name == "key_case":
-            state[name] = bool(v)
+            out[name] = [bool(v) for v in values]
         elif name == "seq":
-            state[name] = None if v is None else int(v)  # type: ignore[call-overload]
+            out[name] = [None if v is None else int(v) for v in values]  # type: ignore[call-overload]
         elif name in ("verified", "status"):
-            state[name] = v or None
-        elif isinstance(v, float | int) and not isinstance(v, bool):
-            state[name] = float(v)
+            out[name] = [v or None for v in values]
+        elif name in _NUMERIC:
+            out[name] = [None if v is None else float(v) for v in values]  # type: ignore[arg-type]
         else:
-            state[name] = v if v is not None else ("" if name not in _NUMERIC else None)
-    return state
+            out[name] = ["" if v is None else v for v in values]
+    return out
 
 
-def facts_of(row: CaseRow, known: KnownCase | None) -> dict[str, object]:
-    """The row's values with each case fact it leaves blank taken from what is known."""
-    values = dict(row.values)
-    if known is not None:
-        for name in CASE_FACTS:
-            if name not in row.given and name in known.facts:
-                values[name] = known.facts[name]
-    return values
-
-
-def state_hash(state: dict[str, object]) -> str:
-    blob = json.dumps([state[k] for k in STATE_COLUMNS], ensure_ascii=False, default=str)
+def state_hash(state: Sequence[object]) -> str:
+    """The digest of one state, its values in STATE_COLUMNS order (frozen: stored hashes
+    of earlier loads are compared with it)."""
+    blob = json.dumps(list(state), ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -212,7 +207,7 @@ def load_file(engine: Engine, parsed: ParsedFile, *, stored_path: str, attempts:
             with engine.connect() as conn:
                 if already_loaded(conn, parsed.sha256):
                     log.info("%s loaded concurrently elsewhere: nothing to do", parsed.path.name)
-                    return LoadResult(parsed.sha256, "skipped", len(parsed.rows), 0, 0)
+                    return LoadResult(parsed.sha256, "skipped", len(parsed), 0, 0)
             if attempt == attempts:
                 raise
             log.warning("%s: concurrent load (%s), trying again", parsed.path.name, type(exc).__name__)
@@ -221,15 +216,12 @@ def load_file(engine: Engine, parsed: ParsedFile, *, stored_path: str, attempts:
 
 def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
     insp = parsed.inspection
-    total = len(parsed.rows)
+    total = len(parsed)
     if already_loaded(conn, parsed.sha256):
         log.info("file %s (%s) already loaded: nothing to do", parsed.path.name, parsed.sha256[:12])
         return LoadResult(parsed.sha256, "skipped", total, 0, 0)
-    if parsed.rejected:  # a file-level error: every row goes to quarantine with the file
-        accepted, rejected = [], list(parsed.rows)
-    else:
-        accepted = [r for r in parsed.rows if not any(i.level == "error" for i in r.issues)]
-        rejected = [r for r in parsed.rows if any(i.level == "error" for i in r.issues)]
+    rejected = parsed.rejected_positions()  # every row, when the file itself is refused
+    accepted = sorted(set(range(total)) - set(rejected))
     status = "quarantined" if parsed.rejected or not accepted else ("partial" if rejected else "loaded")
     ensure_inspection(conn, insp)
     batch_no, _ = parsed.batch
@@ -247,14 +239,16 @@ def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
             rows_total=total,
             rows_loaded=0,
             rows_quarantined=0,
-            warnings=sum(1 for r in parsed.rows for i in r.issues if i.level == "warning"),
+            warnings=sum(1 for found in parsed.row_issues.values() for i in found if i.level == "warning"),
         )
     )
     _merge_batches(conn, insp, parsed)
-    new_cases, new_versions = _merge_cases(conn, insp, parsed, accepted)
+    rows = parsed.frame.iloc[accepted]
+    new_cases, new_versions = _merge_cases(conn, insp, parsed, rows, parsed.given.iloc[accepted])
     _quarantine(conn, insp, parsed, rejected)
-    _resolve_quarantine(conn, insp.id, [str(r.values["case_id"]) for r in accepted], parsed.sha256)
-    loaded, quarantined = _reconcile(conn, insp.id, parsed, accepted)
+    accepted_ids = sorted(set(rows["case_id"]))
+    _resolve_quarantine(conn, insp.id, accepted_ids, parsed.sha256)
+    loaded, quarantined = _reconcile(conn, insp.id, parsed, accepted_ids, len(accepted))
     conn.execute(
         update(files)
         .where(files.c.sha256 == parsed.sha256)
@@ -264,14 +258,14 @@ def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
 
 
 def _reconcile(
-    conn: Connection, inspection_id: str, parsed: ParsedFile, accepted: list[CaseRow]
+    conn: Connection, inspection_id: str, parsed: ParsedFile, accepted_ids: list[str], accepted: int
 ) -> tuple[int, int]:
     """(rows loaded, rows quarantined) as the database now holds them, checked against
     the rows read from the file: every accepted row is a distinct case in the warehouse,
     every rejected row a quarantine entry of this file. A row lost on the way (two
     accepted rows of one case, a conflict swallowed) raises, and the load rolls back."""
     loaded = 0
-    for chunk in _chunks(sorted({str(r.values["case_id"]) for r in accepted}), conn):
+    for chunk in _chunks(accepted_ids, conn):
         loaded += conn.execute(
             select(func.count())
             .select_from(cases)
@@ -282,10 +276,10 @@ def _reconcile(
         .select_from(quarantined_rows)
         .where(quarantined_rows.c.file_sha256 == parsed.sha256)
     ).scalar_one()
-    if loaded + quarantined != len(parsed.rows):
+    if loaded + quarantined != len(parsed) or loaded != accepted:
         raise ReconciliationError(
-            f"{parsed.path.name}: {len(parsed.rows)} rows in the file, but the warehouse holds "
-            f"{loaded} loaded + {quarantined} quarantined"
+            f"{parsed.path.name}: {len(parsed)} rows in the file, {accepted} accepted, but the "
+            f"warehouse holds {loaded} loaded + {quarantined} quarantined"
         )
     return loaded, quarantined
 
@@ -320,125 +314,164 @@ def _merge_batches(conn: Connection, insp: Inspection, parsed: ParsedFile) -> No
 
 
 def _merge_cases(
-    conn: Connection, insp: Inspection, parsed: ParsedFile, accepted: list[CaseRow]
+    conn: Connection, insp: Inspection, parsed: ParsedFile, rows: pd.DataFrame, given: pd.DataFrame
 ) -> tuple[int, int]:
-    if not accepted:
+    """New cases and new versions of the accepted ``rows``, worked out column by column
+    against what the warehouse holds, then written in bulk."""
+    if rows.empty:
         return 0, 0
-    ids = sorted({str(r.values["case_id"]) for r in accepted})
+    case_ids: list[str] = rows["case_id"].tolist()
     as_of = parsed.as_of or dt.date(1970, 1, 1)
-    known = known_cases(conn, insp.id, ids, as_of)
+    known = known_cases(conn, insp.id, case_ids, as_of)
     transferred = dict(
         conn.execute(
             select(batches.c.batch_no, batches.c.transferred_on).where(batches.c.inspection_id == insp.id)
         ).all()
     )
-    region_code: dict[str, str | None] = {}  # a file names a few dozen regions, many times each
-    new_case_rows: list[dict[str, object]] = []
-    type_rows: list[dict[str, object]] = []
+    state = state_columns(rows)
+    # A fact a row leaves blank keeps what is known of the case.
+    for name in CASE_FACTS:
+        column = state[name]
+        for i, gave in enumerate(given[name].tolist()):
+            if not gave and (prev := known.get(case_ids[i])) is not None and name in prev.facts:
+                column[i] = prev.facts[name]
+    states = list(zip(*(state[name] for name in STATE_COLUMNS), strict=True))
+    digests = [state_hash(s) for s in states]
+    codes = {r: insp.resolve_region(str(r))[1] for r in set(state["region"])}  # a few dozen regions
+    batch_nos, received, channels = (
+        rows["batch_no"].tolist(),
+        rows["received_on"].tolist(),
+        rows["channel"].tolist(),
+    )
+    summaries, duplicates = rows["summary"].tolist(), rows["duplicate_of"].tolist()
+    sheets, lines = rows["_sheet"].tolist(), rows["_row"].tolist()
+    id_invalid = {
+        pos for pos, found in parsed.row_issues.items() if any(i.rule == "CASE_ID_PATTERN" for i in found)
+    }
+    positions = rows.index.tolist()
+    case_rows: list[tuple[object, ...]] = []  # in _CASE_COLUMNS order
+    version_rows: list[tuple[object, ...]] = []  # in _VERSION_COLUMNS order
+    type_rows: list[tuple[str, str]] = []  # (case_id, pollution type)
     retyped: list[str] = []  # known cases whose latest version now has other types
-    version_rows: list[dict[str, object]] = []
-    for row in accepted:
-        case_id = str(row.values["case_id"])
+    seen: set[str] = set()
+    for i, case_id in enumerate(case_ids):
+        if case_id in seen:
+            continue  # two accepted rows of one case (validation skipped): _reconcile refuses it
+        seen.add(case_id)
         prev = known.get(case_id)
-        state = state_of(facts_of(row, prev))
+        region = state["region"][i]
+        types = str(state["pollution_types"][i])
         if prev is None:
-            day = transferred.get(row.batch_no)
-            new_case_rows.append(
-                {
-                    "inspection_id": insp.id,
-                    "case_id": case_id,
-                    "batch_no": row.batch_no,
-                    "seq": state["seq"],
-                    "received_on": row.values.get("received_on"),
-                    "channel": row.values.get("channel"),
-                    "id_valid": not any(i.rule == "CASE_ID_PATTERN" for i in row.issues),
-                    "region": state["region"],
-                    "region_code": _region_code(insp, str(state["region"]), region_code),
-                    "pollution_types": state["pollution_types"],
-                    "summary": row.values.get("summary") or "",
-                    "key_case": state["key_case"],
-                    "duplicate_of": row.values.get("duplicate_of") or None,
-                    "due_on": day + dt.timedelta(days=insp.deadline_days) if day else None,
-                    "first_file": parsed.sha256,
-                }
+            day = transferred.get(batch_nos[i])
+            case_rows.append(
+                (
+                    case_id,
+                    batch_nos[i],
+                    state["seq"][i],
+                    received[i],
+                    channels[i],
+                    positions[i] not in id_invalid,
+                    region,
+                    codes[region],
+                    types,
+                    summaries[i] or "",
+                    state["key_case"][i],
+                    duplicates[i] or None,
+                    day + dt.timedelta(days=insp.deadline_days) if day else None,
+                )
             )
-            type_rows.extend(_type_rows(insp.id, case_id, str(state["pollution_types"])))
-        digest = state_hash(state)
-        if prev is not None and prev.state_at == digest:
+            type_rows.extend((case_id, t) for t in types.split(TYPE_SEPARATOR) if t)
+        if prev is not None and prev.state_at == digests[i]:
             continue  # the same state reported again is not a new version
         version_no = prev.top + 1 if prev else 1
         becomes_latest = prev is not None and (prev.latest is None or (as_of, version_no) > prev.latest)
-        if becomes_latest and prev.latest_types != state["pollution_types"]:  # type: ignore[union-attr]
+        if becomes_latest and prev.latest_types != types:  # type: ignore[union-attr]
             retyped.append(case_id)
-            type_rows.extend(_type_rows(insp.id, case_id, str(state["pollution_types"])))
-        known[case_id] = KnownCase(
-            summary=str(row.values.get("summary") or ""),
-            top=version_no,
-            state_at=digest,
-            facts={f: state[f] for f in CASE_FACTS},
-            latest=max(prev.latest, (as_of, version_no)) if prev and prev.latest else (as_of, version_no),
-            latest_types=str(state["pollution_types"]),
-        )
-        version_rows.append(
-            {
-                "inspection_id": insp.id,
-                "case_id": case_id,
-                "version_no": version_no,
-                "as_of": as_of,
-                "state_hash": digest,
-                "source_file": parsed.sha256,
-                "source_sheet": row.sheet,
-                "source_row": row.row,
-                "region_code": _region_code(insp, str(state["region"]), region_code),
-                **state,
-            }
-        )
+            type_rows.extend((case_id, t) for t in types.split(TYPE_SEPARATOR) if t)
+        version_rows.append((case_id, version_no, digests[i], sheets[i], lines[i], codes[region], *states[i]))
+    new_cases = _columns(_CASE_COLUMNS, case_rows, inspection_id=insp.id, first_file=parsed.sha256)
+    new_versions = _columns(
+        _VERSION_COLUMNS, version_rows, inspection_id=insp.id, as_of=as_of, source_file=parsed.sha256
+    )
     # Cases and types may race with a concurrent file carrying the same new case: the
     # first writer wins, the row is identical. Versions must not be dropped: a clash
     # there raises and the whole file is retried with fresh version numbers.
-    _bulk(conn, cases, new_case_rows, ignore_conflicts=True)
+    _bulk(conn, cases, new_cases, ignore_conflicts=True)
     for chunk in _chunks(retyped, conn):
         conn.execute(
             case_types.delete().where(
                 case_types.c.inspection_id == insp.id, _in(case_types.c.case_id, chunk, conn)
             )
         )
-    _bulk(conn, case_types, type_rows, ignore_conflicts=True)
-    _bulk(conn, case_versions, version_rows, ignore_conflicts=False)
-    return len(new_case_rows), len(version_rows)
+    types_columns = {
+        "inspection_id": [insp.id] * len(type_rows),
+        "case_id": [c for c, _ in type_rows],
+        "pollution_type": [t for _, t in type_rows],
+    }
+    _bulk(conn, case_types, types_columns, ignore_conflicts=True)
+    _bulk(conn, case_versions, new_versions, ignore_conflicts=False)
+    return len(case_rows), len(version_rows)
 
 
-def _type_rows(inspection_id: str, case_id: str, types: str) -> list[dict[str, object]]:
-    return [
-        {"inspection_id": inspection_id, "case_id": case_id, "pollution_type": t}
-        for t in types.split(TYPE_SEPARATOR)
-        if t
-    ]
+_CASE_COLUMNS = (
+    "case_id",
+    "batch_no",
+    "seq",
+    "received_on",
+    "channel",
+    "id_valid",
+    "region",
+    "region_code",
+    "pollution_types",
+    "summary",
+    "key_case",
+    "duplicate_of",
+    "due_on",
+)
+_VERSION_COLUMNS = (
+    "case_id",
+    "version_no",
+    "state_hash",
+    "source_sheet",
+    "source_row",
+    "region_code",
+    *STATE_COLUMNS,
+)
 
 
-def _region_code(insp: Inspection, region: str, memo: dict[str, str | None]) -> str | None:
-    if region not in memo:
-        memo[region] = insp.resolve_region(region)[1]
-    return memo[region]
+def _columns(
+    names: tuple[str, ...], rows: list[tuple[object, ...]], **same: object
+) -> dict[str, list[object]]:
+    """Row tuples to columns, with the columns every row shares."""
+    if not rows:
+        return {name: [] for name in names}
+    out = {name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)}
+    return {**out, **{name: [value] * len(rows) for name, value in same.items()}}
 
 
-def _quarantine(conn: Connection, insp: Inspection, parsed: ParsedFile, rejected: list[CaseRow]) -> None:
+def _quarantine(conn: Connection, insp: Inspection, parsed: ParsedFile, rejected: list[int]) -> None:
     file_errors = [i.to_dict() for i in parsed.issues if i.level == "error"]
-    rows = [
-        {
-            "file_sha256": parsed.sha256,
-            "sheet": row.sheet,
-            "row": row.row,
-            "inspection_id": insp.id,
-            "case_id": str(row.values.get("case_id") or "") or None,
-            "raw": row.raw,
-            "errors": [i.to_dict() for i in row.issues if i.level == "error"] or file_errors,
-            "resolved": False,
-            "resolved_by": None,
-        }
-        for row in rejected
+    frame = parsed.frame
+    errors = [
+        [i.to_dict() for i in parsed.row_issues.get(pos, []) if i.level == "error"] or file_errors
+        for pos in rejected
     ]
-    _bulk(conn, quarantined_rows, rows, ignore_conflicts=True)
+    _bulk(
+        conn,
+        quarantined_rows,
+        {
+            "file_sha256": [parsed.sha256] * len(rejected),
+            "sheet": [frame["_sheet"].iat[p] for p in rejected],
+            "row": [frame["_row"].iat[p] for p in rejected],
+            "inspection_id": [insp.id] * len(rejected),
+            "case_id": [frame["case_id"].iat[p] or None for p in rejected],
+            "raw": [parsed.raw(p) for p in rejected],
+            "errors": errors,
+            "resolved": [False] * len(rejected),
+            "resolved_by": [None] * len(rejected),
+        },
+        ignore_conflicts=True,
+    )
 
 
 def _resolve_quarantine(conn: Connection, inspection_id: str, case_ids: list[str], by_file: str) -> None:
@@ -455,22 +488,26 @@ def _resolve_quarantine(conn: Connection, inspection_id: str, case_ids: list[str
         )
 
 
-def _bulk(conn: Connection, table: Table, rows: list[dict[str, object]], *, ignore_conflicts: bool) -> None:
-    if not rows:
+def _bulk(
+    conn: Connection, table: Table, columns: dict[str, list[object]], *, ignore_conflicts: bool
+) -> None:
+    """Insert rows given as columns (name -> values; a column left out is NULL)."""
+    n = len(next(iter(columns.values()), []))
+    if not n:
         return
     if conn.dialect.name == "postgresql":
-        _copy_merge(conn, table, rows, ignore_conflicts=ignore_conflicts)
+        _copy_merge(conn, table, columns, n, ignore_conflicts=ignore_conflicts)
         return
-    # SQLite: the driver's executemany directly; SQLAlchemy's per-row parameter
+    # SQLite: the driver's executemany of column tuples; SQLAlchemy's per-row parameter
     # processing costs more than the insert itself on large files.
     cols = [c.name for c in table.columns]
     verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
     sql = f"{verb} INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    conn.exec_driver_sql(sql, _params(table, rows, dates_as_text=True))
+    conn.exec_driver_sql(sql, _tuples(table, columns, n, dates_as_text=True))
 
 
 def _copy_merge(
-    conn: Connection, table: Table, rows: list[dict[str, object]], *, ignore_conflicts: bool
+    conn: Connection, table: Table, columns: dict[str, list[object]], n: int, *, ignore_conflicts: bool
 ) -> None:
     """COPY into a temporary staging table, then one INSERT … SELECT into the target."""
     cols = [c.name for c in table.columns]
@@ -480,31 +517,30 @@ def _copy_merge(
     raw = conn.connection.driver_connection
     col_list = ", ".join(f'"{c}"' for c in cols)
     with raw.cursor() as cur, cur.copy(f"COPY {stage} ({col_list}) FROM STDIN") as copy:  # type: ignore[union-attr]
-        for values in _params(table, rows, dates_as_text=False):  # psycopg adapts dates itself
+        for values in _tuples(table, columns, n, dates_as_text=False):  # psycopg adapts dates itself
             copy.write_row(values)
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {stage}{conflict}")
 
 
-def _params(table: Table, rows: list[dict[str, object]], *, dates_as_text: bool) -> list[tuple[object, ...]]:
-    """Row dicts to parameter tuples in column order: itemgetter for speed, converting only
-    the columns the driver cannot take as they are (JSON as text; on SQLite, dates as the
+def _tuples(
+    table: Table, columns: dict[str, list[object]], n: int, *, dates_as_text: bool
+) -> list[tuple[object, ...]]:
+    """Columns to parameter tuples in the table's column order, converting only the
+    columns the driver cannot take as they are (JSON as text; on SQLite, dates as the
     ISO text SQLAlchemy's Date type stores)."""
-    cols = [c.name for c in table.columns]
-    get = itemgetter(*cols)
-    convert = [
-        (i, _to_json if c.type.__class__.__name__ == "JSON" else _to_iso)
-        for i, c in enumerate(table.columns)
-        if c.type.__class__.__name__ == "JSON" or (dates_as_text and c.type.__class__.__name__ == "Date")
-    ]
-    defaults = dict.fromkeys(cols)
-    out = []
-    for r in rows:
-        values = list(get({**defaults, **r})) if len(r) != len(cols) else list(get(r))
-        for i, fn in convert:
-            values[i] = fn(values[i])
-        out.append(tuple(values))
-    return out
+    data: list[list[object]] = []
+    for c in table.columns:
+        values = columns.get(c.name)
+        if values is None:
+            values = [None] * n
+        kind = c.type.__class__.__name__
+        if kind == "JSON":
+            values = [_to_json(v) for v in values]
+        elif dates_as_text and kind == "Date":
+            values = [_to_iso(v) for v in values]
+        data.append(values)
+    return list(zip(*data, strict=True))
 
 
 def _to_json(value: object) -> str:

@@ -1,0 +1,47 @@
+"""The naive script a newcomer would write first, as the baseline of `make bench`:
+pandas ``read_excel`` (openpyxl), a six-expectation GX suite on the frame, ``to_sql``.
+
+    python bench/naive.py WORKBOOK WAREHOUSE_URL
+"""
+
+from __future__ import annotations
+
+import sys
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+from sqlalchemy import create_engine
+
+
+def main(path: str, url: str) -> int:
+    frame = pd.read_excel(path, header=1, engine="openpyxl", dtype=str)
+    frame = frame[frame["受理编号"].notna()]
+    ctx = gx.get_context(mode="ephemeral")
+    batch = (
+        ctx.data_sources.add_pandas("naive")
+        .add_dataframe_asset("rows")
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    suite = ctx.suites.add(
+        gx.ExpectationSuite(
+            name="naive",
+            expectations=[
+                gxe.ExpectColumnValuesToNotBeNull(column="受理编号"),
+                gxe.ExpectColumnValuesToBeUnique(column="受理编号"),
+                gxe.ExpectColumnValuesToMatchRegex(column="受理编号", regex=r"^[DX]\d[A-Z]{2}\d{12}$"),
+                gxe.ExpectColumnValuesToNotBeNull(column="交办问题基本情况"),
+                gxe.ExpectColumnValuesToNotBeNull(column="行政区域"),
+                gxe.ExpectColumnValuesToBeInSet(column="是否办结", value_set=["已办结", "阶段性办结", "正在办理"]),
+            ],
+        )
+    )
+    result = batch.validate(suite)
+    frame.to_sql("complaints", create_engine(url), index=False, if_exists="replace", chunksize=10_000)
+    print(len(frame), "rows,", "valid" if result.success else "invalid")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
