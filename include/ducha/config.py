@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -63,10 +63,15 @@ class Inspection:
         A region of no configured city (a development zone, or the generic profile) is
         its own group, with no code.
         """
-        for r in self.regions:
-            if region.startswith(r.name) or any(region.startswith(c) for c in r.counties):
-                return r.name, r.code
-        return region, None
+        return _resolve_region(self.regions, region)
+
+
+@lru_cache(maxsize=8192)  # a few hundred regions, asked for once per case and table
+def _resolve_region(regions: tuple[Region, ...], region: str) -> tuple[str, str | None]:
+    for r in regions:
+        if region.startswith(r.name) or any(region.startswith(c) for c in r.counties):
+            return r.name, r.code
+    return region, None
 
 
 def _inspection_from_dict(raw: dict) -> Inspection:

@@ -56,6 +56,7 @@ def publish(
             log.info("%s: no data in the warehouse yet, nothing to publish", inspection_id)
             return PublishOutcome(inspection_id, None, None)
         states = T.case_states(conn, inspection_id, day)
+    states = T.with_cities(states, insp)  # read once, shared by every table and chart
     layout = T.layouts()[insp.layout]
     final = under(out_root, inspection_id, day.isoformat())
     tmp = under(out_root, inspection_id, f".{day.isoformat()}.tmp")

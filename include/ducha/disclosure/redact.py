@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 
 # Guards: not inside a longer digit run, not a decimal's fraction, not glued to a code.
@@ -160,6 +161,7 @@ def find_personal(text: str) -> list[tuple[str, str]]:
     return [(_kind(m), text[m.start() : m.end()]) for m in _ANY.finditer(_fold(text))]
 
 
+@lru_cache(maxsize=1 << 17)  # one publish writes each text in several tables and formats
 def mask_personal(text: str) -> str:
     """Mask phone numbers, ID-card and bank-card numbers and e-mail addresses in text
     (scheme in the module docstring). Idempotent; everything else is left as written."""

@@ -8,6 +8,7 @@ same tables, and publishing an earlier date again reproduces what was published 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, case, func, select
 
 from ducha.config import Inspection
 from ducha.contract import CONFIG_DIR, TYPE_SEPARATOR, load_contract
+from ducha.disclosure.redact import is_missing
 from ducha.disclosure.writers import Column, Sheet
 from ducha.text import int_to_cn
 from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_versions, cases
@@ -176,23 +178,49 @@ def batch_sheet(
     day = transferred.iloc[0] if len(transferred) else None
     title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")
     title = title.replace("（ ", "（").replace(" ）", "）")
-    records = rows.to_dict("records")
-    numbered = [(n, rec) for n, rec in enumerate(records, start=1)]
+    numbers = range(1, len(rows) + 1)
     if region is not None and insp is not None:
-        numbered = [(n, rec) for n, rec in numbered if insp.resolve_region(str(rec["region"]))[0] == region]
+        mine = (cities(rows, insp) == region).to_numpy()
+        rows, numbers = rows[mine], [n for n, keep in zip(numbers, mine, strict=True) if keep]
         title = region + title
     columns = [Column(c.header, c.width, "int" if c.field == "seq" else "text") for c in layout.columns]
     return Sheet(
         name=batch_label(batch_no),
         columns=columns,
-        rows=[[_cell(rec, c.field, n) for c in layout.columns] for n, rec in numbered],
+        rows=_grid(rows, [c.field for c in layout.columns], numbers),
         title=title,
     )
 
 
+def cities(states: pd.DataFrame, insp: Inspection) -> pd.Series:
+    """The city of each case (its ``city`` column, when the caller has added it)."""
+    if "city" in states.columns:
+        return states["city"]
+    names = {r: insp.resolve_region(str(r))[0] for r in states["region"].unique()}
+    return states["region"].map(names)
+
+
+def with_cities(states: pd.DataFrame, insp: Inspection) -> pd.DataFrame:
+    """``states`` with the ``city`` column every per-city table and chart reads."""
+    return states.assign(city=cities(states, insp)) if "city" not in states.columns else states
+
+
+def _grid(rows: pd.DataFrame, fields: list[str], numbers: Iterable[int]) -> list[list[object]]:
+    """Table cells, built column by column: a missing value is "", 序号 falls back to the
+    row's number in its batch."""
+    columns: list[list[object]] = []
+    for name in fields:
+        values = rows[name].tolist()
+        if name == "seq":
+            columns.append([n if is_missing(v) else int(v) for v, n in zip(values, numbers, strict=True)])  # type: ignore[call-overload]
+        else:
+            columns.append(["" if is_missing(v) else v for v in values])
+    return [list(r) for r in zip(*columns, strict=True)] if columns else []
+
+
 def batch_regions(states: pd.DataFrame, batch_no: int, insp: Inspection) -> list[str]:
     """The cities with rows in a batch, in the configured order."""
-    names = {insp.resolve_region(str(r))[0] for r in states.loc[states["batch_no"] == batch_no, "region"]}
+    names = set(cities(states[states["batch_no"] == batch_no], insp))
     order = [r.name for r in insp.regions]
     return sorted(names, key=lambda c: (order.index(c) if c in order else len(order), c))
 
@@ -203,26 +231,15 @@ def updates_sheet(updates: pd.DataFrame, layout: Layout, day: dt.date) -> Sheet:
         Column("批次", 8),
         *(Column(c.header, c.width, "int" if c.field == "seq" else "text") for c in layout.columns),
     ]
-    rows = [
-        [batch_label(int(rec["batch_no"])), *(_cell(rec, c.field, 0) for c in layout.columns)]
-        for rec in updates.to_dict("records")
-    ]
+    grid = _grid(updates, [c.field for c in layout.columns], [0] * len(updates))
+    labels = [batch_label(int(b)) for b in updates["batch_no"]]
     return Sheet(
         name="办理情况更新",
         columns=columns,
-        rows=rows,
+        rows=[[label, *cells] for label, cells in zip(labels, grid, strict=True)],
         title=f"群众信访举报办理情况更新表（{cn_date(day)}）",
         notes=["注：本表为此前已公开、本日办理进展或调查核实情况有变化的信访件；序号为所属批次内的序号。"],
     )
-
-
-def _cell(rec: dict, field: str, n: int) -> object:
-    if field == "seq":
-        return int(rec["seq"]) if pd.notna(rec.get("seq")) else n
-    value = rec.get(field)
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return value
 
 
 # --- cumulative summary -------------------------------------------------------------
@@ -275,7 +292,7 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
     rows: list[list[object]] = []
     if not states.empty:
         frame = states.assign(
-            city=states["region"].map(lambda r: insp.resolve_region(str(r))[0]),
+            city=cities(states, insp),
             today=states["transferred_on"] == as_of,
             closed=_closed(states),
             partly=_partly(states),
