@@ -33,7 +33,9 @@ def main(path: str, url: str) -> int:
                 gxe.ExpectColumnValuesToMatchRegex(column="受理编号", regex=r"^[DX]\d[A-Z]{2}\d{12}$"),
                 gxe.ExpectColumnValuesToNotBeNull(column="交办问题基本情况"),
                 gxe.ExpectColumnValuesToNotBeNull(column="行政区域"),
-                gxe.ExpectColumnValuesToBeInSet(column="是否办结", value_set=["已办结", "阶段性办结", "正在办理"]),
+                gxe.ExpectColumnValuesToBeInSet(
+                    column="是否办结", value_set=["已办结", "阶段性办结", "正在办理"]
+                ),
             ],
         )
     )

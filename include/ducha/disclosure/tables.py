@@ -62,6 +62,10 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
     """One row per case known on ``as_of``, with its latest state reported by then
     (latest by as-of day, then load order, as in the v_case_latest view)."""
     v = case_versions
+    closed = load_contract().closed_statuses
+    # One pass over the versions, window functions per case: the latest version, the day
+    # first reported and the day first closed (a joined GROUP BY subquery here was scanned
+    # once per case by SQLite: quadratic).
     ranked = (
         select(
             v.c.case_id,
@@ -70,23 +74,16 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
             .over(partition_by=v.c.case_id, order_by=(v.c.as_of.desc(), v.c.version_no.desc()))
             .label("rank"),
             func.min(v.c.as_of).over(partition_by=v.c.case_id).label("first_reported"),
+            func.min(case((v.c.status.in_(closed), v.c.as_of), else_=None))
+            .over(partition_by=v.c.case_id)
+            .label("closed_on"),
         )
         .where(v.c.inspection_id == inspection_id, v.c.as_of <= as_of)
         .subquery()
     )
     latest = (
-        select(ranked.c.case_id, ranked.c.version_no, ranked.c.first_reported)
+        select(ranked.c.case_id, ranked.c.version_no, ranked.c.first_reported, ranked.c.closed_on)
         .where(ranked.c.rank == 1)
-        .subquery()
-    )
-    first_closed = (
-        select(v.c.case_id, func.min(v.c.as_of).label("closed_on"))
-        .where(
-            v.c.inspection_id == inspection_id,
-            v.c.as_of <= as_of,
-            v.c.status.in_(load_contract().closed_statuses),
-        )
-        .group_by(v.c.case_id)
         .subquery()
     )
     # The batch date, and the due dates it sets, only once a file reported by then gave it.
@@ -112,7 +109,7 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
             v.c.status,
             v.c.accountability,
             *(v.c[p] for p in PENALTY_COLUMNS),
-            first_closed.c.closed_on,
+            latest.c.closed_on,
         )
         .select_from(cases)
         .join(latest, latest.c.case_id == cases.c.case_id)
@@ -126,7 +123,6 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
             batches,
             (batches.c.inspection_id == cases.c.inspection_id) & (batches.c.batch_no == cases.c.batch_no),
         )
-        .outerjoin(first_closed, first_closed.c.case_id == cases.c.case_id)
         .where(cases.c.inspection_id == inspection_id)
         .order_by(cases.c.batch_no, v.c.seq, cases.c.case_id)
     )

@@ -44,3 +44,46 @@ def test_postgres_plans_have_no_per_case_subquery(postgres_url: str) -> None:
         for query in QUERIES:
             (plan,) = conn.execute(text(f"EXPLAIN (FORMAT JSON) {query}")).one()
             assert _subplans(plan[0]["Plan"]) == [], (query, plan)
+
+
+def _case_states_sql(conn) -> tuple[str, object]:  # type: ignore[no-untyped-def]
+    """The statement publishing runs (``case_states``), as sent to the database."""
+    import datetime as dt
+
+    from sqlalchemy import event
+
+    from ducha.disclosure.tables import case_states
+
+    sent: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters))
+
+    event.listen(conn, "before_cursor_execute", capture)
+    try:
+        case_states(conn, "x", dt.date(2024, 6, 8))
+    finally:
+        event.remove(conn, "before_cursor_execute", capture)
+    return sent[-1]
+
+
+def test_sqlite_publishing_query_scans_only_its_outer_loop(tmp_path: Path) -> None:
+    """Each inner loop of the join is an index search: a SCAN there (of a table, or of a
+    materialised subquery such as a per-case GROUP BY) runs once per case. Publishing's
+    first-closed day was such a LEFT JOIN: quadratic, found by tests/…/test_replay.py."""
+    eng = upgrade(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    with eng.connect() as conn:
+        statement, params = _case_states_sql(conn)
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+    loops = [row[3] for row in plan if row[1] == 0 and row[3].startswith(("SCAN", "SEARCH"))]
+    assert loops and not [p for p in loops[1:] if p.startswith("SCAN")], plan
+    assert not [row for row in plan if "CORRELATED" in row[3]], plan
+
+
+@pytest.mark.postgres
+def test_postgres_publishing_query_has_no_per_case_subquery(postgres_url: str) -> None:
+    eng = upgrade(postgres_url)
+    with eng.connect() as conn:
+        statement, params = _case_states_sql(conn)
+        (plan,) = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", params).one()
+    assert _subplans(plan[0]["Plan"]) == [], plan
