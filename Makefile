@@ -70,7 +70,7 @@ airflow: airflow-home
 	AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://localhost:8080/execution/ $(BIN)/airflow standalone
 
 bench: install-dev
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .airflow data .pytest_cache .ruff_cache

@@ -1,14 +1,19 @@
-"""`make bench`: speed and memory of the pipeline's heavy steps on a 100k-row workbook.
+"""`make bench`: the scale targets of the pipeline, each a median of several runs and a
+ratio against a baseline measured in the same run (these machines are noisy: absolute
+seconds do not compare across runs or machines). docs/benchmarks.md explains each line.
 
-Each step runs in a fresh process (so imports and peak memory are its own), and every
-figure is quoted as a ratio against a baseline measured in the same run: these machines
-are noisy, absolute seconds are not comparable across runs.
+    python bench/run.py [--rows 100000] [--runs 3] [--quick]
+
+Every measured command runs in a fresh process, imports included, as a user runs it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -16,176 +21,389 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-STEPS: dict[str, str] = {
-    # baseline: what a naive implementation would do
-    "openpyxl read-only (baseline)": """
-import openpyxl
-wb = openpyxl.load_workbook(PATH, read_only=True, data_only=True)
-n = sum(1 for _ in wb.worksheets[0].iter_rows(values_only=True))
-""",
-    "calamine raw read (ducha reader)": """
-from ducha.intake.reader import read_raw
-sheets, _ = read_raw(Path(PATH))
-n = len(sheets[0].rows)
-""",
-    "parse + normalise (ducha intake)": """
-from ducha.config import get_inspection
-from ducha.intake.parse import parse_file
-n = len(parse_file(Path(PATH), get_inspection("c3-hn-2024")).rows)
-""",
-    "parse + GX validation (ducha intake + quality)": """
-from ducha.config import get_inspection
-from ducha.intake.parse import parse_file
-from ducha.quality import Validator
-p = parse_file(Path(PATH), get_inspection("c3-hn-2024"))
-Validator().validate(p)
-n = sum(1 for r in p.rows if not r.issues)
-""",
-}
-
-# Loading: parse outside the clock (t0 is reset), then time only the warehouse write.
-LOAD_SETUP = """
-from ducha.config import get_inspection
-from ducha.intake.parse import parse_file
-from ducha.warehouse.db import upgrade
-parsed = parse_file(Path(PATH), get_inspection("c3-hn-2024"))
-engine = upgrade(URL)
+# A command run as `python -c WRAP <module-or-script> args…`: prints its peak RSS (KB)
+# on the last line of stderr, so memory is measured per process, not per process tree.
+WRAP = """
+import resource, runpy, sys
+target, sys.argv = sys.argv[1], sys.argv[1:]
+try:
+    if target.endswith(".py"):
+        runpy.run_path(target, run_name="__main__")
+    else:
+        runpy.run_module(target, run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+print("maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(code if isinstance(code, int) else 1)
 """
-LOAD_STEPS: dict[str, str] = {
-    "DataFrame.to_sql of the same rows (baseline)": LOAD_SETUP
-    + """
-import pandas as pd
-frame = pd.DataFrame([{k: (v if not isinstance(v, list) else "、".join(v)) for k, v in r.values.items()}
-                      for r in parsed.rows])
-t0 = time.perf_counter()
-frame.to_sql("bench_rows", engine, index=False, if_exists="replace", chunksize=10_000)
-n = len(frame)
-""",
-    "ducha load_file (stage + merge, versions)": LOAD_SETUP
-    + """
-from ducha.warehouse.load import load_file
-t0 = time.perf_counter()
-n = load_file(engine, parsed, stored_path="bench").rows_loaded
-""",
-}
 
-RUNNER = """
-import resource, sys, time
+# In process, after the imports: ducha's read + validate + load of one workbook, the
+# naive stages, and the floor (raw calamine read, GX on the same frame, bare inserts).
+STAGES = """
+import json, sys, time, datetime as dt
 from pathlib import Path
-PATH = sys.argv[1]
-URL = sys.argv[2] if len(sys.argv) > 2 else ""
-t0 = time.perf_counter()
-{body}
-elapsed = time.perf_counter() - t0
-print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, n)
+path, url, which = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+if which == "ducha":
+    from ducha.config import data_dirs, get_inspection
+    from ducha.pipeline import Ingestor
+    ingestor = Ingestor(data_dirs(Path(sys.argv[4])), url)
+    insp = get_inspection("c3-hn-2024")
+    ingestor.validator._checkpoint(insp)  # the GX context and suite: set-up, not a stage
+    t0 = time.perf_counter()
+    outcome = ingestor.ingest_file(path, insp, day=dt.date(2024, 6, 20))
+    assert outcome.rows_loaded > 0, outcome
+elif which == "naive":
+    import great_expectations as gx, pandas as pd
+    from sqlalchemy import create_engine
+    sys.path.insert(0, sys.argv[5])
+    from bench.naive import validate
+    engine = create_engine(url)
+    t0 = time.perf_counter()
+    frame = pd.read_excel(path, header=1, engine="openpyxl", dtype=str)
+    validate(frame[frame["受理编号"].notna()])
+    frame.to_sql("complaints", engine, index=False, if_exists="replace", chunksize=10_000)
+else:  # the floor
+    import great_expectations as gx, pandas as pd
+    from python_calamine import CalamineWorkbook
+    from sqlalchemy import create_engine
+    sys.path.insert(0, sys.argv[5])
+    from bench.naive import validate
+    engine = create_engine(url)
+    t0 = time.perf_counter()
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    frame = pd.DataFrame(grid[2:-1], columns=[str(h) for h in grid[1]])
+    validate(frame)
+    rows = list(frame.itertuples(index=False, name=None))
+    cols = ", ".join(f'"c{i}" text' for i in range(frame.shape[1]))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE floor_rows ({cols})")
+        marks = ", ".join(["?" if url.startswith("sqlite") else "%s"] * frame.shape[1])
+        if url.startswith("sqlite"):
+            conn.exec_driver_sql(f"INSERT INTO floor_rows VALUES ({marks})", rows)
+        else:
+            with conn.connection.driver_connection.cursor() as cur, cur.copy(f"COPY floor_rows FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+print(json.dumps({"seconds": time.perf_counter() - t0}))
 """
 
 
-def run_step(body: str, path: Path, url: str = "") -> tuple[float, int, int]:
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER.format(body=body), str(path), url], capture_output=True, text=True
+def median_run(argv: list[str], runs: int, env: dict[str, str] | None = None, setup=None) -> dict:  # type: ignore[no-untyped-def]
+    """Median wall seconds (and the largest peak RSS) of ``argv`` over ``runs`` runs;
+    ``setup`` runs before each (a fresh warehouse), outside the clock."""
+    seconds, rss, out = [], [], ""
+    for _ in range(runs):
+        extra = setup() if setup else []
+        t0 = time.perf_counter()
+        done = subprocess.run(
+            [*argv, *extra], capture_output=True, text=True, env={**os.environ, **(env or {})}
+        )
+        seconds.append(time.perf_counter() - t0)
+        if done.returncode not in (0, 3):  # 3: rows quarantined, still a full run
+            raise SystemExit(f"failed: {' '.join(argv)}\n{done.stderr[-3000:]}")
+        rss += [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("maxrss ")]
+        out = done.stdout
+    return {
+        "seconds": round(statistics.median(seconds), 3),
+        "runs": [round(s, 3) for s in seconds],
+        "peak_rss_mb": round(max(rss) / 1024, 1) if rss else None,
+        "stdout": out.strip()[-500:],
+    }
+
+
+class Warehouses:
+    """Fresh, empty warehouses: SQLite files, PostgreSQL databases (dropped at the end)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp, self.n, self.created = tmp, 0, []
+        self.postgres = self._pg_up()
+
+    def _pg_up(self) -> bool:
+        from sqlalchemy import create_engine, text
+
+        try:
+            with create_engine(PG_ADMIN).connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception as exc:
+            print(f"PostgreSQL not reachable ({type(exc).__name__}): SQLite figures only")
+            return False
+
+    def backends(self) -> list[str]:
+        return ["sqlite", "postgresql"] if self.postgres else ["sqlite"]
+
+    def fresh(self, backend: str) -> str:
+        self.n += 1
+        if backend == "sqlite":
+            path = self.tmp / f"w{self.n}.sqlite"
+            path.unlink(missing_ok=True)
+            return f"sqlite:///{path}"
+        from sqlalchemy import create_engine, text
+
+        name = f"ducha_bench_{os.getpid()}_{self.n}"
+        with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+    def drop(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        if not self.created:
+            return
+        with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def ingest_argv(path: Path) -> list[str]:
+    return [PY, "-c", WRAP, "ducha.cli", "ingest", "--inspection", "c3-hn-2024", str(path), "--warehouse"]
+
+
+def naive_argv(path: Path) -> list[str]:
+    return [PY, "-c", WRAP, str(REPO / "bench" / "naive.py"), str(path)]
+
+
+def whole_process(book: Path, wh: Warehouses, tmp: Path, runs: int) -> dict:
+    """`ducha ingest` against the naive script, imports included, on each database."""
+    out = {}
+    env = {"DUCHA_DATA_DIR": str(tmp / "data")}
+    for backend in wh.backends():
+        naive = median_run(naive_argv(book), runs, env, setup=lambda b=backend: [wh.fresh(b)])
+        ducha = median_run(
+            ingest_argv(book), runs, env, setup=lambda b=backend: [_fresh_data(tmp), wh.fresh(b)][1:]
+        )
+        out[backend] = {
+            "naive script": naive,
+            "ducha ingest": ducha,
+            "speed-up": round(naive["seconds"] / ducha["seconds"], 2),
+        }
+    return out
+
+
+def _fresh_data(tmp: Path) -> str:
+    import shutil
+
+    shutil.rmtree(tmp / "data", ignore_errors=True)
+    return ""
+
+
+def in_process(book: Path, wh: Warehouses, tmp: Path, runs: int) -> dict:
+    out = {}
+    for backend in wh.backends():
+        row: dict[str, object] = {}
+        for which in ("ducha", "naive", "floor"):
+            times = []
+            for _ in range(runs):
+                _fresh_data(tmp)
+                argv = [PY, "-c", STAGES, str(book), wh.fresh(backend), which, str(tmp / "data"), str(REPO)]
+                done = subprocess.run(argv, capture_output=True, text=True)
+                if done.returncode:
+                    raise SystemExit(f"stage {which} failed:\n{done.stderr[-3000:]}")
+                times.append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+            row[which] = round(statistics.median(times), 3)
+        row["naive / ducha"] = round(row["naive"] / row["ducha"], 2)  # type: ignore[operator]
+        row["ducha / floor"] = round(row["ducha"] / row["floor"], 2)  # type: ignore[operator]
+        out[backend] = row
+    return out
+
+
+def scaling(tmp: Path, wh: Warehouses, sizes: list[int], runs: int) -> dict:
+    """`ducha ingest` at several sizes (SQLite): seconds, rows/s, and the slope."""
+    from bench.workbook import big_workbook
+
+    out = {}
+    for rows in sizes:
+        book = big_workbook(tmp / f"scale{rows}.xlsx", rows)
+        r = median_run(
+            ingest_argv(book),
+            runs,
+            {"DUCHA_DATA_DIR": str(tmp / "data")},
+            setup=lambda: [_fresh_data(tmp), wh.fresh("sqlite")][1:],
+        )
+        out[str(rows)] = {"seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"]}
+    base, top = sizes[0], sizes[-1]
+    out["slope: s per 100k rows between the smallest and largest"] = round(
+        (out[str(top)]["seconds"] - out[str(base)]["seconds"]) / (top - base) * 100_000, 2
     )
-    if done.returncode != 0:
-        raise SystemExit(f"benchmark step failed:\n{done.stderr[-3000:]}")
-    seconds, rss_kb, n = done.stdout.strip().splitlines()[-1].split()
-    return float(seconds), int(rss_kb), int(n)
+    out["time ratio largest/smallest (linear: the size ratio)"] = round(
+        out[str(top)]["seconds"] / out[str(base)]["seconds"], 2
+    )
+    return out
+
+
+def latest_count_and_publish(book: Path, wh: Warehouses, tmp: Path, runs: int) -> dict:
+    """`SELECT count(*) FROM v_case_latest` on a warehouse of the book's cases, and
+    `ducha publish` of that inspection (one batch: every case in every table)."""
+    from sqlalchemy import create_engine, text
+
+    out = {}
+    for backend in wh.backends():
+        url = wh.fresh(backend)
+        _fresh_data(tmp)
+        env = {**os.environ, "DUCHA_DATA_DIR": str(tmp / "data")}
+        subprocess.run([*ingest_argv(book), url], check=False, capture_output=True, env=env)
+        engine = create_engine(url)
+        counts = []
+        with engine.connect() as conn:
+            for _ in range(max(runs, 3)):
+                t0 = time.perf_counter()
+                cases = conn.execute(text("SELECT count(*) FROM v_case_latest")).scalar_one()
+                counts.append(time.perf_counter() - t0)
+        engine.dispose()
+        publish = median_run(
+            [
+                PY,
+                "-c",
+                WRAP,
+                "ducha.cli",
+                "publish",
+                "--inspection",
+                "c3-hn-2024",
+                "--warehouse",
+                url,
+                "--out",
+                str(tmp / "outbox"),
+            ],
+            runs,
+            {"DUCHA_DATA_DIR": str(tmp / "data")},
+        )
+        out[backend] = {
+            "cases": cases,
+            "v_case_latest count s": round(statistics.median(counts), 3),
+            "ducha publish s": publish["seconds"],
+            "publish peak_rss_mb": publish["peak_rss_mb"],
+        }
+    return out
+
+
+def round_replay(tmp: Path, wh: Warehouses, provinces: int, days: int) -> dict:
+    """The round day by day (ingest_day + publish_all, as the DAGs run them), and the
+    whole round's intake dropped at once: landing -> tables in one ingest and publish."""
+    sys.path.insert(0, str(REPO))
+    from bench.replay import FIRST_DAY, replay, write_landing
+
+    out = {}
+    for backend in wh.backends():
+        root = tmp / f"replay-{backend}"
+        r = replay(root, wh.fresh(backend), provinces, days)
+        out[backend] = {
+            "files": r.files,
+            "rows": r.rows,
+            "cases": r.per_day[-1].cases,
+            "seconds": round(r.seconds, 1),
+            "ingest s": round(sum(d.ingest_seconds for d in r.per_day), 1),
+            "publish s": round(sum(d.publish_seconds for d in r.per_day), 1),
+            "first day s": round(r.per_day[0].ingest_seconds + r.per_day[0].publish_seconds, 2),
+            "last day s": round(r.per_day[-1].ingest_seconds + r.per_day[-1].publish_seconds, 2),
+        }
+        # Everything at once: the same round's files in one landing day.
+        import datetime as dt
+        import shutil
+
+        from ducha.config import data_dirs
+        from ducha.disclosure.publish import publish_all
+        from ducha.pipeline import Ingestor
+
+        once = tmp / f"once-{backend}"
+        write_landing(once, provinces, days)
+        last = FIRST_DAY + dt.timedelta(days=days - 1)
+        for insp_dir in (once / "landing").iterdir():  # every day's files into the last day
+            target = insp_dir / last.isoformat()
+            for folder in sorted(p for p in insp_dir.iterdir() if p != target):
+                for f in folder.iterdir():
+                    shutil.move(str(f), target / f"{folder.name}-{f.name}")
+                folder.rmdir()
+        t0 = time.perf_counter()
+        ingestor = Ingestor(data_dirs(once), wh.fresh(backend), run_label="once")
+        day = ingestor.ingest_day(last)
+        outcomes = publish_all(ingestor.engine, ingestor.dirs.outbox, as_of=last)
+        out[backend]["landing -> tables, all at once s"] = round(time.perf_counter() - t0, 1)
+        out[backend]["cases at once"] = sum(o.cases for o in outcomes)
+        out[backend]["rows at once"] = day.totals()["rows_total"]
+    return out
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--provinces", type=int, default=8)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--quick", action="store_true", help="small sizes, one run: checks the harness")
+    ap.add_argument("--only", nargs="*", default=None, help="sections to run (default: all)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "latest.json")
     args = ap.parse_args()
+    if args.quick:
+        args.rows, args.runs, args.provinces, args.days = 5_000, 1, 2, 3
     sys.path.insert(0, str(REPO))
     from bench.workbook import big_workbook
 
-    report: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = big_workbook(Path(tmp) / "big.xlsx", args.rows)
-        print(f"workbook: {args.rows} rows, {path.stat().st_size / 1e6:.1f} MB")
-        report["intake"] = _section(STEPS, path, "", "openpyxl read-only (baseline)")
-        for backend, url in _warehouses(Path(tmp)):
-            report[f"load into {backend}"] = _section(
-                LOAD_STEPS,
-                path,
-                url,
-                "DataFrame.to_sql of the same rows (baseline)",
-                fresh=(backend, Path(tmp)),
-            )
+    report: dict[str, object] = {"machine": _machine(), "rows": args.rows, "runs": args.runs}
+    sections = set(args.only or ["process", "stages", "scale", "publish", "replay"])
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        wh = Warehouses(tmp)
+        try:
+            book = big_workbook(tmp / "big.xlsx", args.rows)
+            if "process" in sections:
+                report["whole process"] = _show(
+                    "whole process (ducha ingest vs naive script)", whole_process(book, wh, tmp, args.runs)
+                )
+            if "stages" in sections:
+                report["in process"] = _show(
+                    "in process: read + validate + load", in_process(book, wh, tmp, args.runs)
+                )
+            if "scale" in sections:
+                sizes = [args.rows // 10, args.rows, args.rows * 3]
+                report["scaling"] = _show("scaling (SQLite)", scaling(tmp, wh, sizes, 1))
+            if "publish" in sections:
+                half = big_workbook(tmp / "half.xlsx", args.rows // 2)
+                report["latest + publish"] = _show(
+                    "v_case_latest count (all rows) and publish (half)",
+                    {
+                        "count": latest_count_and_publish(book, wh, tmp, args.runs),
+                        "publish": latest_count_and_publish(half, wh, tmp, args.runs),
+                    },
+                )
+            if "replay" in sections:
+                report["round replay"] = _show(
+                    "round replay", round_replay(tmp, wh, args.provinces, args.days)
+                )
+        finally:
+            wh.drop()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"rows": args.rows, "when": time.strftime("%Y-%m-%d"), "results": report}
-    args.out.write_text(json.dumps(doc, ensure_ascii=False, indent=2))
-    _drop_created()
+    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     print(f"\nwritten to {args.out}")
     return 0
 
 
-def _section(
-    steps: dict[str, str], path: Path, url: str, baseline: str, fresh: tuple[str, Path] | None = None
-) -> dict[str, dict]:
-    results: dict[str, dict] = {}
-    for name, body in steps.items():
-        step_url = _fresh(*fresh, url) if fresh else url
-        seconds, rss_kb, n = run_step(body, path, step_url)
-        results[name] = {"seconds": round(seconds, 3), "peak_rss_mb": round(rss_kb / 1024, 1), "rows": n}
-    base = results[baseline]["seconds"]
-    title = "intake" if not url else f"load ({url.split(':')[0]})"
-    print(f"\n{title:50} {'seconds':>8} {'x baseline':>10} {'rows/s':>10} {'peak MB':>8}")
-    for name, r in results.items():
-        r["ratio_to_baseline"] = round(r["seconds"] / base, 3)
-        print(
-            f"{name:50} {r['seconds']:8.2f} {r['ratio_to_baseline']:10.2f} "
-            f"{r['rows'] / r['seconds']:10.0f} {r['peak_rss_mb']:8.0f}"
-        )
-    return results
+def _show(title: str, data: dict) -> dict:
+    print(f"\n== {title}")
+    print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
+    return data
 
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+def _machine() -> dict[str, object]:
+    import importlib.metadata as md
 
-
-def _warehouses(tmp: Path) -> list[tuple[str, str]]:
-    out = [("sqlite", f"sqlite:///{tmp / 'bench.sqlite'}")]
-    from sqlalchemy import create_engine, text
-
-    try:
-        with create_engine(PG_ADMIN).connect() as conn:
-            conn.execute(text("SELECT 1"))
-        out.append(("postgresql", PG_ADMIN))
-    except Exception as exc:  # a user's machine without PostgreSQL: say so, bench the rest
-        print(f"PostgreSQL not reachable ({type(exc).__name__}): load benchmark on SQLite only")
-    return out
-
-
-_counter = iter(range(1_000_000))
-
-
-def _fresh(backend: str, tmp: Path, url: str) -> str:
-    """An empty database for one step."""
-    n = next(_counter)
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / f'bench-{n}.sqlite'}"
-    from sqlalchemy import create_engine, text
-
-    name = f"ducha_bench_{n}_{int(time.time())}"
-    with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    _created.append(name)
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-_created: list[str] = []
-
-
-def _drop_created() -> None:
-    if not _created:
-        return
-    from sqlalchemy import create_engine, text
-
-    with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
-        for name in _created:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    versions = {
+        p: md.version(p)
+        for p in ("pandas", "sqlalchemy", "great-expectations", "python-calamine", "xlsxwriter", "psycopg")
+    }
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "when": time.strftime("%Y-%m-%d"),
+        **versions,
+    }
 
 
 if __name__ == "__main__":
