@@ -146,3 +146,30 @@ def test_an_unreadable_warehouse_connection_stops_the_run(landing: Path, tmp_pat
     assert not (tmp_path / "data" / "archive").exists() or not list(
         (tmp_path / "data" / "archive").rglob("*.xlsx")
     )
+
+
+# Run as `python -c`: the CLI's main, then a check that GX was never imported.
+_NO_GX = (
+    "import sys; from ducha.cli import main; code = main(sys.argv[1:]); "
+    "sys.exit(97 if 'great_expectations' in sys.modules else code)"
+)
+
+
+def test_commands_that_do_not_validate_do_not_import_great_expectations(
+    landing: Path, tmp_path: Path
+) -> None:
+    """Importing GX costs seconds: publish, status and db upgrade must not pay it."""
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    ingested = run(["ingest", str(landing), "--warehouse", url], tmp_path)
+    assert ingested.returncode in (0, 1) and "loaded" in ingested.stdout, (
+        ingested.stderr
+    )  # 1: rows quarantined
+    env = {**os.environ, "DUCHA_DATA_DIR": str(tmp_path / "data")}
+    for args in (
+        ["publish", "--warehouse", url, "--out", str(tmp_path / "outbox")],
+        ["status", "--warehouse", url],
+        ["db", "upgrade", "--warehouse", url],
+    ):
+        done = subprocess.run([sys.executable, "-c", _NO_GX, *args], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, (args, done.returncode, done.stderr[-2000:])
+    assert any((tmp_path / "outbox").rglob("manifest.json"))
