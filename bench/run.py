@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -176,9 +177,7 @@ def whole_process(book: Path, wh: Warehouses, tmp: Path, runs: int) -> dict:
     env = {"DUCHA_DATA_DIR": str(tmp / "data")}
     for backend in wh.backends():
         naive = median_run(naive_argv(book), runs, env, setup=lambda b=backend: [wh.fresh(b)])
-        ducha = median_run(
-            ingest_argv(book), runs, env, setup=lambda b=backend: [_fresh_data(tmp), wh.fresh(b)][1:]
-        )
+        ducha = median_run(ingest_argv(book), runs, env, setup=lambda b=backend: _fresh_run(tmp, wh, b))
         out[backend] = {
             "naive script": naive,
             "ducha ingest": ducha,
@@ -187,11 +186,17 @@ def whole_process(book: Path, wh: Warehouses, tmp: Path, runs: int) -> dict:
     return out
 
 
-def _fresh_data(tmp: Path) -> str:
+def _fresh_data(tmp: Path) -> None:
+    """An empty data folder: no archive or reports of an earlier run."""
     import shutil
 
     shutil.rmtree(tmp / "data", ignore_errors=True)
-    return ""
+
+
+def _fresh_run(tmp: Path, wh: Warehouses, backend: str) -> list[str]:
+    """Before each `ducha ingest`: an empty data folder and an empty warehouse (its URL)."""
+    _fresh_data(tmp)
+    return [wh.fresh(backend)]
 
 
 def in_process(book: Path, wh: Warehouses, tmp: Path, runs: int) -> dict:
@@ -225,7 +230,7 @@ def scaling(tmp: Path, wh: Warehouses, sizes: list[int], runs: int) -> dict:
             ingest_argv(book),
             runs,
             {"DUCHA_DATA_DIR": str(tmp / "data")},
-            setup=lambda: [_fresh_data(tmp), wh.fresh("sqlite")][1:],
+            setup=lambda: _fresh_run(tmp, wh, "sqlite"),
         )
         out[str(rows)] = {"seconds": r["seconds"], "peak_rss_mb": r["peak_rss_mb"]}
     base, top = sizes[0], sizes[-1]
@@ -340,6 +345,8 @@ def main() -> int:
     ap.add_argument("--only", nargs="*", default=None, help="sections to run (default: all)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "latest.json")
     args = ap.parse_args()
+    # A killed run still drops the PostgreSQL databases it made (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick:
         args.rows, args.runs, args.provinces, args.days = 5_000, 1, 2, 3
     sys.path.insert(0, str(REPO))

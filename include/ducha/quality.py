@@ -350,14 +350,15 @@ def note_changes(parsed: ParsedFile, known_facts: dict[str, dict[str, object]]) 
             column = parsed.written(pos, name) or contract.fields[name].label
             before = shown[old] if isinstance(old, bool) or old is None else str(old)
             after = shown[new] if isinstance(new, bool) or new is None else str(new)
+            sheet, row = parsed.where(pos)
             parsed.add_issue(
                 pos,
                 issue(
                     "warning",
                     "CASE_CHANGED",
                     f"「{before}」改为「{after}」",
-                    sheet=str(frame["_sheet"].iat[pos]),
-                    row=int(frame["_row"].iat[pos]),
+                    sheet=sheet,
+                    row=row,
                     column=column,
                     value=parsed.raw(pos).get(column, after),
                     expected=f"此前报送为「{before}」；如非更正，请核对",
@@ -371,12 +372,13 @@ def _row_issue(parsed: ParsedFile, pos: int, meta: dict[str, str], contract: Con
     raw = parsed.raw(pos)
     value = raw[column] if column in raw else str(parsed.frame[field].iat[pos] or "")
     detail = f"「{value}」" if value else ""
+    sheet, row = parsed.where(pos)
     return issue(
         meta["level"],  # type: ignore[arg-type]
         meta["rule"],
         detail,
-        sheet=str(parsed.frame["_sheet"].iat[pos]),
-        row=int(parsed.frame["_row"].iat[pos]),
+        sheet=sheet,
+        row=row,
         column=column,
         value=value,
         expected=meta["expected"],

@@ -30,13 +30,7 @@ from typing import Literal
 
 import xlsxwriter
 
-from ducha.disclosure.redact import (
-    is_missing,
-    looks_like_formula,
-    mask_personal,
-    neutralise_formula,
-    safe_text,
-)
+from ducha.disclosure.redact import is_missing, looks_like_formula, mask_personal, safe_text
 
 ColumnKind = Literal["text", "int", "number", "percent"]
 _KINDS = ("text", "int", "number", "percent")
@@ -164,6 +158,8 @@ def _as_number(value: object) -> int | float | None:
 def _classify(value: object, column: Column) -> tuple[Literal["blank", "number", "text"], object]:
     """How a cell is written: blank (missing, NaN, inf), number (numeric column and a
     numeric value) or text (everything else, including "—" in a numeric column)."""
+    if value.__class__ is str:  # most cells of a published table: checked first
+        return "text", value
     if is_missing(value):
         return "blank", None
     if column.kind != "text":
@@ -377,13 +373,8 @@ def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet
     header_bottom = header_top + len(grid) - 1
     row = header_bottom + 1
 
-    text_fmt, quoted_fmt = formats["text"], formats["text_quoted"]
     for values in sheet.rows:
         for col, (value, column) in enumerate(zip(values, sheet.columns, strict=True)):
-            if value.__class__ is str:  # most cells: text, written as text in any column
-                text = mask_personal(value)
-                ws.write_string(row, col, text, quoted_fmt if looks_like_formula(text) else text_fmt)
-                continue
             how, data = _classify(value, column)
             fmt = formats[column.kind]
             if how == "number":
@@ -424,8 +415,6 @@ def write_csv(path: str | os.PathLike[str], sheet: Sheet) -> None:
 
 
 def _csv_cell(value: object, column: Column) -> str:
-    if value.__class__ is str:  # most cells
-        return neutralise_formula(mask_personal(value))  # type: ignore[arg-type]
     how, data = _classify(value, column)
     if how == "number":
         return _plain_number(data)  # type: ignore[arg-type]
@@ -480,9 +469,6 @@ def _html_table(sheet: Sheet) -> list[str]:
     for values in sheet.rows:
         tds = []
         for value, column in zip(values, sheet.columns, strict=True):
-            if value.__class__ is str:  # most cells
-                tds.append(f"<td>{html.escape(mask_personal(value), quote=True)}</td>")  # type: ignore[arg-type]
-                continue
             how, data = _classify(value, column)
             if how == "number":
                 tds.append(f'<td class="num">{_display_number(data, column.kind)}</td>')  # type: ignore[arg-type]

@@ -115,6 +115,10 @@ class ParsedFile:
         source = self.sources[int(self.frame["_source"].iat[pos])]
         return raw_text(source.sheet.rows[int(self.frame["_line"].iat[pos])], source.columns)
 
+    def where(self, pos: int) -> tuple[str, int]:
+        """(sheet, Excel row) of one row: where a clerk finds it."""
+        return str(self.frame["_sheet"].iat[pos]), int(self.frame["_row"].iat[pos])
+
     def written(self, pos: int, name: str) -> str | None:
         return self.sources[int(self.frame["_source"].iat[pos])].written.get(name)
 

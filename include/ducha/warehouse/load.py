@@ -24,8 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ducha.config import Inspection
-from ducha.contract import TYPE_SEPARATOR
-from ducha.intake.parse import ParsedFile
+from ducha.intake.parse import ParsedFile, split_types
 from ducha.warehouse.schema import (
     CASE_FACTS,
     PENALTY_COLUMNS,
@@ -171,7 +170,7 @@ def state_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
     for name in STATE_COLUMNS:
         values = frame[name].tolist()
         if name == "pollution_types":
-            out[name] = [v if isinstance(v, str) else TYPE_SEPARATOR.join(v or []) for v in values]
+            out[name] = [v or "" for v in values]  # held joined in the frame
         elif name == "key_case":
             out[name] = [bool(v) for v in values]
         elif name == "seq":
@@ -380,14 +379,14 @@ def _merge_cases(
                     day + dt.timedelta(days=insp.deadline_days) if day else None,
                 )
             )
-            type_rows.extend((case_id, t) for t in types.split(TYPE_SEPARATOR) if t)
+            type_rows.extend((case_id, t) for t in split_types(types))
         if prev is not None and prev.state_at == digests[i]:
             continue  # the same state reported again is not a new version
         version_no = prev.top + 1 if prev else 1
         becomes_latest = prev is not None and (prev.latest is None or (as_of, version_no) > prev.latest)
         if becomes_latest and prev.latest_types != types:  # type: ignore[union-attr]
             retyped.append(case_id)
-            type_rows.extend((case_id, t) for t in types.split(TYPE_SEPARATOR) if t)
+            type_rows.extend((case_id, t) for t in split_types(types))
         version_rows.append((case_id, version_no, digests[i], sheets[i], lines[i], codes[region], *states[i]))
     new_cases = _columns(_CASE_COLUMNS, case_rows, inspection_id=insp.id, first_file=parsed.sha256)
     new_versions = _columns(
@@ -451,7 +450,7 @@ def _columns(
 
 def _quarantine(conn: Connection, insp: Inspection, parsed: ParsedFile, rejected: list[int]) -> None:
     file_errors = [i.to_dict() for i in parsed.issues if i.level == "error"]
-    frame = parsed.frame
+    frame = parsed.frame.iloc[rejected]
     errors = [
         [i.to_dict() for i in parsed.row_issues.get(pos, []) if i.level == "error"] or file_errors
         for pos in rejected
@@ -461,10 +460,10 @@ def _quarantine(conn: Connection, insp: Inspection, parsed: ParsedFile, rejected
         quarantined_rows,
         {
             "file_sha256": [parsed.sha256] * len(rejected),
-            "sheet": [frame["_sheet"].iat[p] for p in rejected],
-            "row": [frame["_row"].iat[p] for p in rejected],
+            "sheet": frame["_sheet"].tolist(),
+            "row": frame["_row"].tolist(),
             "inspection_id": [insp.id] * len(rejected),
-            "case_id": [frame["case_id"].iat[p] or None for p in rejected],
+            "case_id": [case_id or None for case_id in frame["case_id"]],
             "raw": [parsed.raw(p) for p in rejected],
             "errors": errors,
             "resolved": [False] * len(rejected),
