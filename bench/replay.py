@@ -76,11 +76,13 @@ def replay(
     warehouse engine, returns a running count of database work, read around each step."""
     out = Replay(provinces, days)
     out.files, out.rows = write_landing(root, provinces, days, seed)
-    ingestor = Ingestor(data_dirs(root), url, run_label="replay")
-    count = instrument(ingestor.engine) if instrument else (lambda: 0)
     for offset in range(days):
         day = FIRST_DAY + dt.timedelta(days=offset)
-        w0, t0 = count(), time.perf_counter()
+        t0 = time.perf_counter()
+        # As the ingest DAG does: a task (an Ingestor, a Data Docs site) per day.
+        ingestor = Ingestor(data_dirs(root), url, run_label=day.isoformat())
+        count = instrument(ingestor.engine) if instrument else (lambda: 0)
+        w0 = count()
         ingested = ingestor.ingest_day(day)
         w1, t1 = count(), time.perf_counter()
         outcomes = publish_all(ingestor.engine, ingestor.dirs.outbox, as_of=day, run_id=f"replay-{day}")
@@ -88,4 +90,5 @@ def replay(
         cases = sum(o.cases for o in outcomes)
         rows = ingested.totals()["rows_total"]
         out.per_day.append(DayCost(day.isoformat(), cases, rows, t1 - t0, t2 - t1, w1 - w0, w2 - w1))
+        ingestor.engine.dispose()
     return out

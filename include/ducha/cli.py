@@ -133,17 +133,19 @@ def _validate(args: argparse.Namespace) -> int:
     from ducha.quality import Validator
     from ducha.reports import file_report
 
-    validator = Validator()
     worst = EXIT_OK
+    files = []
     for path in args.files:
         if not path.is_file():
             print(f"{path}: no such file", file=sys.stderr)
             worst = EXIT_USAGE
             continue
         insp = get_inspection(args.inspection or _inspection_from_path(path))
-        parsed = parse_file(path, insp, batch_override=args.batch)
-        validator.validate(parsed)
-        report = file_report(parsed, display_name=str(path))
+        files.append(parse_file(path, insp, batch_override=args.batch))
+    if files:
+        Validator().check(files)  # all at once: one GX run
+    for parsed in files:
+        report = file_report(parsed, display_name=str(parsed.path))
         if args.json:
             print(json.dumps(report, ensure_ascii=False))
         else:
@@ -191,7 +193,7 @@ def _inspection_from_path(path: Path) -> str | None:
 def _ingest(args: argparse.Namespace) -> int:
     from ducha.config import data_dirs, get_inspection, warehouse_url
     from ducha.intake.batch import landing_day
-    from ducha.pipeline import Ingestor, landed_files
+    from ducha.pipeline import Delivery, Ingestor, landed_files
 
     files: list[Path] = []
     for p in args.paths:
@@ -206,12 +208,15 @@ def _ingest(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     dirs = data_dirs()
     ingestor = Ingestor(dirs, warehouse_url(args.warehouse, dirs))
-    outcomes = []
-    for path in _progress(files, "ingest"):
-        insp = get_inspection(args.inspection or _inspection_from_path(path))
-        outcomes.append(
-            ingestor.ingest_file(path, insp, day=landing_day(path.resolve().parts), batch_override=args.batch)
+    deliveries = [
+        Delivery(
+            path,
+            get_inspection(args.inspection or _inspection_from_path(path)),
+            landing_day(path.resolve().parts),
         )
+        for path in files
+    ]
+    outcomes = ingestor.ingest_files(deliveries, batch_override=args.batch)
     for o in outcomes:
         if args.json:
             print(json.dumps(o.__dict__, ensure_ascii=False))
@@ -220,15 +225,6 @@ def _ingest(args: argparse.Namespace) -> int:
     return (
         EXIT_REJECTED if any(o.rows_quarantined or o.status == "quarantined" for o in outcomes) else EXIT_OK
     )
-
-
-def _progress(items: list[Path], label: str):  # type: ignore[no-untyped-def]
-    if not sys.stderr.isatty() or len(items) < 2:
-        yield from items
-        return
-    from rich.progress import track
-
-    yield from track(items, description=label, console=None, transient=True)
 
 
 def _publish(args: argparse.Namespace) -> int:

@@ -7,8 +7,10 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ducha.config import DataDirs, Inspection, get_inspection, registry
 from ducha.intake.parse import ParsedFile, parse_file, sha256_of
@@ -125,6 +127,14 @@ def store_original(path: Path, sha256: str, dest_dir: Path) -> Path:
     return dest
 
 
+class Delivery(NamedTuple):
+    """A file to ingest, for an inspection, landed on a day (None: the file's own)."""
+
+    path: Path
+    inspection: Inspection
+    day: dt.date | None = None
+
+
 class Ingestor:
     """Ingests files into one warehouse, reusing one GX context for all of them."""
 
@@ -145,22 +155,53 @@ class Ingestor:
         day: dt.date | None = None,
         batch_override: int | None = None,
     ) -> FileOutcome:
-        from ducha.warehouse.load import already_loaded, known_cases, load_file
+        (outcome,) = self.ingest_files([Delivery(path, inspection, day)], batch_override=batch_override)
+        return outcome
 
-        sha256 = sha256_of(path)
-        with self.engine.connect() as conn:
-            if already_loaded(conn, sha256):
+    def ingest_files(
+        self, deliveries: Sequence[Delivery], *, batch_override: int | None = None
+    ) -> list[FileOutcome]:
+        """Files in order: read them all and validate them together (one GX run, one Data
+        Docs build); then each in turn is compared with the warehouse, reported, stored and
+        loaded, so each file sees the ones before it."""
+        from ducha.quality import reconcile
+        from ducha.warehouse.load import already_loaded, known_cases
+
+        outcomes: dict[int, FileOutcome] = {}
+        todo: list[tuple[int, ParsedFile, dt.date | None]] = []
+        seen: set[str] = set()
+        for n, (path, inspection, day) in enumerate(deliveries):
+            sha256 = sha256_of(path)
+            with self.engine.connect() as conn:
+                loaded = already_loaded(conn, sha256)
+            if loaded or sha256 in seen:
                 log.info("%s (%s) already loaded: nothing to do", path.name, sha256[:12])
-                return FileOutcome(path.name, sha256, "skipped", 0, 0, 0, 0, "", "")
-        parsed = parse_file(path, inspection, batch_override=batch_override, day_override=day, sha256=sha256)
-        with self.engine.connect() as conn:
-            ids = [case_id for case_id in parsed.frame["case_id"] if case_id]
-            known = known_cases(conn, inspection.id, ids, parsed.as_of or dt.date(1970, 1, 1))
-        self.validator.validate(
-            parsed,
-            {case_id: k.summary for case_id, k in known.items()},
-            {case_id: k.facts for case_id, k in known.items()},
-        )
+                outcomes[n] = FileOutcome(path.name, sha256, "skipped", 0, 0, 0, 0, "", "")
+                continue
+            seen.add(sha256)
+            parsed = parse_file(
+                path, inspection, batch_override=batch_override, day_override=day, sha256=sha256
+            )
+            todo.append((n, parsed, day))
+        self.validator.check([parsed for _, parsed, _ in todo])
+        self.validator.build_docs()
+        for n, parsed, day in todo:
+            with self.engine.connect() as conn:
+                ids = [case_id for case_id in parsed.frame["case_id"] if case_id]
+                as_of = parsed.as_of or dt.date(1970, 1, 1)
+                known = known_cases(conn, parsed.inspection.id, ids, as_of)
+            reconcile(
+                parsed,
+                {case_id: k.summary for case_id, k in known.items()},
+                {case_id: k.facts for case_id, k in known.items()},
+            )
+            outcomes[n] = self._store_and_load(parsed, day)
+        return [outcomes[n] for n in range(len(deliveries))]
+
+    def _store_and_load(self, parsed: ParsedFile, day: dt.date | None) -> FileOutcome:
+        from ducha.warehouse.load import load_file
+
+        path, inspection = parsed.path, parsed.inspection
         report = file_report(parsed, display_name=path.name)
         bucket = self.dirs.quarantine if parsed.rejected else self.dirs.archive
         stored = store_original(path, parsed.sha256, under(bucket, inspection.id, _day_folder(parsed, day)))
@@ -189,10 +230,12 @@ class Ingestor:
 
     def ingest_day(self, day: dt.date, inspection_id: str | None = None) -> DayOutcome:
         """Every file of the day's landing folders, and every file of an earlier day's
-        folder that was never read (it landed after that day's run had looked)."""
+        folder that was never read (it landed after that day's run had looked). All are
+        validated together; refused files come first in the outcome."""
         from ducha.warehouse.load import already_loaded
 
         outcome = DayOutcome(day.isoformat())
+        deliveries: list[Delivery] = []
         if inspection_id is not None:
             check_inspection_id(inspection_id)
             if inspection_id not in registry() and not (self.dirs.landing / inspection_id).is_dir():
@@ -220,7 +263,8 @@ class Ingestor:
                         outcome.inspections.append(insp_id)
                     if folder_day.isoformat() not in outcome.late_days:
                         outcome.late_days.append(folder_day.isoformat())
-                outcome.files.append(self.ingest_file(path, inspection, day=folder_day))
+                deliveries.append(Delivery(path, inspection, folder_day))
+        outcome.files.extend(self.ingest_files(deliveries))
         return outcome
 
     def _refused_beside(self, path: Path, inspection: Inspection, day: dt.date) -> Path:

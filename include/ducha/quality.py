@@ -1,17 +1,24 @@
-"""The Great Expectations suite, built from the contract and the inspection's configuration.
+"""The Great Expectations suite, built from the contract.
 
 Column rules come straight from the contract (required fields, vocabularies, lengths,
-penalties, the case-ID pattern). Cross-field rules are computed as boolean columns
-(``_rule_*``) so that every check is one GX expectation with one result format, and
-every failure maps back to an Excel row.
+penalties, the case-ID pattern). Cross-field rules, and the rules that depend on the
+inspection's configuration (its pollution types, its period), are computed per file as
+boolean columns (``_rule_*``), so that every check is one GX expectation with one result
+format, every failure maps back to an Excel row, and one suite serves every inspection.
+
+A GX run costs about 0.7 s whatever its size (its bookkeeping per expectation), so the
+files of a whole ingest run are validated together, in one frame (``Validator.check``). What depends on the warehouse
+(a case already loaded with another text, a fact it corrects) is compared per file,
+just before that file loads (``reconcile``), so a file sees the files loaded before it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -49,12 +56,21 @@ class Rule:
     expected: str
 
 
+CASE_CONFLICT = Rule(
+    "CASE_CONFLICT", "error", "summary", "与已入库的同一受理编号内容一致；如确需更正请联系数据管理员"
+)
+
+# Files are validated together, so uniqueness is checked on "file number/case ID": a
+# case ID may appear once per file (a later file may well carry a new version of it).
+CASE_KEY = "_case_key"
+
+
 def _meta(rule: Rule) -> dict[str, str]:
     return {"rule": rule.rule, "level": rule.level, "field": rule.field, "expected": rule.expected}
 
 
-def build_suite(inspection: Inspection, contract: Contract | None = None) -> list[Any]:
-    """The expectations for one inspection (a list of GX Expectation objects)."""
+def build_suite(contract: Contract | None = None) -> list[Any]:
+    """The expectations (a list of GX Expectation objects), the same for every inspection."""
     import great_expectations.expectations as gxe
 
     c = contract or load_contract()
@@ -68,7 +84,7 @@ def build_suite(inspection: Inspection, contract: Contract | None = None) -> lis
         )
     out.append(
         gxe.ExpectColumnValuesToBeUnique(
-            column="case_id",
+            column=CASE_KEY,
             meta=_meta(Rule("CASE_ID_DUPLICATE", "error", "case_id", "每个受理编号在文件中只出现一次")),
         )
     )
@@ -113,31 +129,14 @@ def build_suite(inspection: Inspection, contract: Contract | None = None) -> lis
                     meta=_meta(Rule("NUMBER_NEGATIVE", "error", f.name, "不小于 0 的数")),
                 )
             )
-    types = "|".join(re.escape(t) for t in inspection.pollution_types)
-    out.append(
-        gxe.ExpectColumnValuesToMatchRegex(
-            column="pollution_types",
-            regex=f"^(?:{types})(?:\\|(?:{types}))*$",
-            meta=_meta(
-                Rule(
-                    "POLLUTION_TYPE",
-                    "error",
-                    "pollution_types",
-                    "允许的值：" + "、".join(inspection.pollution_types),
-                )
-            ),
-        )
-    )
     cross = [
         Rule(
             "CLOSED_WITHOUT_FINDINGS", "error", "status", "已办结的案件须填写「调查核实情况」和「是否属实」"
         ),
         Rule("PENALTY_ON_UNFOUNDED", "warning", "verified", "不属实的案件一般不应有处罚数据，请核对"),
         Rule("RECEIVED_AFTER_BATCH", "error", "case_id", "受理编号中的日期不晚于交办日期"),
-        Rule("DATE_OUT_OF_PERIOD", "error", "case_id", _period_text(inspection)),
-        Rule(
-            "CASE_CONFLICT", "error", "summary", "与已入库的同一受理编号内容一致；如确需更正请联系数据管理员"
-        ),
+        Rule("DATE_OUT_OF_PERIOD", "error", "case_id", "督察期间内"),
+        Rule("POLLUTION_TYPE", "error", "pollution_types", "本督察的污染类型"),
     ]
     for rule in cross:
         out.append(
@@ -146,6 +145,25 @@ def build_suite(inspection: Inspection, contract: Contract | None = None) -> lis
             )
         )
     return out
+
+
+def _expected(meta: dict[str, str], inspection: Inspection) -> str:
+    """What a rule expects, as the clerk reads it: the inspection's own types and period."""
+    if meta["rule"] == "POLLUTION_TYPE":
+        return "允许的值：" + "、".join(inspection.pollution_types)
+    if meta["rule"] == "DATE_OUT_OF_PERIOD":
+        return _period_text(inspection)
+    return meta["expected"]
+
+
+def types_allowed(values: pd.Series, allowed: Sequence[str]) -> pd.Series:
+    """True where every type of a "、"-joined cell is one of ``allowed`` (a blank is
+    the REQUIRED rule's business, not this one's); each distinct value is looked at once."""
+    allowed_set = set(allowed)
+    verdict = {
+        v: all(t in allowed_set for t in v.split(TYPE_SEPARATOR)) for v in values.dropna().unique() if v != ""
+    }
+    return values.map(verdict).fillna(True).astype(bool)
 
 
 def _period_text(insp: Inspection) -> str:
@@ -158,11 +176,10 @@ def _rule_column(rule: str) -> str:
     return "_rule_" + rule.lower()
 
 
-def rows_frame(
-    parsed: ParsedFile, known_summaries: dict[str, str], contract: Contract | None = None
-) -> pd.DataFrame:
+def rows_frame(parsed: ParsedFile, contract: Contract | None = None, *, file_no: int = 0) -> pd.DataFrame:
     """The frame GX validates: the file's frame with blanks as nulls, pollution types
-    joined with "|", numbers numeric, and one boolean column per cross-field rule."""
+    joined with "|", numbers numeric, the case key (``file_no``/case ID), and one boolean
+    column per cross-field rule."""
     import pandas as pd
 
     c = contract or load_contract()
@@ -176,22 +193,13 @@ def rows_frame(
             frame[name] = pd.to_numeric(column, errors="coerce")
         else:
             frame[name] = column.where(column != "", None)
-    rules = _cross_rules(parsed, known_summaries, c)
-    for rule in _CROSS:
-        frame[_rule_column(rule)] = rules[rule]
+    frame[CASE_KEY] = frame["case_id"].map(lambda v: f"{file_no}/{v}", na_action="ignore")
+    for rule, passed in _cross_rules(parsed, c).items():
+        frame[_rule_column(rule)] = passed
     return frame
 
 
-_CROSS = (
-    "CLOSED_WITHOUT_FINDINGS",
-    "PENALTY_ON_UNFOUNDED",
-    "RECEIVED_AFTER_BATCH",
-    "DATE_OUT_OF_PERIOD",
-    "CASE_CONFLICT",
-)
-
-
-def _cross_rules(parsed: ParsedFile, known: dict[str, str], c: Contract) -> dict[str, pd.Series]:
+def _cross_rules(parsed: ParsedFile, c: Contract) -> dict[str, pd.Series]:
     """Each cross-field rule as a boolean column: True where the row passes."""
     import pandas as pd
 
@@ -207,30 +215,33 @@ def _cross_rules(parsed: ParsedFile, known: dict[str, str], c: Contract) -> dict
     if insp.period_start and insp.period_end:
         start = pd.Timestamp(insp.period_start - PERIOD_GRACE)
         in_period = received.isna() | received.between(start, pd.Timestamp(insp.period_end))
-    summaries = v["case_id"].map(known)
     return {
         "CLOSED_WITHOUT_FINDINGS": ~closed | (v["findings"].map(bool) & v["verified"].map(bool)),
         "PENALTY_ON_UNFOUNDED": ~(unfounded & penalties.any(axis=1)),
         "RECEIVED_AFTER_BATCH": ~(received > batch_day).fillna(False),
         "DATE_OUT_OF_PERIOD": in_period,
-        "CASE_CONFLICT": summaries.isna() | (summaries == v["summary"]),
+        "POLLUTION_TYPE": types_allowed(v["pollution_types"], insp.pollution_types),
     }
+
+
+def run_key(files: Sequence[ParsedFile]) -> str:
+    """The name of one GX run over ``files``: stable for the same files in the same order."""
+    return hashlib.sha256("".join(p.sha256 for p in files).encode()).hexdigest()[:16]
 
 
 class Validator:
     """One GX context per process: ``import great_expectations`` costs seconds, so pay
     it once per task, not once per file.
 
-    With ``docs_dir`` every validation also goes into a Data Docs site there (HTML a
-    person can browse: one page per file, the suite, an index); the raw results go to
-    ``results_dir`` as JSON.
+    With ``docs_dir`` every run also goes into a Data Docs site there (HTML a person can
+    browse: one page per run, the suite, an index), built by ``build_docs`` once the
+    task's runs are done; the raw results go to ``results_dir`` as JSON.
     """
 
     def __init__(self, results_dir: Path | None = None, docs_dir: Path | None = None) -> None:
         self.results_dir = results_dir
         self.docs_dir = docs_dir
-        self._suites: dict[str, Any] = {}
-        self._checkpoints: dict[str, Any] = {}
+        self._docs_stale = False
 
     @cached_property
     def _context(self) -> Any:
@@ -259,47 +270,81 @@ class Validator:
         asset = self._context.data_sources.add_pandas("ducha").add_dataframe_asset("case_rows")
         return asset.add_batch_definition_whole_dataframe("file")
 
-    def suite(self, inspection: Inspection) -> Any:
+    @cached_property
+    def suite(self) -> Any:
         import great_expectations as gx
 
-        if inspection.id not in self._suites:
-            suite = gx.ExpectationSuite(name=f"ducha.{inspection.id}", expectations=build_suite(inspection))
-            self._suites[inspection.id] = self._context.suites.add(suite)
-        return self._suites[inspection.id]
+        return self._context.suites.add(gx.ExpectationSuite(name="ducha.cases", expectations=build_suite()))
 
-    def _checkpoint(self, inspection: Inspection) -> Any:
+    @cached_property
+    def _definition(self) -> Any:
         import great_expectations as gx
 
-        if inspection.id not in self._checkpoints:
-            vd = self._context.validation_definitions.add(
-                gx.ValidationDefinition(
-                    data=self._batch_definition, suite=self.suite(inspection), name=f"ducha.{inspection.id}"
-                )
-            )
-            self._checkpoints[inspection.id] = self._context.checkpoints.add(
-                gx.Checkpoint(
-                    name=f"ducha.{inspection.id}",
-                    validation_definitions=[vd],
-                    actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["ducha"])],
-                    result_format=RESULT_FORMAT,
-                )
-            )
-        return self._checkpoints[inspection.id]
+        return self._context.validation_definitions.add(
+            gx.ValidationDefinition(data=self._batch_definition, suite=self.suite, name="ducha.cases")
+        )
 
-    def _run(self, parsed: ParsedFile, frame: pd.DataFrame) -> Any:
+    def _run(self, files: Sequence[ParsedFile], frame: pd.DataFrame) -> Any:
         if not self.docs_dir:
             batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            return batch.validate(self.suite(parsed.inspection), result_format=RESULT_FORMAT)
+            return batch.validate(self.suite, result_format=RESULT_FORMAT)
         from great_expectations.core.run_identifier import RunIdentifier
 
-        # The page is named after the file; its time is the landing day, so paths are stable.
-        day = parsed.as_of or dt.date(1970, 1, 1)
+        # A stored result is a Data Docs page: named after the file (or the first of the
+        # files), timed at the landing day, so paths are stable.
+        day = max((p.as_of for p in files if p.as_of), default=dt.date(1970, 1, 1))
+        more = f"+{len(files) - 1}" if len(files) > 1 else ""
         run_id = RunIdentifier(
-            run_name=f"{parsed.path.name}-{parsed.sha256[:12]}",
+            run_name=f"{files[0].path.name}{more}-{run_key(files)}",
             run_time=dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC),
         )
-        result = self._checkpoint(parsed.inspection).run(batch_parameters={"dataframe": frame}, run_id=run_id)
-        return next(iter(result.run_results.values()))
+        self._docs_stale = True
+        return self._definition.run(
+            batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT, run_id=run_id
+        )
+
+    def check(self, files: Sequence[ParsedFile]) -> dict:
+        """Runs the suite over the rows of ``files``, in one GX run, and adds its findings
+        to each row's issues. Returns the run's result as JSON ({} when no file has rows);
+        its ``meta.files`` says which rows are whose (``first_index``, ``rows``)."""
+        import numpy as np
+        import pandas as pd
+
+        files = [p for p in files if not p.rejected and len(p)]
+        if not files:
+            return {}
+        contract = load_contract()
+        frame = pd.concat(
+            [rows_frame(p, contract, file_no=n) for n, p in enumerate(files)], ignore_index=True
+        )
+        starts = np.cumsum([0, *(len(p) for p in files[:-1])])
+        result = self._run(files, frame)
+        for res in result.results:
+            meta = res.expectation_config.meta or {}
+            if res.success or not meta.get("rule"):
+                continue
+            for index in res.result.get("unexpected_index_list") or []:
+                n = int(np.searchsorted(starts, int(index), side="right")) - 1
+                parsed, pos = files[n], int(index) - int(starts[n])
+                parsed.add_issue(pos, _row_issue(parsed, pos, meta, contract))
+        doc = result.to_json_dict()
+        doc["meta"]["files"] = [
+            {"file": p.path.name, "sha256": p.sha256, "inspection": p.inspection.id}
+            | {"first_index": int(s), "rows": len(p)}
+            for p, s in zip(files, starts, strict=True)
+        ]
+        if self.results_dir:
+            self.results_dir.mkdir(parents=True, exist_ok=True)
+            out = self.results_dir / f"{run_key(files)}.gx.json"
+            out.write_text(json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+        return doc
+
+    def build_docs(self) -> None:
+        """Renders the Data Docs of the runs so far, once: rendering after every run
+        would rebuild the index over all of them each time."""
+        if self.docs_dir and self._docs_stale:
+            self._context.build_data_docs(site_names=["ducha"])
+            self._docs_stale = False
 
     def validate(
         self,
@@ -307,27 +352,30 @@ class Validator:
         known_summaries: dict[str, str] | None = None,
         known_facts: dict[str, dict[str, object]] | None = None,
     ) -> dict:
-        """Adds the suite's findings to each row's issues, and a CASE_CHANGED note for each
-        case fact a row corrects (``known_facts``: case_id -> the facts in the warehouse);
-        returns the GX result as JSON."""
-        if parsed.rejected or not len(parsed):
-            return {}
-        note_changes(parsed, known_facts or {})
-        frame = rows_frame(parsed, known_summaries or {})
-        result = self._run(parsed, frame)
-        contract = load_contract()
-        for res in result.results:
-            meta = res.expectation_config.meta or {}
-            if res.success or not meta.get("rule"):
-                continue
-            for pos in res.result.get("unexpected_index_list") or []:
-                parsed.add_issue(int(pos), _row_issue(parsed, int(pos), meta, contract))
-        doc = result.to_json_dict()
-        if self.results_dir:
-            self.results_dir.mkdir(parents=True, exist_ok=True)
-            out = self.results_dir / f"{parsed.sha256[:16]}.gx.json"
-            out.write_text(json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+        """One file on its own: ``check``, ``reconcile`` with what the warehouse holds,
+        and its Data Docs; returns the GX result as JSON ({} for a refused file)."""
+        doc = self.check([parsed])
+        reconcile(parsed, known_summaries or {}, known_facts or {})
+        self.build_docs()
         return doc
+
+
+def reconcile(
+    parsed: ParsedFile, known_summaries: dict[str, str], known_facts: dict[str, dict[str, object]]
+) -> None:
+    """What the warehouse already holds, against the file about to load:
+    a CASE_CONFLICT error where a known case comes with another summary text, and a
+    CASE_CHANGED note on each fact a row corrects (``known_facts``: case_id -> facts)."""
+    if parsed.rejected or not len(parsed) or not (known_summaries or known_facts):
+        return
+    contract = load_contract()
+    frame = parsed.frame
+    summaries = frame["case_id"].map(known_summaries)
+    conflict = summaries.notna() & (summaries != frame["summary"])
+    meta = _meta(CASE_CONFLICT)
+    for pos in conflict.to_numpy().nonzero()[0]:
+        parsed.add_issue(int(pos), _row_issue(parsed, int(pos), meta, contract))
+    note_changes(parsed, known_facts)
 
 
 def note_changes(parsed: ParsedFile, known_facts: dict[str, dict[str, object]]) -> None:
@@ -381,5 +429,5 @@ def _row_issue(parsed: ParsedFile, pos: int, meta: dict[str, str], contract: Con
         row=row,
         column=column,
         value=value,
-        expected=meta["expected"],
+        expected=_expected(meta, parsed.inspection),
     )
