@@ -24,12 +24,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ducha.config import Inspection
+from ducha.contract import load_contract
 from ducha.intake.parse import ParsedFile, split_types
 from ducha.warehouse.schema import (
     CASE_FACTS,
     PENALTY_COLUMNS,
     STATE_COLUMNS,
     batches,
+    case_latest,
     case_types,
     case_versions,
     cases,
@@ -352,6 +354,10 @@ def _merge_cases(
     version_rows: list[tuple[object, ...]] = []  # in _VERSION_COLUMNS order
     type_rows: list[tuple[str, str]] = []  # (case_id, pollution type)
     retyped: list[str] = []  # known cases whose latest version now has other types
+    latest_rows: list[tuple[object, ...]] = []  # case_latest of new cases
+    latest_moves: list[dict[str, object]] = []  # known cases whose new version is the latest
+    closings: list[dict[str, object]] = []  # known cases whose new version is closed
+    closed = set(load_contract().closed_statuses)
     seen: set[str] = set()
     for i, case_id in enumerate(case_ids):
         if case_id in seen:
@@ -383,10 +389,16 @@ def _merge_cases(
         if prev is not None and prev.state_at == digests[i]:
             continue  # the same state reported again is not a new version
         version_no = prev.top + 1 if prev else 1
-        becomes_latest = prev is not None and (prev.latest is None or (as_of, version_no) > prev.latest)
-        if becomes_latest and prev.latest_types != types:  # type: ignore[union-attr]
-            retyped.append(case_id)
-            type_rows.extend((case_id, t) for t in split_types(types))
+        closed_on = as_of if state["status"][i] in closed else None
+        if prev is None or prev.latest is None:
+            latest_rows.append((case_id, version_no, as_of, closed_on))
+        elif (as_of, version_no) > prev.latest:
+            latest_moves.append({"b_case": case_id, "b_version": version_no, "b_as_of": as_of})
+            if prev.latest_types != types:
+                retyped.append(case_id)
+                type_rows.extend((case_id, t) for t in split_types(types))
+        if prev is not None and closed_on is not None:
+            closings.append({"b_case": case_id, "b_day": closed_on})
         version_rows.append((case_id, version_no, digests[i], sheets[i], lines[i], codes[region], *states[i]))
     new_cases = _columns(_CASE_COLUMNS, case_rows, inspection_id=insp.id, first_file=parsed.sha256)
     new_versions = _columns(
@@ -409,7 +421,35 @@ def _merge_cases(
     }
     _bulk(conn, case_types, types_columns, ignore_conflicts=True)
     _bulk(conn, case_versions, new_versions, ignore_conflicts=False)
+    _keep_latest(conn, insp.id, latest_rows, latest_moves, closings)
     return len(case_rows), len(version_rows)
+
+
+def _keep_latest(
+    conn: Connection,
+    inspection_id: str,
+    rows: list[tuple[object, ...]],
+    moves: list[dict[str, object]],
+    closings: list[dict[str, object]],
+) -> None:
+    """case_latest after the file's versions: new cases, cases whose new version is the
+    latest, and an earlier closing day (a backfill can bring one)."""
+    lt = case_latest
+    _bulk(
+        conn,
+        lt,
+        _columns(("case_id", "version_no", "as_of", "closed_on"), rows, inspection_id=inspection_id),
+        ignore_conflicts=False,
+    )
+    this = (lt.c.inspection_id == inspection_id) & (lt.c.case_id == bindparam("b_case"))
+    if moves:
+        conn.execute(
+            update(lt).where(this).values(version_no=bindparam("b_version"), as_of=bindparam("b_as_of")),
+            moves,
+        )
+    if closings:
+        earlier = lt.c.closed_on.is_(None) | (lt.c.closed_on > bindparam("b_day"))
+        conn.execute(update(lt).where(this, earlier).values(closed_on=bindparam("b_day")), closings)
 
 
 _CASE_COLUMNS = (

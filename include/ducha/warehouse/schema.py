@@ -141,6 +141,20 @@ case_versions = Table(
     Index("ix_case_versions_as_of", "inspection_id", "as_of"),
 )
 
+# Which version of each case is the latest (by as-of day, then version number), and the
+# first as-of day a version said it was closed: kept by the load, so v_case_latest reads
+# one row per case instead of ranking every version on each read.
+case_latest = Table(
+    "case_latest",
+    metadata,
+    Column("inspection_id", String(64), primary_key=True),
+    Column("case_id", String(64), primary_key=True),
+    Column("version_no", Integer, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("closed_on", Date),
+    ForeignKeyConstraint(["inspection_id", "case_id"], ["cases.inspection_id", "cases.case_id"]),
+)
+
 # One row per pollution type of each case's latest version (for queries by type).
 case_types = Table(
     "case_types",

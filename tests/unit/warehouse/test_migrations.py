@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 from ducha.warehouse.db import _alembic_config, current_revision, engine, upgrade
 from ducha.warehouse.schema import metadata
 
-HEAD = "0003"
+HEAD = "0004"
 VIEWS = {"v_case_latest", "v_ledger_assigned", "v_ledger_in_progress", "v_ledger_closed"}
 
 
@@ -89,3 +89,37 @@ def test_0003_versions_the_facts_of_a_0002_warehouse(url: str, tmp_path: Path) -
         assert conn.execute(text(query)).all() == expected
         assert conn.execute(text(dated)).all() == expected_dated
     assert {f.status for day in days for f in ingestor.ingest_day(day).files} == {"skipped"}
+
+
+def test_0004_keeps_the_latest_version_as_0003_ranked_it(url: str, tmp_path: Path) -> None:
+    """case_latest, filled by the upgrade from a 0003 warehouse and kept by the load
+    afterwards, gives v_case_latest exactly the rows 0003's window function gave. The
+    days load out of order (a backfill), so "latest" is by as-of day, not by load."""
+    from ducha.config import data_dirs
+    from ducha.pipeline import Ingestor
+    from ducha.sample import generate
+
+    days = [dt.date(2024, 6, 1) + dt.timedelta(days=i) for i in range(5)]
+    generate(tmp_path / "landing", "c3-hn-2024", days=len(days), seed=5, progress=False)
+    ingestor = Ingestor(data_dirs(tmp_path), url)
+    for day in [days[0], days[1], days[4], days[2]]:
+        ingestor.ingest_day(day)
+    latest = "SELECT * FROM v_case_latest ORDER BY inspection_id, case_id"
+    eng = engine(url)
+    with eng.connect() as conn:
+        kept = conn.execute(text(latest)).all()
+        command.downgrade(_alembic_config(conn), "0003")
+        conn.commit()
+        ranked = conn.execute(text(latest)).all()  # 0003's view: a window over the versions
+    assert kept == ranked and len(kept) > 0
+    assert any(r.closed_on for r in kept) and any(r.reported_on != days[0] for r in kept)
+    upgrade(url)
+    with eng.connect() as conn:
+        assert conn.execute(text(latest)).all() == ranked  # filled by the upgrade
+    ingestor.ingest_day(days[3])  # the day the backfill skipped, now after the later ones
+    with eng.connect() as conn:
+        kept = conn.execute(text(latest)).all()
+        command.downgrade(_alembic_config(conn), "0003")
+        conn.commit()
+        assert kept == conn.execute(text(latest)).all()
+    upgrade(url)
