@@ -85,7 +85,7 @@ def replay(
         w0 = count()
         ingested = ingestor.ingest_day(day)
         w1, t1 = count(), time.perf_counter()
-        outcomes = publish_all(ingestor.engine, ingestor.dirs.outbox, as_of=day, run_id=f"replay-{day}")
+        outcomes = publish_all(ingestor.engine, ingestor.dirs.outbox, as_of=day)
         w2, t2 = count(), time.perf_counter()
         cases = sum(o.cases for o in outcomes)
         rows = ingested.totals()["rows_total"]

@@ -14,17 +14,23 @@ WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
 DOC = """
 ### Publish disclosure tables
 
-Runs when `ducha_ingest` updates the `ducha_warehouse` asset. For every inspection in the
-warehouse it writes, into `outbox/<inspection>/<as_of>/`:
+Runs when `ducha_ingest` updates the `ducha_warehouse` asset. It does not trust the event:
+a scheduler folds many quick events into fewer runs (a backfill of ten days may wake it
+twice), and a run can start before the data exists. Each run **reconciles** the outbox
+with the warehouse: every (inspection, landing day) with loaded files whose tables are
+missing, or were built from an older warehouse state (the manifest records the files they
+were built from), is published, oldest first. A backfill of any range therefore ends
+with the same outbox as day-by-day runs, byte for byte, and running again changes nothing.
+
+Into `outbox/<inspection>/<as_of>/` go:
 
 * one table per batch reported that day (第N批公开情况一览表: xlsx, csv, html), in the
-  inspection's configured layout, header exactly as published;
-* the cumulative summary as of that day (statistics paragraph, by region, by pollution
-  type, by 是否属实, penalties);
-* `manifest.json` with each file's sha256 and row count.
+  inspection's configured layout, header exactly as published, and one per city;
+* the cumulative summary as of that day and the periodic charts;
+* `manifest.json` with each file's sha256 and row count, and the warehouse state.
 
-The day comes from the `as_of` param, else from the triggering asset events, else the
-latest data. The same warehouse state gives byte-identical tables.
+With the `as_of` param, that day is published whether stale or not (for one inspection
+with `inspection`).
 """
 
 
@@ -52,42 +58,44 @@ latest data. The same warehouse state gives byte-identical tables.
 )
 def ducha_publish():
     @task
-    def days_to_publish(**context) -> list:
-        from ducha.orchestration import publish_days
-
-        return publish_days(context["params"].get("as_of"), context.get("triggering_asset_events"))
-
-    @task
-    def publish(days: list, **context) -> list:
+    def publish(**context) -> list:
         import datetime as dt
+        import logging
 
         from ducha.config import data_dirs, warehouse_url
-        from ducha.disclosure.publish import publish_all
+        from ducha.disclosure.publish import publish_all, reconcile
         from ducha.warehouse.db import upgrade
 
         dirs = data_dirs().ensure()
         engine = upgrade(warehouse_url(dirs=dirs))
-        out = []
-        for day in days:
-            for o in publish_all(
+        params = context["params"]
+        if params.get("as_of"):
+            outcomes = publish_all(
                 engine,
                 dirs.outbox,
-                inspection_id=context["params"].get("inspection"),
-                as_of=dt.date.fromisoformat(day) if day else None,
-                run_id=context["run_id"],
-            ):
-                out.append(
-                    {
-                        "inspection": o.inspection_id,
-                        "as_of": o.as_of,
-                        "folder": o.folder,
-                        "files": len(o.files),
-                        "cases": o.cases,
-                    }
-                )
-        return out
+                inspection_id=params.get("inspection"),
+                as_of=dt.date.fromisoformat(params["as_of"]),
+            )
+        else:
+            outcomes = reconcile(engine, dirs.outbox, inspection_id=params.get("inspection"))
+        published = [o for o in outcomes if o.folder]
+        logging.getLogger(__name__).info(
+            "published %d day(s): %s",
+            len(published),
+            ", ".join(f"{o.inspection_id} {o.as_of} ({len(o.files)} files)" for o in published) or "none",
+        )
+        return [
+            {
+                "inspection": o.inspection_id,
+                "as_of": o.as_of,
+                "folder": o.folder,
+                "files": len(o.files),
+                "cases": o.cases,
+            }
+            for o in published
+        ]
 
-    publish(days_to_publish())
+    publish()
 
 
 ducha_publish()

@@ -65,11 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--batch", type=int, default=None)
     i.add_argument("--json", action="store_true")
 
-    u = sub.add_parser("publish", help="write the disclosure tables into a folder")
+    u = sub.add_parser(
+        "publish",
+        help="write the disclosure tables into a folder: every day whose tables are missing or stale",
+    )
     u.add_argument(
         "--inspection", type=_inspection_id, default=None, help="default: every inspection in the warehouse"
     )
-    u.add_argument("--as-of", type=_date, default=None, help="default: the latest data")
+    u.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="this day only, whether stale or not (default: every day missing or stale, oldest first)",
+    )
     u.add_argument("--warehouse", default=None)
     u.add_argument("--out", type=Path, required=True)
 
@@ -229,15 +237,20 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace) -> int:
     from ducha.config import warehouse_url
-    from ducha.disclosure.publish import UnknownInspection, publish_all
+    from ducha.disclosure.publish import UnknownInspection, publish_all, reconcile
     from ducha.warehouse.db import upgrade
 
     engine = upgrade(warehouse_url(args.warehouse))
     try:
-        outcomes = publish_all(engine, args.out, inspection_id=args.inspection, as_of=args.as_of)
+        if args.as_of:
+            outcomes = publish_all(engine, args.out, inspection_id=args.inspection, as_of=args.as_of)
+        else:
+            outcomes = reconcile(engine, args.out, inspection_id=args.inspection)
     except UnknownInspection as exc:
         print(f"ducha publish: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if not outcomes:
+        print("nothing to publish: the outbox is up to date with the warehouse")
     for o in outcomes:
         if o.folder:
             print(f"{o.inspection_id}: {len(o.files)} files as of {o.as_of} ({o.cases} cases) in {o.folder}")
@@ -250,6 +263,7 @@ def _status(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from ducha.config import data_dirs, warehouse_url
+    from ducha.disclosure.publish import stale_days
     from ducha.intake.batch import batch_number
     from ducha.warehouse.db import upgrade
     from ducha.warehouse.load import counts
@@ -287,6 +301,10 @@ def _status(args: argparse.Namespace) -> int:
         first = (r["errors"] or [{}])[0]
         print(f"  row {r['row']:>4} of sheet {r['sheet']}: {first.get('rule')} {first.get('message')}")
     print(f"Tables     {dirs.outbox}")
+    stale = stale_days(engine, dirs.outbox)
+    if stale:
+        shown = ", ".join(f"{i} {d}" for i, d in stale[:5]) + (" …" if len(stale) > 5 else "")
+        print(f"  {len(stale)} day(s) loaded but not published (or stale): {shown} — run `ducha publish`")
     for insp_dir in sorted(p for p in dirs.outbox.glob("*") if p.is_dir()):
         days = sorted(d.name for d in insp_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
         if days:

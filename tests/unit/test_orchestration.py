@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
 
 import pytest
 
-from ducha.orchestration import publish_days, run_landing_day
+from ducha.orchestration import run_landing_day
 
 UTC = dt.UTC
 
@@ -34,22 +33,3 @@ def test_manual_run_without_logical_date_uses_run_after() -> None:
 def test_no_date_at_all_is_an_error() -> None:
     with pytest.raises(ValueError):
         run_landing_day(None, None, None)
-
-
-def test_publish_days_from_events() -> None:
-    events = {
-        "ducha_warehouse": [
-            SimpleNamespace(extra={"day": "2024-06-02"}),
-            SimpleNamespace(extra={"day": "2024-06-01"}),
-            SimpleNamespace(extra={}),
-        ]
-    }
-    assert publish_days(None, events) == ["2024-06-01", "2024-06-02"]
-    assert publish_days("2024-06-07", events) == ["2024-06-07"]
-    assert publish_days(None, {}) == [None]
-    assert publish_days(None, None) == [None]
-
-
-def test_publish_days_include_days_whose_late_files_were_loaded() -> None:
-    events = {"ducha_warehouse": [SimpleNamespace(extra={"day": "2024-06-05", "late_days": ["2024-06-02"]})]}
-    assert publish_days(None, events) == ["2024-06-02", "2024-06-05"]

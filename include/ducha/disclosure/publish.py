@@ -1,22 +1,40 @@
-"""Writing a day's disclosure files into the outbox, all or nothing."""
+"""Writing a day's disclosure files into the outbox, all or nothing, and keeping the
+outbox in step with the warehouse.
+
+Each day's manifest records the warehouse state its tables were built from: the files
+loaded for the inspection up to that day (``warehouse_state``). ``reconcile`` compares
+that with the warehouse and publishes every (inspection, day) whose tables are missing
+or stale, oldest first, whatever woke it up: a scheduler folds many quick warehouse
+events into fewer runs, and a run can start before the data it was woken for exists.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from ducha.config import Inspection, get_inspection, registry
 from ducha.disclosure import tables as T
 from ducha.disclosure.weekly import write_weekly
-from ducha.disclosure.writers import Sheet, sha256_file, write_csv, write_html, write_manifest, write_xlsx
+from ducha.disclosure.writers import (
+    MANIFEST_NAME,
+    Sheet,
+    sha256_file,
+    write_csv,
+    write_html,
+    write_manifest,
+    write_xlsx,
+)
 from ducha.paths import check_inspection_id, safe_name, under
-from ducha.warehouse.schema import inspections
+from ducha.warehouse.schema import files, inspections
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +63,6 @@ def publish(
     out_root: Path,
     *,
     as_of: dt.date | None = None,
-    run_id: str | None = None,
 ) -> PublishOutcome:
     """The per-batch tables for batches reported on ``as_of`` and the cumulative
     summary as of that day, into ``out_root/<inspection>/<as_of>/``."""
@@ -55,6 +72,9 @@ def publish(
         if day is None:
             log.info("%s: no data in the warehouse yet, nothing to publish", inspection_id)
             return PublishOutcome(inspection_id, None, None)
+        # Read before the states: if a load lands in between, the manifest claims less
+        # than the tables hold, and the next reconcile publishes the day again.
+        source = warehouse_state(conn, inspection_id, day)
         states = T.case_states(conn, inspection_id, day)
     states = T.with_cities(states, insp)  # read once, shared by every table and chart
     layout = T.layouts()[insp.layout]
@@ -68,8 +88,12 @@ def publish(
             tmp,
             files=entries,
             as_of=day.isoformat(),
-            run_id=run_id,
-            extra={"inspection_id": inspection_id, "inspection_name": insp.name, "cases": len(states)},
+            extra={
+                "inspection_id": inspection_id,
+                "inspection_name": insp.name,
+                "cases": len(states),
+                "warehouse": source,
+            },
         )
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # no half-written day left beside the outbox
@@ -164,14 +188,65 @@ def publish_all(
     *,
     inspection_id: str | None = None,
     as_of: dt.date | None = None,
-    run_id: str | None = None,
 ) -> list[PublishOutcome]:
+    """Every inspection (or one) as of one day (None: each one's latest data)."""
+    return [publish(engine, i, out_root, as_of=as_of) for i in _inspection_ids(engine, inspection_id)]
+
+
+def _inspection_ids(engine: Engine, inspection_id: str | None) -> list[str]:
     known = inspections_in_warehouse(engine)
-    if inspection_id is not None:
-        check_inspection_id(inspection_id)
-        if inspection_id not in known and inspection_id not in registry():
-            raise UnknownInspection(
-                f"unknown inspection {inspection_id!r}: not configured, not in the warehouse"
-            )
-    ids = [inspection_id] if inspection_id else known
-    return [publish(engine, i, out_root, as_of=as_of, run_id=run_id) for i in ids]
+    if inspection_id is None:
+        return known
+    check_inspection_id(inspection_id)
+    if inspection_id not in known and inspection_id not in registry():
+        raise UnknownInspection(f"unknown inspection {inspection_id!r}: not configured, not in the warehouse")
+    return [inspection_id]
+
+
+def warehouse_state(conn: Connection, inspection_id: str, day: dt.date) -> dict[str, object]:
+    """What a day's tables are built from: the inspection's files loaded for days up to
+    ``day`` (and undated ones), as a count and a fingerprint of their hashes."""
+    shas = conn.execute(
+        select(files.c.sha256).where(
+            files.c.inspection_id == inspection_id,
+            files.c.received_on.is_(None) | (files.c.received_on <= day),
+        )
+    ).scalars()
+    return _state(sorted(shas))
+
+
+def _state(shas: list[str]) -> dict[str, object]:
+    return {"files": len(shas), "fingerprint": hashlib.sha256("\n".join(shas).encode()).hexdigest()}
+
+
+def stale_days(engine: Engine, out_root: Path, inspection_id: str | None = None) -> list[tuple[str, dt.date]]:
+    """(inspection, day) for every landing day with loaded files whose tables are not in
+    the outbox, or were built from another warehouse state; oldest first."""
+    out: list[tuple[str, dt.date]] = []
+    with engine.connect() as conn:
+        for insp_id in _inspection_ids(engine, inspection_id):
+            loaded = conn.execute(
+                select(files.c.received_on, files.c.sha256).where(files.c.inspection_id == insp_id)
+            ).all()
+            undated = [sha for day, sha in loaded if day is None]
+            for day in sorted({day for day, _ in loaded if day is not None}):
+                want = _state(sorted([*undated, *(sha for d, sha in loaded if d is not None and d <= day)]))
+                if _published_state(out_root, insp_id, day) != want:
+                    out.append((insp_id, day))
+    return sorted(out, key=lambda item: (item[1], item[0]))
+
+
+def _published_state(out_root: Path, inspection_id: str, day: dt.date) -> object:
+    path = under(out_root, inspection_id, day.isoformat(), MANIFEST_NAME)
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("warehouse")
+    except (OSError, ValueError, AttributeError):
+        return None  # missing or unreadable: publish it again
+
+
+def reconcile(engine: Engine, out_root: Path, *, inspection_id: str | None = None) -> list[PublishOutcome]:
+    """Publish every stale or missing day (``stale_days``), oldest first; nothing when
+    the outbox is up to date, so running it again changes nothing."""
+    todo = stale_days(engine, out_root, inspection_id)
+    log.info("outbox: %d day(s) to publish: %s", len(todo), ", ".join(f"{i} {d}" for i, d in todo) or "none")
+    return [publish(engine, insp_id, out_root, as_of=day) for insp_id, day in todo]

@@ -535,12 +535,12 @@ def write_manifest(
     *,
     files: Sequence[dict],
     as_of: str,
-    run_id: str | None,
     extra: dict | None = None,
 ) -> Path:
     """Write folder/manifest.json: one entry per file ({name, sha256, bytes, rows} plus
-    whatever else the caller gave, sorted by name), as_of, run_id and generator.
-    ``extra`` keys are added at the top level and may not replace these."""
+    whatever else the caller gave, sorted by name), as_of and generator. ``extra`` keys
+    are added at the top level and may not replace these. Nothing about the run that
+    wrote it: the same data gives the same bytes, whichever run or backfill made them."""
     folder = Path(folder)
     entries = sorted((_file_entry(folder, dict(f)) for f in files), key=lambda e: e["name"])
     names = [e["name"] for e in entries]
@@ -551,7 +551,6 @@ def write_manifest(
         "files": entries,
         "generator": generator(),
         "manifest_version": 1,
-        "run_id": run_id,
     }
     clash = set(extra or {}) & set(manifest)
     if clash:

@@ -29,7 +29,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> dict:
     early = root / "early"
     for day in DAYS[:2]:
         ingestor.ingest_day(day)
-    first = publish(ingestor.engine, INSP, early, as_of=DAYS[1], run_id="r1")
+    first = publish(ingestor.engine, INSP, early, as_of=DAYS[1])
     for day in DAYS[2:]:
         ingestor.ingest_day(day)
     return {"root": root, "engine": ingestor.engine, "early": early, "first": first}
@@ -49,7 +49,7 @@ def _rows(path: Path) -> list[list]:
 
 def test_an_earlier_day_republishes_byte_for_byte(warehouse: dict, tmp_path: Path) -> None:
     """Later loads do not change what a day's tables said: they are computed as of that day."""
-    again = publish(warehouse["engine"], INSP, tmp_path, as_of=DAYS[1], run_id="r2")
+    again = publish(warehouse["engine"], INSP, tmp_path, as_of=DAYS[1])
     assert again.cases == warehouse["first"].cases
     assert _hashes(tmp_path / INSP / "2024-06-02") == _hashes(warehouse["early"] / INSP / "2024-06-02")
 

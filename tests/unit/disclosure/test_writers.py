@@ -401,10 +401,11 @@ def _publish(folder: Path) -> list[dict]:
 
 def test_manifest_content(tmp_path: Path) -> None:
     files = _publish(tmp_path)
-    path = write_manifest(tmp_path, files=files, as_of="2024-03-21", run_id="run-1", extra={"batch": 8})
+    path = write_manifest(tmp_path, files=files, as_of="2024-03-21", extra={"batch": 8})
     assert path == tmp_path / "manifest.json"
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["as_of"] == "2024-03-21" and data["run_id"] == "run-1" and data["batch"] == 8
+    assert data["as_of"] == "2024-03-21" and data["batch"] == 8
+    assert "run_id" not in data  # a backfill and a daily run write the same bytes
     assert data["generator"].startswith("ducha ")
     assert [f["name"] for f in data["files"]] == ["第八批.csv", "第八批.xlsx"]  # sorted
     for entry in data["files"]:
@@ -420,10 +421,9 @@ def test_manifest_is_deterministic(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir()
     two.mkdir()
-    a = write_manifest(one, files=_publish(one), as_of="2024-03-21", run_id=None)
-    b = write_manifest(two, files=list(reversed(_publish(two))), as_of="2024-03-21", run_id=None)
+    a = write_manifest(one, files=_publish(one), as_of="2024-03-21")
+    b = write_manifest(two, files=list(reversed(_publish(two))), as_of="2024-03-21")
     assert a.read_bytes() == b.read_bytes()
-    assert json.loads(a.read_text(encoding="utf-8"))["run_id"] is None
 
 
 def test_manifest_rejects_bad_entries(tmp_path: Path) -> None:
@@ -434,7 +434,7 @@ def test_manifest_rejects_bad_entries(tmp_path: Path) -> None:
         [{"name": "manifest.json"}],
     ):
         with pytest.raises(ValueError):
-            write_manifest(tmp_path, files=files, as_of="d", run_id=None)
+            write_manifest(tmp_path, files=files, as_of="d")
     with pytest.raises(ValueError, match="extra"):
-        write_manifest(tmp_path, files=[{"name": "a.csv"}], as_of="d", run_id=None, extra={"as_of": "x"})
+        write_manifest(tmp_path, files=[{"name": "a.csv"}], as_of="d", extra={"as_of": "x"})
     assert not (tmp_path / "manifest.json").exists()

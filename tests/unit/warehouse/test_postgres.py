@@ -69,3 +69,30 @@ def test_load_days_on_postgres_matches_sqlite(postgres_url: str, tmp_path: Path)
         outcome = pg.ingest_day(day)
         assert {f.status for f in outcome.files} == {"skipped"}
     assert _snapshot(pg.engine) == pg_snap
+
+
+@pytest.mark.parametrize("threshold, analyzed", [(1, True), (10**9, False)])
+def test_a_large_load_refreshes_the_planner_statistics(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int, analyzed: bool
+) -> None:
+    """Right after a bulk load autovacuum has not analysed yet, and the planner sizes its
+    joins for empty tables; a load of at least ANALYZE_AFTER_ROWS rows analyses itself."""
+    from ducha.warehouse import load
+
+    monkeypatch.setattr(load, "ANALYZE_AFTER_ROWS", threshold)
+    generate(tmp_path / "landing", "c3-hn-2024", days=1, seed=5, progress=False)
+    ingestor = Ingestor(data_dirs(tmp_path), postgres_url)
+    assert ingestor.ingest_day(dt.date(2024, 6, 1)).totals()["rows_loaded"] > 0
+    with ingestor.engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+        stamps = dict(
+            conn.execute(
+                text(
+                    "SELECT relname, last_analyze FROM pg_stat_user_tables"
+                    " WHERE relname IN ('cases', 'case_versions', 'case_latest', 'case_types')"
+                )
+            ).all()
+        )
+    ingestor.engine.dispose()
+    assert len(stamps) == 4
+    assert all((stamp is not None) == analyzed for stamp in stamps.values()), stamps
