@@ -45,7 +45,7 @@ $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
 airflow-home: $(AIRFLOW_HOME)/.migrated
 
 demo: airflow-home
-	scripts/demo.sh "$(INSPECTION)" "$(DAYS)" "$(SEED)"
+	$(BIN)/python scripts/demo.py "$(INSPECTION)" "$(DAYS)" "$(SEED)"
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

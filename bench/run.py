@@ -248,6 +248,8 @@ def latest_count_and_publish(book: Path, wh: Warehouses, tmp: Path, runs: int) -
     `ducha publish` of that inspection (one batch: every case in every table)."""
     from sqlalchemy import create_engine, text
 
+    from bench.workbook import BATCH_DAY
+
     out = {}
     for backend in wh.backends():
         url = wh.fresh(backend)
@@ -275,6 +277,10 @@ def latest_count_and_publish(book: Path, wh: Warehouses, tmp: Path, runs: int) -
                 url,
                 "--out",
                 str(tmp / "outbox"),
+                # The book's batch day: every run writes every table (without --as-of a
+                # run after the first finds the outbox up to date and writes nothing).
+                "--as-of",
+                BATCH_DAY.isoformat(),
             ],
             runs,
             {"DUCHA_DATA_DIR": str(tmp / "data")},

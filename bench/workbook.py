@@ -10,6 +10,9 @@ from python_calamine import CalamineWorkbook
 
 from ducha.sample import generate
 
+# The book's batch: a late one of the inspection, so IDs can spread over the days before it.
+BATCH_DAY = dt.date(2024, 6, 20)
+
 
 def big_workbook(out: Path, rows: int, seed: int = 1) -> Path:
     """``rows`` valid case rows of one batch, in the real layout (title, header, notes)."""
@@ -21,8 +24,8 @@ def big_workbook(out: Path, rows: int, seed: int = 1) -> Path:
     wb = xlsxwriter.Workbook(str(out), {"constant_memory": True})
     wb.set_properties({"created": dt.datetime(2024, 6, 1)})
     ws = wb.add_worksheet("第一批")
-    # A late batch of the inspection, so IDs can spread over the days before it.
-    ws.write_row(0, 0, [f"{title[0].split('（')[0]}（第二十批 2024年6月20日）"])
+    day = f"{BATCH_DAY.year}年{BATCH_DAY.month}月{BATCH_DAY.day}日"
+    ws.write_row(0, 0, [f"{title[0].split('（')[0]}（第二十批 {day}）"])
     ws.write_row(1, 0, header)
     for i in range(rows):
         row = list(body[i % len(body)])

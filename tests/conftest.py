@@ -102,8 +102,12 @@ def pg_databases() -> Iterator[PgDatabases]:
 @pytest.fixture(scope="session")
 def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment for a real Airflow in a temporary home, with its metadata DB migrated."""
-    home = tmp_path_factory.mktemp("airflow_home")
-    data = tmp_path_factory.mktemp("ducha_data")
+    return airflow_home(tmp_path_factory.mktemp("airflow_home"), tmp_path_factory.mktemp("ducha_data"))
+
+
+def airflow_home(home: Path, data: Path, **settings: str) -> dict[str, str]:
+    """The environment of an Airflow in ``home`` (migrated here) running the project's
+    DAGs on the data folder ``data``; ``settings`` are more variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DUCHA_"))}
     env.update(
         AIRFLOW_HOME=str(home),
@@ -112,6 +116,7 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         DUCHA_DATA_DIR=str(data),
         PATH=f"{BIN}:{env.get('PATH', '')}",
+        **settings,
     )
     done = subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600

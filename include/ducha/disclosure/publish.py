@@ -149,13 +149,18 @@ def _write_day(
         for ext in formats:
             add(under(tmp, f"{stem}.{ext}"), len(sheet.rows), kind)
 
-    for batch_no in T.batches_reported_on(states, day):
+    reported = T.batches_reported_on(states, day)
+    # Split once: each batch's tables (and its cities' copies) read only its own rows, so
+    # a day that brings many batches (a landing backlog) stays linear in the cases.
+    by_batch = dict(tuple(states[states["batch_no"].isin(reported)].groupby("batch_no", sort=True)))
+    for batch_no in reported:
+        rows = by_batch[batch_no]
         stem = f"{T.batch_label(batch_no)}公开情况一览表"
-        table(stem, T.batch_sheet(states, batch_no, layout), "batch")
-        regions = T.batch_regions(states, batch_no, insp)
-        for region, name in zip(regions, region_file_names(regions), strict=True):
+        table(stem, T.batch_sheet(rows, batch_no, layout), "batch")
+        copies = T.city_sheets(rows, batch_no, layout, insp)
+        names = region_file_names([region for region, _ in copies])
+        for (_, sheet), name in zip(copies, names, strict=True):
             # Each city publishes its own rows of the batch, keeping the batch-wide 序号.
-            sheet = T.batch_sheet(states, batch_no, layout, region=region, insp=insp)
             table(f"{stem}（{name}）", sheet, "batch_region", ("xlsx",))
     updates = T.updated_cases(states, day)
     if len(updates):

@@ -169,22 +169,45 @@ def batch_sheet(
     With ``region`` (a city, as ``Inspection.resolve_region`` names it): only that city's
     rows, keeping the batch-wide 序号, as cities publish them.
     """
-    rows = states[states["batch_no"] == batch_no].sort_values(["seq", "case_id"], na_position="last")
+    if region is not None and insp is not None:
+        return dict(city_sheets(states, batch_no, layout, insp)).get(region) or _batch_sheet(
+            _batch_rows(states, batch_no).iloc[:0], batch_no, layout, [], region
+        )
+    rows = _batch_rows(states, batch_no)
+    return _batch_sheet(rows, batch_no, layout, range(1, len(rows) + 1))
+
+
+def city_sheets(
+    states: pd.DataFrame, batch_no: int, layout: Layout, insp: Inspection
+) -> list[tuple[str, Sheet]]:
+    """Each city's copy of a batch table (``batch_sheet`` with ``region``), in the
+    configured order, from one sort and one split of the batch's rows."""
+    rows = _batch_rows(states, batch_no)
+    numbered = rows.assign(_number=range(1, len(rows) + 1), _city=cities(rows, insp).to_numpy())
+    parts = dict(tuple(numbered.groupby("_city", sort=False)))
+    return [
+        (city, _batch_sheet(parts[city], batch_no, layout, parts[city]["_number"].tolist(), city))
+        for city in batch_regions(rows, batch_no, insp)
+    ]
+
+
+def _batch_rows(states: pd.DataFrame, batch_no: int) -> pd.DataFrame:
+    return states[states["batch_no"] == batch_no].sort_values(["seq", "case_id"], na_position="last")
+
+
+def _batch_sheet(
+    rows: pd.DataFrame, batch_no: int, layout: Layout, numbers: Iterable[int], region: str | None = None
+) -> Sheet:
     transferred = rows["transferred_on"].dropna()
     day = transferred.iloc[0] if len(transferred) else None
     title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")
     title = title.replace("（ ", "（").replace(" ）", "）")
-    numbers = range(1, len(rows) + 1)
-    if region is not None and insp is not None:
-        mine = (cities(rows, insp) == region).to_numpy()
-        rows, numbers = rows[mine], [n for n, keep in zip(numbers, mine, strict=True) if keep]
-        title = region + title
     columns = [Column(c.header, c.width, "int" if c.field == "seq" else "text") for c in layout.columns]
     return Sheet(
         name=batch_label(batch_no),
         columns=columns,
         rows=_grid(rows, [c.field for c in layout.columns], numbers),
-        title=title,
+        title=(region or "") + title,
     )
 
 

@@ -1,0 +1,136 @@
+"""Airflow's services as processes (api-server, scheduler, dag-processor), for the demo
+and the scheduler tests: start them in an Airflow home, wait for what the scheduler
+decides, stop everything started. No Docker engine is needed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+SERVICES = (("api-server",), ("scheduler",), ("dag-processor",))
+FINISHED = ("success", "failed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def service_settings(port: int) -> dict[str, str]:
+    """The variables that make the services of one home find each other (tasks reach the
+    api-server's execution API) and react within seconds."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    }
+
+
+class Services:
+    """The services of one Airflow home; a context manager that stops them on exit."""
+
+    def __init__(self, env: dict[str, str], logs: Path, airflow: Path = Path("airflow")) -> None:
+        self.env = env
+        self.logs = logs
+        self.bin = airflow
+        self._procs: list[tuple[subprocess.Popen, IO[bytes]]] = []
+
+    def __enter__(self) -> Services:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for service in SERVICES:
+            log = open(self.logs / f"{service[0]}.log", "wb")  # closed in stop()
+            proc = subprocess.Popen(
+                [str(self.bin), *service],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: stop() ends its children too
+            )
+            self._procs.append((proc, log))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        for proc, _ in self._procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc, log in self._procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            log.close()
+        self._procs = []
+
+    def airflow(self, *args: str, timeout: float = 300) -> str:
+        """An `airflow` command; retried while the scheduler holds SQLite's write lock."""
+        for _ in range(5):
+            done = subprocess.run(
+                [str(self.bin), *args], env=self.env, capture_output=True, text=True, timeout=timeout
+            )
+            if done.returncode == 0 or "database is locked" not in done.stderr:
+                break
+            time.sleep(2)
+        if done.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def metadata(self, sql: str, *args: object) -> list[dict]:
+        """Rows of the metadata database (SQLite; an `airflow` command costs seconds)."""
+        db = Path(self.env["AIRFLOW_HOME"]) / "airflow.db"
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            con.row_factory = sqlite3.Row
+            return [dict(r) for r in con.execute(sql, args)]
+        finally:
+            con.close()
+
+    def runs(self) -> list[dict]:
+        return self.metadata("SELECT dag_id, run_id, run_type, state, logical_date FROM dag_run")
+
+    def wait_parsed(self, dag_ids: tuple[str, ...], timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            rows = self.metadata("SELECT dag_id FROM dag WHERE is_stale = 0") if self._has_dags() else []
+            if set(dag_ids) <= {r["dag_id"] for r in rows}:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the dag-processor did not parse {dag_ids}; see {self.logs}")
+            time.sleep(2)
+
+    def _has_dags(self) -> bool:
+        return bool(self.metadata("SELECT name FROM sqlite_master WHERE name = 'dag'"))
+
+    def wait_idle(self, backfills: int, done: Callable[[], bool], timeout: float = 900) -> list[dict]:
+        """Until ``backfills`` backfills are complete, no run is queued or running, and
+        ``done()`` says the work is done; returns the runs."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            runs = self.runs()
+            complete = self.metadata("SELECT id FROM backfill WHERE completed_at IS NOT NULL")
+            if len(complete) >= backfills and all(r["state"] in FINISHED for r in runs) and done():
+                return runs
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still running after {timeout:.0f} s: {runs}")
+            time.sleep(2)
+
+    def _check_alive(self) -> None:
+        for (proc, _), service in zip(self._procs, SERVICES, strict=True):
+            if proc.poll() is not None:
+                log = (self.logs / f"{service[0]}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"airflow {service[0]} exited ({proc.returncode}):\n{log}")
