@@ -147,10 +147,11 @@ class Warehouses:
         from sqlalchemy import create_engine, text
 
         name = f"ducha_bench_{os.getpid()}_{self.n}"
+        # Noted before it exists: a bench killed during CREATE still drops it (IF EXISTS).
+        self.created.append(name)
         with create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        self.created.append(name)
         return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
     def drop(self) -> None:
