@@ -60,29 +60,18 @@ def ducha_publish():
     @task
     def publish(**context) -> list:
         import datetime as dt
-        import logging
 
         from ducha.config import data_dirs, warehouse_url
-        from ducha.disclosure.publish import publish_all, reconcile
+        from ducha.disclosure.publish import publish_run
         from ducha.warehouse.db import upgrade
 
         dirs = data_dirs().ensure()
-        engine = upgrade(warehouse_url(dirs=dirs))
         params = context["params"]
-        if params.get("as_of"):
-            outcomes = publish_all(
-                engine,
-                dirs.outbox,
-                inspection_id=params.get("inspection"),
-                as_of=dt.date.fromisoformat(params["as_of"]),
-            )
-        else:
-            outcomes = reconcile(engine, dirs.outbox, inspection_id=params.get("inspection"))
-        published = [o for o in outcomes if o.folder]
-        logging.getLogger(__name__).info(
-            "published %d day(s): %s",
-            len(published),
-            ", ".join(f"{o.inspection_id} {o.as_of} ({len(o.files)} files)" for o in published) or "none",
+        outcomes = publish_run(
+            upgrade(warehouse_url(dirs=dirs)),
+            dirs.outbox,
+            inspection_id=params.get("inspection"),
+            as_of=dt.date.fromisoformat(params["as_of"]) if params.get("as_of") else None,
         )
         return [
             {
@@ -92,7 +81,8 @@ def ducha_publish():
                 "files": len(o.files),
                 "cases": o.cases,
             }
-            for o in published
+            for o in outcomes
+            if o.folder
         ]
 
     publish()

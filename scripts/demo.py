@@ -59,7 +59,7 @@ def main() -> int:
             "--reprocess-behavior",
             "completed",
         )
-        runs = airflow.wait_idle(backfills + 1, done=lambda: _published(data))
+        runs = airflow.wait_idle(backfills + 1, done=lambda: published(data))
     failed = [r for r in runs if r["state"] != "success"]
     ingest = [r for r in runs if r["dag_id"] == "ducha_ingest" and r["run_type"] == "backfill"]
     publish = [r for r in runs if r["dag_id"] == "ducha_publish"]
@@ -73,8 +73,9 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def _published(data: Path) -> bool:
-    """Files are loaded and no loaded day is without its tables."""
+def published(data: Path) -> bool:
+    """Files are loaded into the data folder's warehouse and no loaded day is without
+    its tables (what the demo and the scheduler test wait for)."""
     from sqlalchemy import func, select
     from sqlalchemy.exc import DBAPIError
 

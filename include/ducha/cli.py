@@ -237,15 +237,12 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace) -> int:
     from ducha.config import warehouse_url
-    from ducha.disclosure.publish import UnknownInspection, publish_all, reconcile
+    from ducha.disclosure.publish import UnknownInspection, publish_run
     from ducha.warehouse.db import upgrade
 
     engine = upgrade(warehouse_url(args.warehouse))
     try:
-        if args.as_of:
-            outcomes = publish_all(engine, args.out, inspection_id=args.inspection, as_of=args.as_of)
-        else:
-            outcomes = reconcile(engine, args.out, inspection_id=args.inspection)
+        outcomes = publish_run(engine, args.out, inspection_id=args.inspection, as_of=args.as_of)
     except UnknownInspection as exc:
         print(f"ducha publish: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -164,7 +164,7 @@ class Ingestor:
         """Files in order: read them all and validate them together (one GX run, one Data
         Docs build); then each in turn is compared with the warehouse, reported, stored and
         loaded, so each file sees the ones before it."""
-        from ducha.quality import reconcile
+        from ducha.quality import compare_with_warehouse
         from ducha.warehouse.load import already_loaded, known_cases
 
         outcomes: dict[int, FileOutcome] = {}
@@ -190,7 +190,7 @@ class Ingestor:
                 ids = [case_id for case_id in parsed.frame["case_id"] if case_id]
                 as_of = parsed.as_of or dt.date(1970, 1, 1)
                 known = known_cases(conn, parsed.inspection.id, ids, as_of)
-            reconcile(
+            compare_with_warehouse(
                 parsed,
                 {case_id: k.summary for case_id, k in known.items()},
                 {case_id: k.facts for case_id, k in known.items()},

@@ -7,9 +7,10 @@ boolean columns (``_rule_*``), so that every check is one GX expectation with on
 format, every failure maps back to an Excel row, and one suite serves every inspection.
 
 A GX run costs about 0.7 s whatever its size (its bookkeeping per expectation), so the
-files of a whole ingest run are validated together, in one frame (``Validator.check``). What depends on the warehouse
-(a case already loaded with another text, a fact it corrects) is compared per file,
-just before that file loads (``reconcile``), so a file sees the files loaded before it.
+files of a whole ingest run are validated together, in one frame (``Validator.check``).
+What depends on the warehouse (a case already loaded with another text, a fact it
+corrects) is compared per file just before that file loads (``compare_with_warehouse``),
+so a file sees the files loaded before it.
 """
 
 from __future__ import annotations
@@ -352,15 +353,15 @@ class Validator:
         known_summaries: dict[str, str] | None = None,
         known_facts: dict[str, dict[str, object]] | None = None,
     ) -> dict:
-        """One file on its own: ``check``, ``reconcile`` with what the warehouse holds,
+        """One file on its own: ``check``, ``compare_with_warehouse``,
         and its Data Docs; returns the GX result as JSON ({} for a refused file)."""
         doc = self.check([parsed])
-        reconcile(parsed, known_summaries or {}, known_facts or {})
+        compare_with_warehouse(parsed, known_summaries or {}, known_facts or {})
         self.build_docs()
         return doc
 
 
-def reconcile(
+def compare_with_warehouse(
     parsed: ParsedFile, known_summaries: dict[str, str], known_facts: dict[str, dict[str, object]]
 ) -> None:
     """What the warehouse already holds, against the file about to load:

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from ducha.config import data_dirs
-from ducha.disclosure.publish import reconcile, stale_days
+from ducha.disclosure.publish import reconcile
 from ducha.pipeline import Ingestor
 from ducha.sample import generate
+from scripts.demo import published
 from scripts.services import Services, free_port, service_settings
 from tests.conftest import BIN, airflow_home
 
@@ -34,18 +35,6 @@ def _tree(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
-
-
-def _published(data: Path) -> bool:
-    """Every loaded day's tables are in the outbox, built from what is loaded now."""
-    dirs = data_dirs(data)
-    if not (dirs.root / "warehouse.sqlite").exists():
-        return False
-    engine = Ingestor(dirs, f"sqlite:///{dirs.root / 'warehouse.sqlite'}").engine
-    try:
-        return not stale_days(engine, dirs.outbox)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +67,7 @@ def services(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Itera
 def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services, reference: Path) -> None:
     data = Path(services.env["DUCHA_DATA_DIR"])
     services.airflow("backfill", "create", "--dag-id", "ducha_ingest", *BACKFILL)
-    runs = services.wait_idle(backfills=1, done=lambda: _published(data))
+    runs = services.wait_idle(backfills=1, done=lambda: published(data))
     assert {r["state"] for r in runs} == {"success"}, runs
     backfilled = [r for r in runs if r["dag_id"] == "ducha_ingest" and r["run_type"] == "backfill"]
     assert len(backfilled) == len(DAYS)
@@ -89,7 +78,7 @@ def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services
     before = {p: p.stat().st_mtime_ns for p in (data / "outbox").rglob("*")}
     again = [*BACKFILL, "--reprocess-behavior", "completed"]
     services.airflow("backfill", "create", "--dag-id", "ducha_ingest", *again)
-    runs = services.wait_idle(backfills=2, done=lambda: _published(data))
+    runs = services.wait_idle(backfills=2, done=lambda: published(data))
     assert {r["state"] for r in runs} == {"success"}, runs
     assert _tree(data / "outbox") == _tree(reference / "outbox")
     assert {p: p.stat().st_mtime_ns for p in (data / "outbox").rglob("*")} == before

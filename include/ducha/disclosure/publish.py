@@ -211,16 +211,17 @@ def _inspection_ids(engine: Engine, inspection_id: str | None) -> list[str]:
 def warehouse_state(conn: Connection, inspection_id: str, day: dt.date) -> dict[str, object]:
     """What a day's tables are built from: the inspection's files loaded for days up to
     ``day`` (and undated ones), as a count and a fingerprint of their hashes."""
-    shas = conn.execute(
-        select(files.c.sha256).where(
-            files.c.inspection_id == inspection_id,
-            files.c.received_on.is_(None) | (files.c.received_on <= day),
-        )
-    ).scalars()
-    return _state(sorted(shas))
+    return _state(_loaded(conn, inspection_id), day)
 
 
-def _state(shas: list[str]) -> dict[str, object]:
+def _loaded(conn: Connection, inspection_id: str) -> list[tuple[dt.date | None, str]]:
+    """(landing day, sha256) of every file loaded for the inspection."""
+    q = select(files.c.received_on, files.c.sha256).where(files.c.inspection_id == inspection_id)
+    return [(day, sha) for day, sha in conn.execute(q)]
+
+
+def _state(loaded: list[tuple[dt.date | None, str]], day: dt.date) -> dict[str, object]:
+    shas = sorted(sha for d, sha in loaded if d is None or d <= day)
     return {"files": len(shas), "fingerprint": hashlib.sha256("\n".join(shas).encode()).hexdigest()}
 
 
@@ -228,15 +229,12 @@ def stale_days(engine: Engine, out_root: Path, inspection_id: str | None = None)
     """(inspection, day) for every landing day with loaded files whose tables are not in
     the outbox, or were built from another warehouse state; oldest first."""
     out: list[tuple[str, dt.date]] = []
+    ids = _inspection_ids(engine, inspection_id)
     with engine.connect() as conn:
-        for insp_id in _inspection_ids(engine, inspection_id):
-            loaded = conn.execute(
-                select(files.c.received_on, files.c.sha256).where(files.c.inspection_id == insp_id)
-            ).all()
-            undated = [sha for day, sha in loaded if day is None]
-            for day in sorted({day for day, _ in loaded if day is not None}):
-                want = _state(sorted([*undated, *(sha for d, sha in loaded if d is not None and d <= day)]))
-                if _published_state(out_root, insp_id, day) != want:
+        for insp_id in ids:
+            loaded = _loaded(conn, insp_id)
+            for day in sorted({d for d, _ in loaded if d is not None}):
+                if _published_state(out_root, insp_id, day) != _state(loaded, day):
                     out.append((insp_id, day))
     return sorted(out, key=lambda item: (item[1], item[0]))
 
@@ -252,6 +250,25 @@ def _published_state(out_root: Path, inspection_id: str, day: dt.date) -> object
 def reconcile(engine: Engine, out_root: Path, *, inspection_id: str | None = None) -> list[PublishOutcome]:
     """Publish every stale or missing day (``stale_days``), oldest first; nothing when
     the outbox is up to date, so running it again changes nothing."""
-    todo = stale_days(engine, out_root, inspection_id)
-    log.info("outbox: %d day(s) to publish: %s", len(todo), ", ".join(f"{i} {d}" for i, d in todo) or "none")
-    return [publish(engine, insp_id, out_root, as_of=day) for insp_id, day in todo]
+    return [
+        publish(engine, insp_id, out_root, as_of=day)
+        for insp_id, day in stale_days(engine, out_root, inspection_id)
+    ]
+
+
+def publish_run(
+    engine: Engine, out_root: Path, *, inspection_id: str | None = None, as_of: dt.date | None = None
+) -> list[PublishOutcome]:
+    """One publishing run (the DAG's, the CLI's): ``as_of`` publishes that day whether
+    stale or not; without it, ``reconcile``. Logs one line of what it wrote."""
+    if as_of is not None:
+        outcomes = publish_all(engine, out_root, inspection_id=inspection_id, as_of=as_of)
+    else:
+        outcomes = reconcile(engine, out_root, inspection_id=inspection_id)
+    done = [o for o in outcomes if o.folder]
+    log.info(
+        "published %d day(s): %s",
+        len(done),
+        ", ".join(f"{o.inspection_id} {o.as_of} ({len(o.files)} files)" for o in done) or "none",
+    )
+    return outcomes

@@ -156,23 +156,9 @@ def cn_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def batch_sheet(
-    states: pd.DataFrame,
-    batch_no: int,
-    layout: Layout,
-    *,
-    region: str | None = None,
-    insp: Inspection | None = None,
-) -> Sheet:
-    """The per-batch table, header exactly as published, 序号 numbered across the batch.
-
-    With ``region`` (a city, as ``Inspection.resolve_region`` names it): only that city's
-    rows, keeping the batch-wide 序号, as cities publish them.
-    """
-    if region is not None and insp is not None:
-        return dict(city_sheets(states, batch_no, layout, insp)).get(region) or _batch_sheet(
-            _batch_rows(states, batch_no).iloc[:0], batch_no, layout, [], region
-        )
+def batch_sheet(states: pd.DataFrame, batch_no: int, layout: Layout) -> Sheet:
+    """The per-batch table, header exactly as published, 序号 numbered across the batch
+    (each city's copy: ``city_sheets``)."""
     rows = _batch_rows(states, batch_no)
     return _batch_sheet(rows, batch_no, layout, range(1, len(rows) + 1))
 
@@ -180,8 +166,8 @@ def batch_sheet(
 def city_sheets(
     states: pd.DataFrame, batch_no: int, layout: Layout, insp: Inspection
 ) -> list[tuple[str, Sheet]]:
-    """Each city's copy of a batch table (``batch_sheet`` with ``region``), in the
-    configured order, from one sort and one split of the batch's rows."""
+    """Each city's copy of a batch table: only its rows, keeping the batch-wide 序号, as
+    cities publish them; in the configured order, from one sort and one split."""
     rows = _batch_rows(states, batch_no)
     numbered = rows.assign(_number=range(1, len(rows) + 1), _city=cities(rows, insp).to_numpy())
     parts = dict(tuple(numbered.groupby("_city", sort=False)))
