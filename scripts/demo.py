@@ -45,21 +45,10 @@ def main() -> int:
         airflow.wait_parsed(DAGS)
         for dag_id in DAGS:
             airflow.airflow("dags", "unpause", dag_id)
-        backfills = len(airflow.metadata("SELECT id FROM backfill"))
         print(f"Backfilling ducha_ingest for landing days {first} … {landing_days[-1]} …", flush=True)
-        airflow.airflow(
-            "backfill",
-            "create",
-            "--dag-id",
-            "ducha_ingest",
-            "--from-date",
-            first.isoformat(),
-            "--to-date",
-            last.isoformat(),
-            "--reprocess-behavior",
-            "completed",
-        )
-        runs = airflow.wait_idle(backfills + 1, done=lambda: published(data))
+        window = ["--from-date", first.isoformat(), "--to-date", last.isoformat()]
+        backfills = airflow.backfill("ducha_ingest", *window, "--reprocess-behavior", "completed")
+        runs = airflow.wait_idle(backfills, done=lambda: published(data))
     failed = [r for r in runs if r["state"] != "success"]
     ingest = [r for r in runs if r["dag_id"] == "ducha_ingest" and r["run_type"] == "backfill"]
     publish = [r for r in runs if r["dag_id"] == "ducha_publish"]

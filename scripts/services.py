@@ -33,6 +33,7 @@ def service_settings(port: int) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "ducha.orchestration.SQLITE_METADATA_CONNECT_ARGS",
     }
 
 
@@ -87,6 +88,30 @@ class Services:
         if done.returncode != 0:
             raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stderr[-3000:]}")
         return done.stdout
+
+    def backfill(self, dag_id: str, *args: str) -> int:
+        """Create a backfill of ``dag_id``; returns how many backfills the home now holds.
+        Not retried blindly: a `backfill create` can commit its backfill and then fail on
+        SQLite's write lock, and a second create is refused while the first runs."""
+        count = "SELECT count(*) AS n FROM backfill WHERE dag_id = ?"
+        before = self.metadata(count, dag_id)[0]["n"]
+        for _ in range(5):
+            done = subprocess.run(
+                [str(self.bin), "backfill", "create", "--dag-id", dag_id, *args],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            created = self.metadata(count, dag_id)[0]["n"]
+            if done.returncode == 0:
+                return created
+            if created > before:  # committed, then failed while creating its runs
+                raise RuntimeError(f"backfill of {dag_id} created only in part:\n{done.stderr[-3000:]}")
+            if "database is locked" not in done.stderr:
+                break
+            time.sleep(2)
+        raise RuntimeError(f"airflow backfill create {dag_id} failed:\n{done.stderr[-3000:]}")
 
     def metadata(self, sql: str, *args: object) -> list[dict]:
         """Rows of the metadata database (SQLite; an `airflow` command costs seconds)."""

@@ -8,6 +8,9 @@ from ducha.config import local_day
 
 WAREHOUSE_ASSET_NAME = "ducha_warehouse"
 WAREHOUSE_ASSET_URI = "ducha://warehouse"
+# Airflow's embedded SQLite metadata (demo, tests): a command waits for the scheduler's
+# write lock instead of failing after pysqlite's 5 s. AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS.
+SQLITE_METADATA_CONNECT_ARGS = {"timeout": 60}
 
 
 def run_landing_day(

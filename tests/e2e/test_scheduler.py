@@ -66,8 +66,8 @@ def services(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Itera
 
 def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services, reference: Path) -> None:
     data = Path(services.env["DUCHA_DATA_DIR"])
-    services.airflow("backfill", "create", "--dag-id", "ducha_ingest", *BACKFILL)
-    runs = services.wait_idle(backfills=1, done=lambda: published(data))
+    backfills = services.backfill("ducha_ingest", *BACKFILL)
+    runs = services.wait_idle(backfills, done=lambda: published(data))
     assert {r["state"] for r in runs} == {"success"}, runs
     backfilled = [r for r in runs if r["dag_id"] == "ducha_ingest" and r["run_type"] == "backfill"]
     assert len(backfilled) == len(DAYS)
@@ -77,8 +77,9 @@ def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services
     # The same backfill again: every day re-runs, nothing is loaded or published again.
     before = {p: p.stat().st_mtime_ns for p in (data / "outbox").rglob("*")}
     again = [*BACKFILL, "--reprocess-behavior", "completed"]
-    services.airflow("backfill", "create", "--dag-id", "ducha_ingest", *again)
-    runs = services.wait_idle(backfills=2, done=lambda: published(data))
+    backfills = services.backfill("ducha_ingest", *again)
+    assert backfills == 2
+    runs = services.wait_idle(backfills, done=lambda: published(data))
     assert {r["state"] for r in runs} == {"success"}, runs
     assert _tree(data / "outbox") == _tree(reference / "outbox")
     assert {p: p.stat().st_mtime_ns for p in (data / "outbox").rglob("*")} == before
