@@ -295,9 +295,10 @@ def latest_count_and_publish(book: Path, wh: Warehouses, tmp: Path, runs: int) -
     return out
 
 
-def round_replay(tmp: Path, wh: Warehouses, provinces: int, days: int) -> dict:
-    """The round day by day (ingest_day + publish_all, as the DAGs run them), and the
-    whole round's intake dropped at once: landing -> tables in one ingest and publish."""
+def round_replay(tmp: Path, wh: Warehouses, provinces: int, days: int, once_provinces: int) -> dict:
+    """The round day by day (ingest_day + publish_all, as the DAGs run them), and a
+    round's intake dropped at once (``once_provinces`` × ``days``: 5 × 30 is about the
+    24,000 cases of issue 9's target): landing -> tables in one ingest and publish."""
     sys.path.insert(0, str(REPO))
     from bench.replay import FIRST_DAY, replay, write_landing
 
@@ -324,7 +325,7 @@ def round_replay(tmp: Path, wh: Warehouses, provinces: int, days: int) -> dict:
         from ducha.pipeline import Ingestor
 
         once = tmp / f"once-{backend}"
-        write_landing(once, provinces, days)
+        write_landing(once, once_provinces, days)
         last = FIRST_DAY + dt.timedelta(days=days - 1)
         for insp_dir in (once / "landing").iterdir():  # every day's files into the last day
             target = insp_dir / last.isoformat()
@@ -348,6 +349,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--provinces", type=int, default=8)
     ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--once-provinces", type=int, default=5, help="provinces landed at once (5: ~24k cases)")
     ap.add_argument("--quick", action="store_true", help="small sizes, one run: checks the harness")
     ap.add_argument("--only", nargs="*", default=None, help="sections to run (default: all)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "latest.json")
@@ -355,7 +357,7 @@ def main() -> int:
     # A killed run still drops the PostgreSQL databases it made (the finally below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick:
-        args.rows, args.runs, args.provinces, args.days = 5_000, 1, 2, 3
+        args.rows, args.runs, args.provinces, args.days, args.once_provinces = 5_000, 1, 2, 3, 2
     sys.path.insert(0, str(REPO))
     from bench.workbook import big_workbook
 
@@ -388,7 +390,7 @@ def main() -> int:
                 )
             if "replay" in sections:
                 report["round replay"] = _show(
-                    "round replay", round_replay(tmp, wh, args.provinces, args.days)
+                    "round replay", round_replay(tmp, wh, args.provinces, args.days, args.once_provinces)
                 )
         finally:
             wh.drop()

@@ -184,6 +184,17 @@ def data_dirs(root: str | os.PathLike[str] | None = None) -> DataDirs:
     return DataDirs(Path(root or os.environ.get("DUCHA_DATA_DIR") or "data").resolve())
 
 
+def publish_workers() -> int:
+    """Processes that write a day's tables: ``DUCHA_PUBLISH_WORKERS``, else the machine's
+    CPUs, at most 4 (beyond that the disk, not the CPU, sets the pace)."""
+    value = os.environ.get("DUCHA_PUBLISH_WORKERS", "").strip()
+    if not value:
+        return max(1, min(4, os.cpu_count() or 1))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"DUCHA_PUBLISH_WORKERS must be a whole number ≥ 1, not {value!r}")
+    return int(value)
+
+
 class WarehouseConfigError(RuntimeError):
     """The warehouse connection is configured but cannot be used. Never fall back to the
     embedded SQLite file then: a worker would write a second, private warehouse."""

@@ -388,12 +388,17 @@ def note_changes(parsed: ParsedFile, known_facts: dict[str, dict[str, object]]) 
     contract = load_contract()
     frame, given = parsed.frame, parsed.given
     shown = {True: "是", False: "否", None: "（空）"}
-    for pos in [p for p, case_id in enumerate(frame["case_id"]) if case_id in known_facts]:
-        facts = known_facts[frame["case_id"].iat[pos]]
+    case_ids = frame["case_id"].tolist()
+    known = [(pos, known_facts[case_id]) for pos, case_id in enumerate(case_ids) if case_id in known_facts]
+    # Whole columns once: a lookup per cell costs more than the comparison.
+    names = {name for _, facts in known for name in facts}
+    values = {name: frame[name].tolist() for name in names}
+    gave = {name: given[name].tolist() for name in names}
+    for pos, facts in known:
         for name, old in facts.items():
-            if not given[name].iat[pos]:
+            if not gave[name][pos]:
                 continue
-            new = frame[name].iat[pos]
+            new = values[name][pos]
             if new == old or (name == "key_case" and bool(new) == bool(old)):
                 continue
             column = parsed.written(pos, name) or contract.fields[name].label

@@ -23,7 +23,9 @@ from tests.conftest import BIN, airflow_home
 
 pytestmark = pytest.mark.airflow
 
-INSPECTION = "c3-hn-2024"
+# Two inspections: a publish run then publishes them side by side in forked processes,
+# inside the Airflow task.
+INSPECTIONS = ("c3-hn-2024", "c3-p2-2024")
 DAYS = [dt.date(2024, 6, d) for d in range(1, 5)]
 # The ingest timetable runs at 22:00 Asia/Shanghai: --to-date 06-05 covers days 06-01…06-04.
 BACKFILL = ["--from-date", "2024-06-01", "--to-date", "2024-06-05"]
@@ -41,7 +43,8 @@ def _tree(root: Path) -> dict[str, str]:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Day-by-day runs through the library code the DAGs call: the outbox to match."""
     root = tmp_path_factory.mktemp("reference")
-    generate(root / "landing", INSPECTION, days=len(DAYS), seed=17, progress=False)
+    for n, inspection in enumerate(INSPECTIONS):
+        generate(root / "landing", inspection, days=len(DAYS), seed=17 + n, progress=False)
     ingestor = Ingestor(data_dirs(root), f"sqlite:///{root / 'warehouse.sqlite'}")
     for day in DAYS:
         ingestor.ingest_day(day)
@@ -71,7 +74,10 @@ def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services
     assert {r["state"] for r in runs} == {"success"}, runs
     backfilled = [r for r in runs if r["dag_id"] == "ducha_ingest" and r["run_type"] == "backfill"]
     assert len(backfilled) == len(DAYS)
-    assert sorted(p.name for p in (data / "outbox" / INSPECTION).iterdir()) == [d.isoformat() for d in DAYS]
+    for inspection in INSPECTIONS:
+        assert sorted(p.name for p in (data / "outbox" / inspection).iterdir()) == [
+            d.isoformat() for d in DAYS
+        ]
     assert _tree(data / "outbox") == _tree(reference / "outbox")
 
     # The same backfill again: every day re-runs, nothing is loaded or published again.

@@ -128,3 +128,16 @@ def test_required_connection_has_no_fallback(no_warehouse_env: pytest.MonkeyPatc
         warehouse_url(dirs=data_dirs(tmp_path))
     no_warehouse_env.setenv("AIRFLOW_CONN_DUCHA_WAREHOUSE", "postgres://u@db/w")
     assert warehouse_url(dirs=data_dirs(tmp_path)) == "postgresql+psycopg://u@db/w"
+
+
+def test_publish_workers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ducha.config import publish_workers
+
+    monkeypatch.delenv("DUCHA_PUBLISH_WORKERS", raising=False)
+    assert 1 <= publish_workers() <= 4
+    monkeypatch.setenv("DUCHA_PUBLISH_WORKERS", "3")
+    assert publish_workers() == 3
+    for bad in ("0", "-1", "two", "1.5"):
+        monkeypatch.setenv("DUCHA_PUBLISH_WORKERS", bad)
+        with pytest.raises(ValueError, match="DUCHA_PUBLISH_WORKERS"):
+            publish_workers()

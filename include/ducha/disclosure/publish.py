@@ -21,18 +21,18 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
-from ducha.config import Inspection, get_inspection, registry
+from ducha.config import Inspection, get_inspection, publish_workers, registry
 from ducha.disclosure import tables as T
 from ducha.disclosure.weekly import write_weekly
 from ducha.disclosure.writers import (
     MANIFEST_NAME,
     Sheet,
-    sha256_file,
-    write_csv,
-    write_html,
+    TableFile,
+    TableFormat,
     write_manifest,
-    write_xlsx,
+    write_table_files,
 )
+from ducha.parallel import can_fork, fork_pool
 from ducha.paths import check_inspection_id, safe_name, under
 from ducha.warehouse.schema import files, inspections
 
@@ -66,11 +66,29 @@ def publish(
 ) -> PublishOutcome:
     """The per-batch tables for batches reported on ``as_of`` and the cumulative
     summary as of that day, into ``out_root/<inspection>/<as_of>/``."""
+    return _logged(_publish(engine, inspection_id, out_root, as_of=as_of))
+
+
+def _logged(outcome: PublishOutcome) -> PublishOutcome:
+    """Logged here, in the process that called: a worker's lines could interleave."""
+    if outcome.folder is None:
+        log.info("%s: no data in the warehouse yet, nothing to publish", outcome.inspection_id)
+    else:
+        log.info(
+            "%s: published %d files as of %s into %s",
+            outcome.inspection_id,
+            len(outcome.files),
+            outcome.as_of,
+            outcome.folder,
+        )
+    return outcome
+
+
+def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.date | None) -> PublishOutcome:
     insp = get_inspection(check_inspection_id(inspection_id))
     with engine.connect() as conn:
         day = as_of or T.latest_data_day(conn, inspection_id)
         if day is None:
-            log.info("%s: no data in the warehouse yet, nothing to publish", inspection_id)
             return PublishOutcome(inspection_id, None, None)
         # Read before the states: if a load lands in between, the manifest claims less
         # than the tables hold, and the next reconcile publishes the day again.
@@ -99,7 +117,6 @@ def publish(
         shutil.rmtree(tmp, ignore_errors=True)  # no half-written day left beside the outbox
         raise
     _swap_in(tmp, final)
-    log.info("%s: published %d files as of %s into %s", inspection_id, len(entries), day, final)
     return PublishOutcome(inspection_id, day.isoformat(), str(final), entries, len(states))
 
 
@@ -124,30 +141,21 @@ def region_file_names(regions: list[str]) -> list[str]:
 def _write_day(
     tmp: Path, states: pd.DataFrame, insp: Inspection, layout: T.Layout, day: dt.date
 ) -> list[dict[str, object]]:
-    """Every table, chart and page of the day into ``tmp``; the manifest entries."""
+    """Every table, chart and page of the day into ``tmp``; the manifest entries (the
+    manifest adds each file's hash and size)."""
     created = dt.datetime.combine(day, dt.time(0, 0))  # fixed metadata: same data, same bytes
+    files: list[TableFile] = []
     entries: list[dict[str, object]] = []
 
-    def add(path: Path, rows: int, kind: str) -> None:
-        entries.append(
-            {
-                "name": path.name,
-                "sha256": sha256_file(path),
-                "bytes": path.stat().st_size,
-                "rows": rows,
-                "kind": kind,
-            }
-        )
-
-    def table(stem: str, sheet: Sheet, kind: str, formats: tuple[str, ...] = ("xlsx", "csv", "html")) -> None:
-        if "xlsx" in formats:
-            write_xlsx(under(tmp, f"{stem}.xlsx"), [sheet], created=created)
-        if "csv" in formats:
-            write_csv(under(tmp, f"{stem}.csv"), sheet)
-        if "html" in formats:
-            write_html(under(tmp, f"{stem}.html"), [sheet], page_title=sheet.title or stem)
+    def table(
+        stem: str, sheets: list[Sheet], kind: str, formats: tuple[TableFormat, ...], rows: int | None = None
+    ) -> None:
         for ext in formats:
-            add(under(tmp, f"{stem}.{ext}"), len(sheet.rows), kind)
+            path = under(tmp, f"{stem}.{ext}")
+            files.append(TableFile(path, ext, tuple(sheets), created, sheets[0].title or stem))
+            entries.append(
+                {"name": path.name, "rows": len(sheets[0].rows) if rows is None else rows, "kind": kind}
+            )
 
     reported = T.batches_reported_on(states, day)
     # Split once: each batch's tables (and its cities' copies) read only its own rows, so
@@ -156,24 +164,26 @@ def _write_day(
     for batch_no in reported:
         rows = by_batch[batch_no]
         stem = f"{T.batch_label(batch_no)}公开情况一览表"
-        table(stem, T.batch_sheet(rows, batch_no, layout), "batch")
+        table(stem, [T.batch_sheet(rows, batch_no, layout)], "batch", ("xlsx", "csv", "html"))
         copies = T.city_sheets(rows, batch_no, layout, insp)
         names = region_file_names([region for region, _ in copies])
         for (_, sheet), name in zip(copies, names, strict=True):
             # Each city publishes its own rows of the batch, keeping the batch-wide 序号.
-            table(f"{stem}（{name}）", sheet, "batch_region", ("xlsx",))
+            table(f"{stem}（{name}）", [sheet], "batch_region", ("xlsx",))
     updates = T.updated_cases(states, day)
     if len(updates):
-        table(f"办理情况更新表（{day.isoformat()}）", T.updates_sheet(updates, layout, day), "updates")
-    summary: list[Sheet] = T.summary_sheets(states, insp, day)
-    stem = f"累计情况汇总（截至{day.isoformat()}）"
-    write_xlsx(under(tmp, f"{stem}.xlsx"), summary, created=created)
-    write_html(under(tmp, f"{stem}.html"), summary, page_title=summary[0].title or stem)
-    for ext in ("xlsx", "html"):
-        add(under(tmp, f"{stem}.{ext}"), len(states), "summary")
+        table(
+            f"办理情况更新表（{day.isoformat()}）",
+            [T.updates_sheet(updates, layout, day)],
+            "updates",
+            ("xlsx", "csv", "html"),
+        )
+    summary = T.summary_sheets(states, insp, day)
+    table(f"累计情况汇总（截至{day.isoformat()}）", summary, "summary", ("xlsx", "html"), rows=len(states))
+    write_table_files(files, workers=publish_workers())
     # The periodic report: native Excel charts, and the same charts as SVG for the web.
     for path in write_weekly(tmp, states, insp, day, created=created):
-        add(path, len(states), "weekly")
+        entries.append({"name": path.name, "rows": len(states), "kind": "weekly"})
     return entries
 
 
@@ -195,7 +205,47 @@ def publish_all(
     as_of: dt.date | None = None,
 ) -> list[PublishOutcome]:
     """Every inspection (or one) as of one day (None: each one's latest data)."""
-    return [publish(engine, i, out_root, as_of=as_of) for i in _inspection_ids(engine, inspection_id)]
+    return publish_days(engine, out_root, [(i, as_of) for i in _inspection_ids(engine, inspection_id)])
+
+
+# What the forked workers of publish_days publish: (engine, outbox, each inspection's
+# days). A fork inherits it; set only while publish_days runs.
+_WORK: tuple[Engine, Path, list[list[tuple[str, dt.date | None]]]] | None = None
+
+
+def _worker_start() -> None:
+    assert _WORK is not None
+    _WORK[0].dispose(close=False)  # the parent's connections stay the parent's
+
+
+def _publish_group(index: int) -> list[PublishOutcome]:
+    assert _WORK is not None
+    engine, out_root, groups = _WORK
+    return [_publish(engine, insp_id, out_root, as_of=day) for insp_id, day in groups[index]]
+
+
+def publish_days(
+    engine: Engine, out_root: Path, days: list[tuple[str, dt.date | None]]
+) -> list[PublishOutcome]:
+    """Publish each (inspection, day), in the order given within each inspection; the
+    outcomes in the order given. Several inspections are published side by side in
+    forked processes (``publish_workers``); a lone inspection writes each day's files
+    side by side instead (write_table_files). The outbox is the same either way."""
+    global _WORK
+    groups: dict[str, list[tuple[str, dt.date | None]]] = {}
+    for insp_id, day in days:
+        groups.setdefault(insp_id, []).append((insp_id, day))
+    workers = min(publish_workers(), len(groups))
+    if workers < 2 or not can_fork():
+        return [publish(engine, insp_id, out_root, as_of=day) for insp_id, day in days]
+    _WORK = (engine, out_root, list(groups.values()))
+    try:
+        with fork_pool(workers, initializer=_worker_start) as pool:
+            results = pool.map(_publish_group, range(len(groups)), chunksize=1)
+    finally:
+        _WORK = None
+    outcomes = {insp_id: iter(group) for insp_id, group in zip(groups, results, strict=True)}
+    return [_logged(next(outcomes[insp_id])) for insp_id, _ in days]
 
 
 def _inspection_ids(engine: Engine, inspection_id: str | None) -> list[str]:
@@ -248,12 +298,10 @@ def _published_state(out_root: Path, inspection_id: str, day: dt.date) -> object
 
 
 def reconcile(engine: Engine, out_root: Path, *, inspection_id: str | None = None) -> list[PublishOutcome]:
-    """Publish every stale or missing day (``stale_days``), oldest first; nothing when
-    the outbox is up to date, so running it again changes nothing."""
-    return [
-        publish(engine, insp_id, out_root, as_of=day)
-        for insp_id, day in stale_days(engine, out_root, inspection_id)
-    ]
+    """Publish every stale or missing day (``stale_days``), oldest first within each
+    inspection; nothing when the outbox is up to date, so running it again changes
+    nothing."""
+    return publish_days(engine, out_root, list(stale_days(engine, out_root, inspection_id)))
 
 
 def publish_run(

@@ -31,6 +31,7 @@ from typing import Literal
 import xlsxwriter
 
 from ducha.disclosure.redact import is_missing, looks_like_formula, mask_personal, safe_text
+from ducha.parallel import can_fork, fork_pool
 
 ColumnKind = Literal["text", "int", "number", "percent"]
 _KINDS = ("text", "int", "number", "percent")
@@ -296,7 +297,7 @@ def open_workbook(
             if title:
                 properties["title"] = mask_personal(title)
             workbook.set_properties(properties)
-            yield workbook, _xlsx_formats(workbook)
+            yield workbook, _Formats(workbook)
         finally:
             workbook.close()
 
@@ -306,22 +307,32 @@ def add_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet: 
     _xlsx_sheet(workbook, formats, sheet)
 
 
-def _xlsx_formats(workbook: xlsxwriter.Workbook) -> dict[str, object]:
-    """The cell formats by name; "<name>_quoted" is the same format with Excel's quote
-    prefix, for text that would otherwise run as a formula once a reader edits the cell
-    (the reader sees the text as typed, without an apostrophe)."""
-    base = {"font_size": 10, "text_wrap": True, "valign": "top", "border": 1}
-    specs: dict[str, dict[str, object]] = {
-        "title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "text_wrap": True},
-        "header": {**base, "bold": True, "align": "center", "valign": "vcenter", "bg_color": "#DDEBF7"},
-        "text": base,
-        **{kind: {**base, "num_format": fmt} for kind, fmt in NUMBER_FORMATS.items()},
-        "note": {"font_size": 10, "text_wrap": True, "valign": "top"},
-    }
-    formats: dict[str, object] = {name: workbook.add_format(spec) for name, spec in specs.items()}
-    for name in ("title", "header", "text", "note"):
-        formats[f"{name}_quoted"] = workbook.add_format({**specs[name], "quote_prefix": True})
-    return formats
+class _Formats(dict):
+    """The cell formats by name, each added to the workbook when first used: a small
+    workbook (a city's copy of a batch) does not pay for formats it never needs.
+    "<name>_quoted" is the same format with Excel's quote prefix, for text that would
+    otherwise run as a formula once a reader edits the cell (the reader sees the text as
+    typed, without an apostrophe)."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook) -> None:
+        super().__init__()
+        self._workbook = workbook
+
+    def __missing__(self, name: str) -> object:
+        base = name.removesuffix("_quoted")
+        spec = _FORMAT_SPECS[base] if base == name else {**_FORMAT_SPECS[base], "quote_prefix": True}
+        self[name] = fmt = self._workbook.add_format(spec)
+        return fmt
+
+
+_BASE_FORMAT: dict[str, object] = {"font_size": 10, "text_wrap": True, "valign": "top", "border": 1}
+_FORMAT_SPECS: dict[str, dict[str, object]] = {
+    "title": {"bold": True, "font_size": 14, "align": "center", "valign": "vcenter", "text_wrap": True},
+    "header": {**_BASE_FORMAT, "bold": True, "align": "center", "valign": "vcenter", "bg_color": "#DDEBF7"},
+    "text": _BASE_FORMAT,
+    **{kind: {**_BASE_FORMAT, "num_format": fmt} for kind, fmt in NUMBER_FORMATS.items()},
+    "note": {"font_size": 10, "text_wrap": True, "valign": "top"},
+}
 
 
 def xlsx_text(value: object, formats: dict[str, object], name: str) -> tuple[str, object]:
@@ -506,6 +517,72 @@ def write_html(path: str | os.PathLike[str], sheets: Sequence[Sheet], *, page_ti
     page = render_html(sheets, page_title=page_title)
     with atomic_path(path) as temp:
         temp.write_bytes(page.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------- many files
+
+TableFormat = Literal["xlsx", "csv", "html"]
+# Below this many cells a day's files are written in this process: starting workers
+# would cost more than it saves (a demo day has a few thousand cells).
+PARALLEL_MIN_CELLS = 50_000
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """One table file to write, complete enough for another process to write it."""
+
+    path: Path
+    format: TableFormat
+    sheets: tuple[Sheet, ...]
+    created: datetime  # xlsx metadata
+    page_title: str = ""  # html
+
+    @property
+    def cells(self) -> int:
+        return sum(len(sheet.rows) * len(sheet.columns) for sheet in self.sheets)
+
+
+def write_table_file(file: TableFile) -> None:
+    if file.format == "xlsx":
+        write_xlsx(file.path, file.sheets, created=file.created)
+    elif file.format == "csv":
+        (sheet,) = file.sheets  # a CSV holds one table
+        write_csv(file.path, sheet)
+    elif file.format == "html":
+        write_html(file.path, file.sheets, page_title=file.page_title)
+    else:
+        raise ValueError(f"{file.path.name}: unknown table format {file.format!r}")
+
+
+# The files a forked worker writes, by index: a fork inherits them, so the rows are
+# never pickled. Set only while write_table_files runs.
+_PENDING: Sequence[TableFile] = ()
+
+
+def _write_pending(index: int) -> None:
+    write_table_file(_PENDING[index])
+
+
+def write_table_files(
+    files: Sequence[TableFile], *, workers: int, min_cells: int = PARALLEL_MIN_CELLS
+) -> None:
+    """Write every file; with ``workers`` > 1 and at least ``min_cells`` cells in all, in
+    that many forked processes, largest file first. The bytes are the same either way:
+    each file depends only on its own description."""
+    global _PENDING
+    workers = min(workers, len(files))
+    if workers < 2 or not can_fork() or sum(f.cells for f in files) < min_cells:
+        for file in files:
+            write_table_file(file)
+        return
+    _PENDING = files
+    try:
+        with fork_pool(workers) as pool:
+            largest_first = sorted(range(len(files)), key=lambda i: -files[i].cells)
+            for _ in pool.imap_unordered(_write_pending, largest_first):
+                pass
+    finally:
+        _PENDING = ()
 
 
 # ---------------------------------------------------------------------------- manifest
