@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
-from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI
+from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI, default_args
 from ducha.paths import DAY_PATTERN, INSPECTION_ID_PATTERN
 
 WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
@@ -37,7 +37,7 @@ good rows load. The original file is always kept byte for byte in `archive/` or
     max_active_runs=1,  # days load in order, so case versions follow the calendar
     tags=["ducha", "ingest"],
     doc_md=DOC,
-    default_args={"owner": "ducha", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args=default_args(),
     params={
         "day": Param(
             None,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
 
-from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI
+from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI, default_args
 from ducha.paths import DAY_PATTERN, INSPECTION_ID_PATTERN
 
 WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
@@ -42,7 +42,7 @@ with `inspection`).
     max_active_runs=1,
     tags=["ducha", "publish"],
     doc_md=DOC,
-    default_args={"owner": "ducha", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args=default_args(),
     params={
         "as_of": Param(
             None,

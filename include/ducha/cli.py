@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--warehouse", default=None)
     u.add_argument("--out", type=Path, required=True)
 
+    lg = sub.add_parser("ledgers", help="the 交办/办理/办结 ledgers as of a day, and what is due or overdue")
+    lg.add_argument("--as-of", type=_date, default=None, help="default: today in the project's timezone")
+    lg.add_argument(
+        "--inspection", type=_inspection_id, default=None, help="default: every inspection in the warehouse"
+    )
+    lg.add_argument("--warehouse", default=None)
+    lg.add_argument("--out", type=Path, default=None, help="default: $DUCHA_DATA_DIR/ledgers")
+
     st = sub.add_parser("status", help="what is in the warehouse, quarantine and outbox")
     st.add_argument("--warehouse", default=None)
 
@@ -103,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "validate": _validate,
         "ingest": _ingest,
         "publish": _publish,
+        "ledgers": _ledgers,
         "db": _db,
         "status": _status,
     }
@@ -253,6 +262,26 @@ def _publish(args: argparse.Namespace) -> int:
             print(f"{o.inspection_id}: {len(o.files)} files as of {o.as_of} ({o.cases} cases) in {o.folder}")
         else:
             print(f"{o.inspection_id}: nothing to publish")
+    return EXIT_OK
+
+
+def _ledgers(args: argparse.Namespace) -> int:
+    from ducha.config import data_dirs, local_day, warehouse_url
+    from ducha.ledgers import ledgers_run
+    from ducha.warehouse.db import upgrade
+
+    dirs = data_dirs()
+    day = args.as_of or local_day(dt.datetime.now(dt.UTC))
+    engine = upgrade(warehouse_url(args.warehouse, dirs))
+    for o in ledgers_run(engine, args.out or dirs.ledgers, day, inspection_id=args.inspection):
+        if o.folder is None:
+            print(f"{o.inspection_id}: no cases as of {o.day}")
+            continue
+        print(
+            f"{o.inspection_id} as of {o.day}: {o.assigned} assigned, {o.in_progress} in progress,"
+            f" {o.closed} closed ({o.closed_late} late); {len(o.overdue)} overdue,"
+            f" {len(o.due_soon)} due within a day; ledgers in {o.folder}"
+        )
     return EXIT_OK
 
 

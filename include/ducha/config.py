@@ -23,6 +23,7 @@ class Region:
     name: str
     code: str | None
     counties: tuple[str, ...] = ()
+    deadline_days: int | None = None  # a city's own, stricter deadline (some set 3 days)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ class Inspection:
         """
         return _resolve_region(self.regions, region)
 
+    def deadline_for(self, region: str) -> int:
+        """Days a case of ``region`` has from its transfer: its city's own deadline where
+        the city set one, else the inspection's."""
+        city, _ = self.resolve_region(region)
+        own = next((r.deadline_days for r in self.regions if r.name == city), None)
+        return self.deadline_days if own is None else own
+
 
 @lru_cache(maxsize=8192)  # a few hundred regions, asked for once per case and table
 def _resolve_region(regions: tuple[Region, ...], region: str) -> tuple[str, str | None]:
@@ -72,6 +80,12 @@ def _resolve_region(regions: tuple[Region, ...], region: str) -> tuple[str, str 
         if region.startswith(r.name) or any(region.startswith(c) for c in r.counties):
             return r.name, r.code
     return region, None
+
+
+def _positive_days(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{where}: deadline_days must be a whole number of days ≥ 1, not {value!r}")
+    return value
 
 
 def _inspection_from_dict(raw: dict) -> Inspection:
@@ -89,12 +103,18 @@ def _inspection_from_dict(raw: dict) -> Inspection:
         round=raw.get("round"),
         period_start=period.get("start"),
         period_end=period.get("end"),
-        deadline_days=int(raw["deadline_days"]),
+        deadline_days=_positive_days(raw["deadline_days"], str(raw.get("id"))),
         fine_unit=raw["fine_unit"],
         pollution_types=tuple(types),
         layouts=tuple(raw.get("layouts") or ("standard9",)),
         regions=tuple(
-            Region(r["name"], r.get("code"), tuple(r.get("counties", ()))) for r in raw.get("regions", ())
+            Region(
+                r["name"],
+                r.get("code"),
+                tuple(r.get("counties", ())),
+                None if r.get("deadline_days") is None else _positive_days(r["deadline_days"], r["name"]),
+            )
+            for r in raw.get("regions", ())
         ),
     )
 
@@ -171,11 +191,16 @@ class DataDirs:
         return self.root / "reports"
 
     @property
+    def ledgers(self) -> Path:
+        """Internal work lists (交办/办理/办结 ledgers): never published."""
+        return self.root / "ledgers"
+
+    @property
     def warehouse_file(self) -> Path:
         return self.root / "warehouse.sqlite"
 
     def ensure(self) -> DataDirs:
-        for p in (self.landing, self.archive, self.quarantine, self.outbox, self.reports):
+        for p in (self.landing, self.archive, self.quarantine, self.outbox, self.reports, self.ledgers):
             p.mkdir(parents=True, exist_ok=True)
         return self
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
-from ducha.config import local_day
+from ducha.config import local_day, project_settings
 
 WAREHOUSE_ASSET_NAME = "ducha_warehouse"
 WAREHOUSE_ASSET_URI = "ducha://warehouse"
@@ -28,3 +29,18 @@ def run_landing_day(
     if moment is None:
         raise ValueError("a run needs a 'day' param, a logical date or a run_after time")
     return local_day(moment)
+
+
+def default_args() -> dict[str, object]:
+    """Every Ducha task's defaults (ducha.yaml ``tasks``): owner, retries, and the
+    failure notice once the retries are spent."""
+    from ducha.notify import task_failed
+
+    settings = project_settings()["tasks"]
+    retries = os.environ.get("DUCHA_TASK_RETRIES", "").strip() or settings["retries"]
+    return {
+        "owner": "ducha",
+        "retries": int(retries),
+        "retry_delay": dt.timedelta(minutes=float(settings["retry_delay_minutes"])),
+        "on_failure_callback": task_failed,
+    }

@@ -38,10 +38,10 @@ def test_no_import_errors(dagbag) -> None:
 
 
 def test_expected_dags(dagbag) -> None:
-    assert set(dagbag.dag_ids) == {"ducha_ingest", "ducha_publish"}
+    assert set(dagbag.dag_ids) == {"ducha_ingest", "ducha_publish", "ducha_ledgers"}
 
 
-@pytest.mark.parametrize("dag_id", ["ducha_ingest", "ducha_publish"])
+@pytest.mark.parametrize("dag_id", ["ducha_ingest", "ducha_publish", "ducha_ledgers"])
 def test_policy(dagbag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
     assert "ducha" in dag.tags
@@ -50,6 +50,12 @@ def test_policy(dagbag, dag_id: str) -> None:
     for task in dag.tasks:
         assert task.owner == "ducha", task.task_id
         assert task.retries >= 1, task.task_id
+        # Whoever runs Ducha hears of a failure (ducha.notify.task_failed).
+        assert [getattr(c, "__name__", c) for c in _callbacks(task.on_failure_callback)] == ["task_failed"]
+
+
+def _callbacks(value: object) -> list:
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def test_ingest_emits_the_asset_publish_consumes(dagbag) -> None:

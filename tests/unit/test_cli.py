@@ -100,6 +100,10 @@ def test_ingest_then_publish_then_status(landing: Path, tmp_path: Path) -> None:
     assert (out / "c3-hn-2024" / "2024-06-03" / "第三批公开情况一览表.xlsx").is_file()
     status = run(["status"], tmp_path)
     assert status.returncode == 0 and "3 batches" in status.stdout and "1 unresolved" in status.stdout
+    ledgers = run(["ledgers", "--as-of", "2024-06-20"], tmp_path, DUCHA_NOTIFY_TO="")
+    assert ledgers.returncode == 0, ledgers.stderr
+    assert ledgers.stdout.startswith("c3-hn-2024 as of 2024-06-20: ") and " overdue, " in ledgers.stdout
+    assert len(list((tmp_path / "data" / "ledgers" / "c3-hn-2024" / "2024-06-20").glob("*台账*.xlsx"))) == 3
     docs = list((tmp_path / "data" / "reports" / "data_docs").rglob("index.html"))
     assert docs, "a Data Docs site is written for the run"
 

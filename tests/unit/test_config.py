@@ -141,3 +141,19 @@ def test_publish_workers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setenv("DUCHA_PUBLISH_WORKERS", bad)
         with pytest.raises(ValueError, match="DUCHA_PUBLISH_WORKERS"):
             publish_workers()
+
+
+def test_a_city_may_keep_its_own_deadline() -> None:
+    import yaml
+
+    from ducha.config import CONFIG_DIR, _inspection_from_dict
+
+    raw = yaml.safe_load((CONFIG_DIR / "inspections" / "c3-hn-2024.yaml").read_text(encoding="utf-8"))
+    raw["regions"][0]["deadline_days"] = 3  # 长沙市
+    insp = _inspection_from_dict(raw)
+    assert insp.deadline_for("长沙市") == insp.deadline_for("长沙市岳麓区") == 3  # a county: its city's
+    assert insp.deadline_for("株洲市") == insp.deadline_for("湘江新区") == 10  # the inspection's
+    for bad in (0, -2, "3", True):
+        raw["regions"][0]["deadline_days"] = bad
+        with pytest.raises(ValueError, match="deadline_days"):
+            _inspection_from_dict(raw)

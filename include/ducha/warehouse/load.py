@@ -321,11 +321,17 @@ def _merge_batches(conn: Connection, insp: Inspection, parsed: ParsedFile) -> No
         )
         # Cases first seen in an update file, before their batch's date was known.
         stored = conn.execute(select(b.c.transferred_on).where(this)).scalar_one()
-        conn.execute(
-            update(cases)
-            .where(cases.c.inspection_id == insp.id, cases.c.batch_no == no, cases.c.due_on.is_(None))
-            .values(due_on=stored + dt.timedelta(days=insp.deadline_days))
-        )
+        undated = cases.c.inspection_id == insp.id, cases.c.batch_no == no, cases.c.due_on.is_(None)
+        by_days: dict[int, list[str]] = {}
+        for case_id, region in conn.execute(select(cases.c.case_id, cases.c.region).where(*undated)):
+            by_days.setdefault(insp.deadline_for(region), []).append(case_id)
+        for days, case_ids in by_days.items():
+            for chunk in _chunks(case_ids, conn):
+                conn.execute(
+                    update(cases)
+                    .where(*undated, _in(cases.c.case_id, chunk, conn))
+                    .values(due_on=stored + dt.timedelta(days=days))
+                )
 
 
 def _merge_cases(
@@ -396,7 +402,7 @@ def _merge_cases(
                     summaries[i] or "",
                     state["key_case"][i],
                     duplicates[i] or None,
-                    day + dt.timedelta(days=insp.deadline_days) if day else None,
+                    day + dt.timedelta(days=insp.deadline_for(region)) if day else None,
                 )
             )
             type_rows.extend((case_id, t) for t in split_types(types))

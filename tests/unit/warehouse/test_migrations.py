@@ -17,8 +17,29 @@ from sqlalchemy import inspect, text
 from ducha.warehouse.db import _alembic_config, current_revision, engine, upgrade
 from ducha.warehouse.schema import metadata
 
-HEAD = "0004"
+HEAD = "0005"
 VIEWS = {"v_case_latest", "v_ledger_assigned", "v_ledger_in_progress", "v_ledger_closed"}
+LATEST_COLUMNS = [
+    "case_id",
+    "inspection_id",
+    "batch_no",
+    "transferred_on",
+    "region",
+    "region_code",
+    "pollution_types",
+    "summary",
+    "findings",
+    "verified",
+    "target",
+    "handling",
+    "status",
+    "accountability",
+    "key_case",
+    "duplicate_of",
+    "due_on",
+    "reported_on",
+    "closed_on",
+]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -104,7 +125,8 @@ def test_0004_keeps_the_latest_version_as_0003_ranked_it(url: str, tmp_path: Pat
     ingestor = Ingestor(data_dirs(tmp_path), url)
     for day in [days[0], days[1], days[4], days[2]]:
         ingestor.ingest_day(day)
-    latest = "SELECT * FROM v_case_latest ORDER BY inspection_id, case_id"
+    # Every column but the last (0003/0004's overdue, 0005's closed_late).
+    latest = f"SELECT {', '.join(LATEST_COLUMNS)} FROM v_case_latest ORDER BY inspection_id, case_id"
     eng = engine(url)
     with eng.connect() as conn:
         kept = conn.execute(text(latest)).all()
@@ -123,3 +145,34 @@ def test_0004_keeps_the_latest_version_as_0003_ranked_it(url: str, tmp_path: Pat
         conn.commit()
         assert kept == conn.execute(text(latest)).all()
     upgrade(url)
+
+
+def test_0005_the_latest_state_view_does_not_read_the_database_clock(url: str, tmp_path: Path) -> None:
+    """0004's overdue compared with CURRENT_DATE (the server's date, in its time zone);
+    0005 keeps closed_late, which the rows alone decide, and downgrades back."""
+    from ducha.config import data_dirs
+    from ducha.pipeline import Ingestor
+    from ducha.sample import generate
+
+    generate(tmp_path / "landing", "c3-hn-2024", days=4, seed=5, progress=False)
+    ingestor = Ingestor(data_dirs(tmp_path), url)
+    for day in range(1, 5):
+        ingestor.ingest_day(dt.date(2024, 6, day))
+    eng = engine(url)
+    with eng.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            sql = conn.execute(
+                text("SELECT definition FROM pg_views WHERE viewname = 'v_case_latest'")
+            ).scalar()
+        else:
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'v_case_latest'")).scalar()
+        assert not any(clock in sql.upper() for clock in ("CURRENT_DATE", "NOW(", "CURRENT_TIMESTAMP"))
+        rows = conn.execute(text("SELECT status, due_on, closed_on, closed_late FROM v_case_latest")).all()
+        closed = [r for r in rows if r.status in ("已办结", "验收销号")]
+        assert closed and all(r.closed_late is None for r in rows if r not in closed)
+        assert all(bool(r.closed_late) == (r.closed_on > r.due_on) for r in closed if r.due_on)
+        command.downgrade(_alembic_config(conn), "0004")
+        conn.commit()
+        assert "overdue" in {c["name"] for c in inspect(conn).get_columns("v_case_latest")}
+    upgrade(url)
+    assert current_revision(url) == HEAD
