@@ -4,6 +4,7 @@ decides, stop everything started. No Docker engine is needed."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 SERVICES = (("api-server",), ("scheduler",), ("dag-processor",))
 FINISHED = ("success", "failed")
@@ -40,15 +43,22 @@ def service_settings(port: int) -> dict[str, str]:
 class Services:
     """The services of one Airflow home; a context manager that stops them on exit."""
 
-    def __init__(self, env: dict[str, str], logs: Path, airflow: Path = Path("airflow")) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        logs: Path,
+        airflow: Path = Path("airflow"),
+        services: tuple[tuple[str, ...], ...] = SERVICES,
+    ) -> None:
         self.env = env
         self.logs = logs
         self.bin = airflow
+        self.services = services
         self._procs: list[tuple[subprocess.Popen, IO[bytes]]] = []
 
     def __enter__(self) -> Services:
         self.logs.mkdir(parents=True, exist_ok=True)
-        for service in SERVICES:
+        for service in self.services:
             log = open(self.logs / f"{service[0]}.log", "wb")  # closed in stop()
             proc = subprocess.Popen(
                 [str(self.bin), *service],
@@ -155,7 +165,49 @@ class Services:
             time.sleep(2)
 
     def _check_alive(self) -> None:
-        for (proc, _), service in zip(self._procs, SERVICES, strict=True):
+        for (proc, _), service in zip(self._procs, self.services, strict=True):
             if proc.poll() is not None:
                 log = (self.logs / f"{service[0]}.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"airflow {service[0]} exited ({proc.returncode}):\n{log}")
+
+
+class Api:
+    """Airflow's REST API as one of its users: a token from ``/auth/token``, then
+    requests with it (what an operator's script or curl does)."""
+
+    def __init__(self, base: str, username: str, password: str) -> None:
+        self.base = base.rstrip("/")
+        self.username, self.password = username, password
+        self._token: str | None = None
+
+    def token(self) -> str:
+        if self._token is None:
+            status, body = self.request(
+                "POST", "/auth/token", {"username": self.username, "password": self.password}, auth=False
+            )
+            if status != 201:
+                raise RuntimeError(f"login as {self.username} refused: {status} {body}")
+            self._token = body["access_token"]
+        return self._token
+
+    def request(self, method: str, path: str, body: object = None, *, auth: bool = True) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token()}"
+        data = None if body is None else json.dumps(body).encode()
+        try:
+            with urlopen(Request(self.base + path, data, headers, method=method), timeout=60) as reply:
+                return reply.status, json.loads(reply.read() or b"{}")
+        except HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def wait_up(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urlopen(self.base + "/api/v2/monitor/health", timeout=5):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the api-server at {self.base} did not answer") from None
+                time.sleep(2)
