@@ -213,7 +213,7 @@ def publish_all(
 _WORK: tuple[Engine, Path, list[list[tuple[str, dt.date | None]]]] | None = None
 
 
-def _worker_start() -> None:
+def _forget_parent_connections() -> None:
     assert _WORK is not None
     _WORK[0].dispose(close=False)  # the parent's connections stay the parent's
 
@@ -240,7 +240,7 @@ def publish_days(
         return [publish(engine, insp_id, out_root, as_of=day) for insp_id, day in days]
     _WORK = (engine, out_root, list(groups.values()))
     try:
-        with fork_pool(workers, initializer=_worker_start) as pool:
+        with fork_pool(workers, initializer=_forget_parent_connections) as pool:
             results = pool.map(_publish_group, range(len(groups)), chunksize=1)
     finally:
         _WORK = None
