@@ -44,3 +44,11 @@ def default_args() -> dict[str, object]:
         "retry_delay": dt.timedelta(minutes=float(settings["retry_delay_minutes"])),
         "on_failure_callback": task_failed,
     }
+
+
+def tables_deadline(schedule_hour: int = 22) -> dt.timedelta:
+    """From a landing day's run (``schedule_hour``, local) to ``alerts.tables_by``: the
+    interval of the Deadline Alert. An hour not after the run's is the next morning's."""
+    hours, minutes = (int(x) for x in str(project_settings()["alerts"]["tables_by"]).split(":"))
+    delta = dt.timedelta(hours=hours, minutes=minutes) - dt.timedelta(hours=schedule_hour)
+    return delta if delta > dt.timedelta(0) else delta + dt.timedelta(days=1)
