@@ -99,27 +99,35 @@ class Services:
             raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stderr[-3000:]}")
         return done.stdout
 
-    def backfill(self, dag_id: str, *args: str) -> int:
+    def backfill(self, dag_id: str, *args: str, timeout: float = 300) -> int:
         """Create a backfill of ``dag_id``; returns how many backfills the home now holds.
-        Not retried blindly: a `backfill create` can commit its backfill and then fail on
-        SQLite's write lock, and a second create is refused while the first runs."""
+        SQLite's lock can fail a `backfill create` after it committed its backfill but
+        not all its runs (a read that turns into a write is refused at once, whatever
+        the busy timeout); a second create is refused while that one is active. So on
+        such a failure: wait until the scheduler completes the partial backfill, then
+        create again (runs are per day: the days come out the same)."""
         count = "SELECT count(*) AS n FROM backfill WHERE dag_id = ?"
-        before = self.metadata(count, dag_id)[0]["n"]
+        active = "SELECT count(*) AS n FROM backfill WHERE dag_id = ? AND completed_at IS NULL"
         for _ in range(5):
+            before = self.metadata(count, dag_id)[0]["n"]
             done = subprocess.run(
                 [str(self.bin), "backfill", "create", "--dag-id", dag_id, *args],
                 env=self.env,
                 capture_output=True,
                 text=True,
-                timeout=300,
+                timeout=timeout,
             )
-            created = self.metadata(count, dag_id)[0]["n"]
             if done.returncode == 0:
-                return created
-            if created > before:  # committed, then failed while creating its runs
-                raise RuntimeError(f"backfill of {dag_id} created only in part:\n{done.stderr[-3000:]}")
+                return self.metadata(count, dag_id)[0]["n"]
             if "database is locked" not in done.stderr:
                 break
+            if self.metadata(count, dag_id)[0]["n"] > before:
+                deadline = time.monotonic() + timeout
+                while self.metadata(active, dag_id)[0]["n"]:
+                    self._check_alive()
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"a partial backfill of {dag_id} did not complete")
+                    time.sleep(2)
             time.sleep(2)
         raise RuntimeError(f"airflow backfill create {dag_id} failed:\n{done.stderr[-3000:]}")
 

@@ -52,3 +52,14 @@ def tables_deadline(schedule_hour: int = 22) -> dt.timedelta:
     hours, minutes = (int(x) for x in str(project_settings()["alerts"]["tables_by"]).split(":"))
     delta = dt.timedelta(hours=hours, minutes=minutes) - dt.timedelta(hours=schedule_hour)
     return delta if delta > dt.timedelta(0) else delta + dt.timedelta(days=1)
+
+
+def pickup_minutes() -> int:
+    """How often ducha_pickup looks into landing (ducha.yaml ``pickup.every_minutes``)."""
+    value = (
+        os.environ.get("DUCHA_PICKUP_MINUTES", "").strip() or project_settings()["pickup"]["every_minutes"]
+    )
+    minutes = int(value)
+    if not 1 <= minutes <= 59:
+        raise ValueError(f"pickup every {minutes} minutes: must be 1 to 59")
+    return minutes

@@ -10,12 +10,15 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ducha.config import DataDirs, Inspection, get_inspection, registry
 from ducha.intake.parse import ParsedFile, parse_file, sha256_of
 from ducha.paths import UnsafePath, check_inspection_id, safe_name, under
 from ducha.reports import file_report, refusal_report, write_reports
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,37 @@ def _landed(folder: Path) -> list[Path]:
         for p in sorted(folder.iterdir())
         if not p.name.startswith((".", "~$")) and (p.is_file() or p.is_symlink())
     ]
+
+
+def _changed_after(path: Path, moment: float) -> bool:
+    try:
+        return path.lstat().st_mtime > moment
+    except OSError:
+        return True  # gone or unreadable now: a later run sees
+
+
+def untaken(
+    engine: Engine,
+    dirs: DataDirs,
+    day: dt.date,
+    *,
+    earlier: bool = False,
+    settled_before: float | None = None,
+) -> list[tuple[str, dt.date, Path]]:
+    """(inspection, landing day, file) of every landed file for ``day`` (and, with
+    ``earlier``, earlier days) that the warehouse has not taken in: no row in ``files``,
+    loaded or quarantined. Landing keeps the originals, so a taken file stays there."""
+    from ducha.warehouse.load import already_loaded
+
+    out = []
+    with engine.connect() as conn:
+        for insp_id, folder_day, folder in landing_folders(dirs, day, earlier=earlier):
+            for path in landed_files(folder):
+                if settled_before is not None and _changed_after(path, settled_before):
+                    continue
+                if not already_loaded(conn, sha256_of(path)):
+                    out.append((insp_id, folder_day, path))
+    return out
 
 
 def escapes(path: Path, folder: Path) -> bool:
@@ -228,10 +262,14 @@ class Ingestor:
             str(json_report.relative_to(self.dirs.root)),
         )
 
-    def ingest_day(self, day: dt.date, inspection_id: str | None = None) -> DayOutcome:
+    def ingest_day(
+        self, day: dt.date, inspection_id: str | None = None, *, settled_before: float | None = None
+    ) -> DayOutcome:
         """Every file of the day's landing folders, and every file of an earlier day's
         folder that was never read (it landed after that day's run had looked). All are
-        validated together; refused files come first in the outcome."""
+        validated together; refused files come first in the outcome. With
+        ``settled_before`` (a time), a file changed after it may still be being written:
+        it is left for a later run."""
         from ducha.warehouse.load import already_loaded
 
         outcome = DayOutcome(day.isoformat())
@@ -248,6 +286,9 @@ class Ingestor:
                     log.info("%s is not a configured inspection: the generic profile applies", insp_id)
                 outcome.inspections.append(insp_id)
             for path in _landed(folder):
+                if settled_before is not None and _changed_after(path, settled_before):
+                    log.info("%s: changed in the last moments, left for a later run", path)
+                    continue
                 if escapes(path, folder):
                     beside = self._refused_beside(path, inspection, folder_day)
                     if late and beside.with_name(beside.name + ".report.json").exists():

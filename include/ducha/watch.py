@@ -30,15 +30,9 @@ def tables_missing(engine: Engine, dirs: DataDirs, day: dt.date) -> list[str]:
     of that day not yet published."""
     # Imported here: the DAG processor imports this module to check the alert's callback.
     from ducha.disclosure.publish import stale_days
-    from ducha.intake.parse import sha256_of
-    from ducha.pipeline import landed_files, landing_folders
-    from ducha.warehouse.load import already_loaded
+    from ducha.pipeline import untaken
 
-    waiting = set()
-    with engine.connect() as conn:
-        for insp, _, folder in landing_folders(dirs, day):
-            if any(not already_loaded(conn, sha256_of(path)) for path in landed_files(folder)):
-                waiting.add(insp)
+    waiting = {insp for insp, _, _ in untaken(engine, dirs, day)}
     stale = {insp for insp, stale_day in stale_days(engine, dirs.outbox) if stale_day == day}
     return sorted(waiting | stale)
 

@@ -38,10 +38,18 @@ def test_no_import_errors(dagbag) -> None:
 
 
 def test_expected_dags(dagbag) -> None:
-    assert set(dagbag.dag_ids) == {"ducha_ingest", "ducha_publish", "ducha_ledgers", "ducha_tables_due"}
+    assert set(dagbag.dag_ids) == {
+        "ducha_ingest",
+        "ducha_publish",
+        "ducha_ledgers",
+        "ducha_tables_due",
+        "ducha_pickup",
+    }
 
 
-@pytest.mark.parametrize("dag_id", ["ducha_ingest", "ducha_publish", "ducha_ledgers", "ducha_tables_due"])
+@pytest.mark.parametrize(
+    "dag_id", ["ducha_ingest", "ducha_publish", "ducha_ledgers", "ducha_tables_due", "ducha_pickup"]
+)
 def test_policy(dagbag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
     assert "ducha" in dag.tags

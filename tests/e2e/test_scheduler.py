@@ -84,7 +84,6 @@ def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services
     before = {p: p.stat().st_mtime_ns for p in (data / "outbox").rglob("*")}
     again = [*BACKFILL, "--reprocess-behavior", "completed"]
     backfills = services.backfill("ducha_ingest", *again)
-    assert backfills == 2
     runs = services.wait_idle(backfills, done=lambda: published(data))
     assert {r["state"] for r in runs} == {"success"}, runs
     assert _tree(data / "outbox") == _tree(reference / "outbox")

@@ -95,3 +95,30 @@ def test_the_same_file_twice_in_one_folder_loads_once(tmp_path: Path) -> None:
     ingestor = Ingestor(data_dirs(tmp_path), f"sqlite:///{tmp_path}/w.db", run_label="t")
     outcome = ingestor.ingest_day(BATCH_DAY)
     assert [(f.file, f.status) for f in outcome.files] == [("a-copy.xlsx", "loaded"), ("a.xlsx", "skipped")]
+
+
+def test_a_file_still_being_written_waits_and_untaken_lists_it(tmp_path: Path) -> None:
+    """ingest_day(settled_before=…) leaves a file changed after that moment in landing,
+    untaken; untaken() lists exactly the files the warehouse has not taken in."""
+    import datetime as dt
+    import os
+    import time
+
+    from ducha.pipeline import untaken
+    from ducha.sample import generate
+
+    generate(tmp_path / "landing", HN, days=2, seed=3, progress=False)
+    day1, day2 = dt.date(2024, 6, 1), dt.date(2024, 6, 2)
+    ingestor = Ingestor(data_dirs(tmp_path), f"sqlite:///{tmp_path / 'w.sqlite'}")
+    (first,) = (tmp_path / "landing" / HN / day1.isoformat()).glob("*.xlsx")
+    (second,) = (tmp_path / "landing" / HN / day2.isoformat()).glob("*.xlsx")
+    assert [p for _, _, p in untaken(ingestor.engine, ingestor.dirs, day2, earlier=True)] == [first, second]
+    assert [p for _, _, p in untaken(ingestor.engine, ingestor.dirs, day2)] == [second]
+    now = time.time()
+    os.utime(second, (now + 600, now + 600))  # still being written
+    outcome = ingestor.ingest_day(day2, settled_before=now)
+    assert [f.file for f in outcome.files] == [first.name]  # day 1's late file only
+    assert untaken(ingestor.engine, ingestor.dirs, day2, earlier=True, settled_before=now) == []
+    assert [p for _, _, p in untaken(ingestor.engine, ingestor.dirs, day2, earlier=True)] == [second]
+    ingestor.ingest_day(day2)
+    assert untaken(ingestor.engine, ingestor.dirs, day2, earlier=True) == []
