@@ -353,24 +353,14 @@ def pickup_latency(tmp: Path, runs: int, every_minutes: int = 1) -> dict:
 
     from ducha.config import local_day
     from ducha.sample import generate
-    from scripts.services import Services, free_port, service_settings
+    from scripts.services import Services, free_port, migrated_home, service_settings
 
     home, data = tmp / "pickup-home", tmp / "pickup-data"
     insp = "c3-p2-2024"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DUCHA_"))}
     bin_dir = Path(PY).parent
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        DUCHA_DATA_DIR=str(data),
-        DUCHA_PICKUP_MINUTES=str(every_minutes),
-        PATH=f"{bin_dir}:{env.get('PATH', '')}",
-        **service_settings(free_port()),
+    env = migrated_home(
+        home, data, bin_dir, DUCHA_PICKUP_MINUTES=str(every_minutes), **service_settings(free_port())
     )
-    home.mkdir(parents=True)
-    subprocess.run([str(bin_dir / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True)
     books = []
     for n in range(runs):  # distinct workbooks: each one is new to the warehouse
         generate(tmp / f"pickup-sample-{n}", insp, days=1, seed=100 + n, progress=False)

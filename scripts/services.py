@@ -21,6 +21,32 @@ SERVICES = (("api-server",), ("scheduler",), ("dag-processor",))
 FINISHED = ("success", "failed")
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def migrated_home(home: Path, data: Path, bin_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of an Airflow in ``home`` running the project's DAGs on the data
+    folder ``data`` (none of the caller's AIRFLOW_* or DUCHA_* variables leak in), with
+    its metadata database migrated; ``settings`` are more variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DUCHA_"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        DUCHA_DATA_DIR=str(data),
+        PATH=f"{bin_dir}:{env.get('PATH', '')}",
+        **settings,
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [str(bin_dir / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed in {home}:\n{done.stderr[-3000:]}")
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -108,21 +108,9 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def airflow_home(home: Path, data: Path, **settings: str) -> dict[str, str]:
     """The environment of an Airflow in ``home`` (migrated here) running the project's
     DAGs on the data folder ``data``; ``settings`` are more variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DUCHA_"))}
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        DUCHA_DATA_DIR=str(data),
-        PATH=f"{BIN}:{env.get('PATH', '')}",
-        **settings,
-    )
-    done = subprocess.run(
-        [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return env
+    from scripts.services import migrated_home
+
+    return migrated_home(home, data, BIN, **settings)
 
 
 def run_dag(env: dict[str, str], dag_id: str, day: str, conf: str | None = None) -> str:
