@@ -306,6 +306,18 @@ class Ingestor:
                         outcome.late_days.append(folder_day.isoformat())
                 deliveries.append(Delivery(path, inspection, folder_day))
         outcome.files.extend(self.ingest_files(deliveries))
+        t = outcome.totals()
+        log.info(
+            "ingested %s: %d files (%d quarantined, %d already loaded), %d rows: %d loaded, %d quarantined%s",
+            day,
+            t["files"],
+            t["files_quarantined"],
+            t["files_skipped"],
+            t["rows_total"],
+            t["rows_loaded"],
+            t["rows_quarantined"],
+            f"; late files of {', '.join(outcome.late_days)}" if outcome.late_days else "",
+        )
         return outcome
 
     def _refused_beside(self, path: Path, inspection: Inspection, day: dt.date) -> Path:

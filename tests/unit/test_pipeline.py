@@ -97,10 +97,13 @@ def test_the_same_file_twice_in_one_folder_loads_once(tmp_path: Path) -> None:
     assert [(f.file, f.status) for f in outcome.files] == [("a-copy.xlsx", "loaded"), ("a.xlsx", "skipped")]
 
 
-def test_a_file_still_being_written_waits_and_untaken_lists_it(tmp_path: Path) -> None:
+def test_a_file_still_being_written_waits_and_untaken_lists_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """ingest_day(settled_before=…) leaves a file changed after that moment in landing,
     untaken; untaken() lists exactly the files the warehouse has not taken in."""
     import datetime as dt
+    import logging
     import os
     import time
 
@@ -116,8 +119,13 @@ def test_a_file_still_being_written_waits_and_untaken_lists_it(tmp_path: Path) -
     assert [p for _, _, p in untaken(ingestor.engine, ingestor.dirs, day2)] == [second]
     now = time.time()
     os.utime(second, (now + 600, now + 600))  # still being written
-    outcome = ingestor.ingest_day(day2, settled_before=now)
+    with caplog.at_level(logging.INFO, logger="ducha.pipeline"):
+        outcome = ingestor.ingest_day(day2, settled_before=now)
     assert [f.file for f in outcome.files] == [first.name]  # day 1's late file only
+    (summary,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ingested ")]
+    rows = outcome.totals()["rows_total"]
+    assert summary.startswith(f"ingested {day2}: 1 files (0 quarantined, 0 already loaded), {rows} rows: ")
+    assert summary.endswith(f"; late files of {day1}")
     assert untaken(ingestor.engine, ingestor.dirs, day2, earlier=True, settled_before=now) == []
     assert [p for _, _, p in untaken(ingestor.engine, ingestor.dirs, day2, earlier=True)] == [second]
     ingestor.ingest_day(day2)
