@@ -42,7 +42,12 @@ $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1)
 	touch $@
 
-airflow-home: $(AIRFLOW_HOME)/.migrated
+# The pool of the tasks that write the warehouse: one at a time on the embedded SQLite.
+$(AIRFLOW_HOME)/.pools: $(AIRFLOW_HOME)/.migrated
+	$(BIN)/airflow pools set ducha_warehouse_writers 1 "Ducha tasks that write the warehouse" > $(AIRFLOW_HOME)/pools.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/pools.log; exit 1)
+	touch $@
+
+airflow-home: $(AIRFLOW_HOME)/.migrated $(AIRFLOW_HOME)/.pools
 
 demo: airflow-home
 	$(BIN)/python scripts/demo.py "$(INSPECTION)" "$(DAYS)" "$(SEED)"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
 
-from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI, default_args
+from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI, WRITERS_POOL, default_args
 from ducha.paths import DAY_PATTERN, INSPECTION_ID_PATTERN
 
 WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
@@ -63,7 +63,7 @@ def ducha_ingest():
         day = run_landing_day(context["params"].get("day"), context.get("logical_date"), dag_run.run_after)
         return day.isoformat()
 
-    @task(outlets=[WAREHOUSE])
+    @task(outlets=[WAREHOUSE], pool=WRITERS_POOL)
     def ingest(day: str, **context) -> dict:
         import datetime as dt
 

@@ -6,7 +6,13 @@ from datetime import datetime
 
 from airflow.sdk import Asset, CronTriggerTimetable, dag, task
 
-from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI, default_args, pickup_minutes
+from ducha.orchestration import (
+    WAREHOUSE_ASSET_NAME,
+    WAREHOUSE_ASSET_URI,
+    WRITERS_POOL,
+    default_args,
+    pickup_minutes,
+)
 
 WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
 EVERY = pickup_minutes()
@@ -53,7 +59,7 @@ def ducha_pickup():
         files = untaken(upgrade(warehouse_url(dirs=dirs)), dirs, day, earlier=True, settled_before=settled)
         return [f"{insp}/{folder_day}/{path.name}" for insp, folder_day, path in files]
 
-    @task(outlets=[WAREHOUSE])
+    @task(outlets=[WAREHOUSE], pool=WRITERS_POOL)
     def pickup(files: list, **context) -> dict:
         import time
 

@@ -44,6 +44,19 @@ def migrated_home(home: Path, data: Path, bin_dir: Path, **settings: str) -> dic
     )
     if done.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed in {home}:\n{done.stderr[-3000:]}")
+    from ducha.orchestration import WRITERS_POOL, WRITERS_POOL_DESCRIPTION
+
+    embedded = "sqlite" in env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite")
+    slots = "1" if embedded else "4"  # one writer at a time on SQLite
+    done = subprocess.run(
+        [str(bin_dir / "airflow"), "pools", "set", WRITERS_POOL, slots, WRITERS_POOL_DESCRIPTION],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"airflow pools set failed in {home}:\n{done.stderr[-3000:]}")
     return env
 
 

@@ -9,6 +9,11 @@ from ducha.config import local_day, project_settings
 
 WAREHOUSE_ASSET_NAME = "ducha_warehouse"
 WAREHOUSE_ASSET_URI = "ducha://warehouse"
+# The Airflow pool every task that writes the warehouse runs in: one slot on the embedded
+# SQLite (one writer at a time), more on PostgreSQL. Created with the Airflow home
+# (`airflow pools set`: Makefile, scripts/services.py, docker-compose init).
+WRITERS_POOL = "ducha_warehouse_writers"
+WRITERS_POOL_DESCRIPTION = "Ducha tasks that write the warehouse"
 # Airflow's embedded SQLite metadata (demo, tests): a command waits for the scheduler's
 # write lock instead of failing after pysqlite's 5 s. AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS.
 SQLITE_METADATA_CONNECT_ARGS = {"timeout": 60}

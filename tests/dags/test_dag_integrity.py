@@ -118,3 +118,19 @@ def test_params_refuse_what_could_leave_a_folder(dagbag, dag_id: str, day_param:
     for bad in ("2024-06-01/../../x", "../2024-06-01", "2024-6-1", "2024-13-45"):
         with pytest.raises(ParamValidationError):
             day.resolve(bad)
+
+
+def test_warehouse_writers_run_in_the_writers_pool(dagbag) -> None:
+    """Every task that emits the warehouse asset writes the warehouse: one pool bounds them
+    (1 slot on SQLite), and the other tasks stay out of it."""
+    from ducha.orchestration import WAREHOUSE_ASSET_NAME, WRITERS_POOL
+
+    writers = set()
+    for dag in dagbag.dags.values():
+        for task in dag.tasks:
+            if any(getattr(o, "name", None) == WAREHOUSE_ASSET_NAME for o in task.outlets):
+                writers.add((dag.dag_id, task.task_id))
+                assert task.pool == WRITERS_POOL, (dag.dag_id, task.task_id)
+            else:
+                assert task.pool != WRITERS_POOL, (dag.dag_id, task.task_id)
+    assert writers == {("ducha_ingest", "ingest"), ("ducha_pickup", "pickup")}

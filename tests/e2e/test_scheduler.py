@@ -15,6 +15,7 @@ import pytest
 
 from ducha.config import data_dirs
 from ducha.disclosure.publish import reconcile
+from ducha.orchestration import WRITERS_POOL
 from ducha.pipeline import Ingestor
 from ducha.sample import generate
 from scripts.demo import published
@@ -74,6 +75,8 @@ def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services
     assert {r["state"] for r in runs} == {"success"}, runs
     backfilled = [r for r in runs if r["dag_id"] == "ducha_ingest" and r["run_type"] == "backfill"]
     assert len(backfilled) == len(DAYS)
+    pools = services.metadata("SELECT DISTINCT pool FROM task_instance WHERE task_id = 'ingest'")
+    assert pools == [{"pool": WRITERS_POOL}]  # the warehouse writers' pool, created with the home
     for inspection in INSPECTIONS:
         assert sorted(p.name for p in (data / "outbox" / inspection).iterdir()) == [
             d.isoformat() for d in DAYS
