@@ -16,7 +16,11 @@ DOC = """
 
 One run = one landing day: every file under `landing/<inspection>/<YYYY-MM-DD>/` is read,
 validated with the Great Expectations suite built from the contract and the inspection's
-configuration, and loaded into the warehouse, one transaction per file. Bad rows and bad
+configuration, and loaded into the warehouse, one transaction per file. The `ingest` task
+is **mapped, one task per inspection** (named by its id in the UI): its log, retries and
+outcome are that inspection's files alone. (Not one per file: the files of one inspection
+and day load in order, each compared with the ones before it, so that the same files
+always give the same case versions.) Bad rows and bad
 files go to quarantine with a report for the clerk (`*.report.json` / `*.report.html`);
 good rows load. The original file is always kept byte for byte in `archive/` or
 `quarantine/`.
@@ -63,26 +67,45 @@ def ducha_ingest():
         day = run_landing_day(context["params"].get("day"), context.get("logical_date"), dag_run.run_after)
         return day.isoformat()
 
-    @task(outlets=[WAREHOUSE], pool=WRITERS_POOL)
-    def ingest(day: str, **context) -> dict:
+    @task
+    def inspections(day: str, **context) -> list[str]:
+        """Only ids go through XCom: the mapped tasks read their own files."""
         import datetime as dt
+
+        from ducha.config import data_dirs, warehouse_url
+        from ducha.pipeline import inspections_to_ingest
+        from ducha.warehouse.db import upgrade
+
+        dirs = data_dirs()
+        engine = upgrade(warehouse_url(dirs=dirs))
+        return inspections_to_ingest(
+            engine, dirs, dt.date.fromisoformat(day), context["params"].get("inspection")
+        )
+
+    @task(outlets=[WAREHOUSE], pool=WRITERS_POOL, map_index_template="{{ inspection_id }}")
+    def ingest(day: str, inspection_id: str) -> dict:
+        import datetime as dt
+
+        from airflow.sdk import get_current_context
 
         from ducha.config import data_dirs, warehouse_url
         from ducha.pipeline import Ingestor
 
+        context = get_current_context()
+        context["inspection_id"] = inspection_id  # names this mapped task in the UI
         dirs = data_dirs()
-        ingestor = Ingestor(dirs, warehouse_url(dirs=dirs), run_label=day)
-        outcome = ingestor.ingest_day(dt.date.fromisoformat(day), context["params"].get("inspection"))
-        summary = outcome.to_dict()
+        ingestor = Ingestor(dirs, warehouse_url(dirs=dirs), run_label=f"{day}-{inspection_id}")
+        outcome = ingestor.ingest_day(dt.date.fromisoformat(day), inspection_id)
         context["outlet_events"][WAREHOUSE].extra = {
             "day": day,
             "late_days": outcome.late_days,
             "inspections": outcome.inspections,
             **outcome.totals(),
         }
-        return summary
+        return outcome.to_dict()
 
-    ingest(landing_day())
+    day = landing_day()
+    ingest.partial(day=day).expand(inspection_id=inspections(day))
 
 
 ducha_ingest()

@@ -139,6 +139,21 @@ def untaken(
     return out
 
 
+def inspections_to_ingest(
+    engine: Engine, dirs: DataDirs, day: dt.date, inspection_id: str | None = None
+) -> list[str]:
+    """The inspections a run for ``day`` ingests: those with a landing folder for the day,
+    and those with a file of an earlier day's folder not yet taken in (a late file)."""
+    if inspection_id is not None:
+        check_inspection_id(inspection_id)
+        if inspection_id not in registry() and not (dirs.landing / inspection_id).is_dir():
+            raise ValueError(f"unknown inspection {inspection_id!r}: not configured, no landing folder")
+        return [inspection_id]
+    on_day = {insp for insp, _, _ in landing_folders(dirs, day)}
+    late = {insp for insp, folder_day, _ in untaken(engine, dirs, day, earlier=True) if folder_day < day}
+    return sorted(on_day | late)
+
+
 def escapes(path: Path, folder: Path) -> bool:
     """A link (or a name) that resolves outside its landing folder."""
     return path.resolve().parent != folder.resolve()
@@ -275,9 +290,7 @@ class Ingestor:
         outcome = DayOutcome(day.isoformat())
         deliveries: list[Delivery] = []
         if inspection_id is not None:
-            check_inspection_id(inspection_id)
-            if inspection_id not in registry() and not (self.dirs.landing / inspection_id).is_dir():
-                raise ValueError(f"unknown inspection {inspection_id!r}: not configured, no landing folder")
+            inspections_to_ingest(self.engine, self.dirs, day, inspection_id)  # checks the id
         for insp_id, folder_day, folder in landing_folders(self.dirs, day, inspection_id, earlier=True):
             inspection = get_inspection(insp_id)
             late = folder_day < day

@@ -134,3 +134,12 @@ def test_warehouse_writers_run_in_the_writers_pool(dagbag) -> None:
             else:
                 assert task.pool != WRITERS_POOL, (dag.dag_id, task.task_id)
     assert writers == {("ducha_ingest", "ingest"), ("ducha_pickup", "pickup")}
+
+
+def test_ingest_maps_one_task_per_inspection(dagbag) -> None:
+    """An engineer sees, retries and reads the log of one inspection's files; only ids go
+    through XCom (the list of inspections, not the files' contents)."""
+    ingest = dagbag.dags["ducha_ingest"].get_task("ingest")
+    assert type(ingest).__name__.endswith("MappedOperator")
+    assert ingest.map_index_template == "{{ inspection_id }}"
+    assert {t.task_id for t in ingest.upstream_list} == {"inspections", "landing_day"}

@@ -75,8 +75,17 @@ def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services
     assert {r["state"] for r in runs} == {"success"}, runs
     backfilled = [r for r in runs if r["dag_id"] == "ducha_ingest" and r["run_type"] == "backfill"]
     assert len(backfilled) == len(DAYS)
-    pools = services.metadata("SELECT DISTINCT pool FROM task_instance WHERE task_id = 'ingest'")
-    assert pools == [{"pool": WRITERS_POOL}]  # the warehouse writers' pool, created with the home
+    ingests = services.metadata(
+        "SELECT run_id, map_index, rendered_map_index, pool, state FROM task_instance WHERE task_id = 'ingest'"
+    )
+    # One mapped task per inspection and day, named by the inspection, in the writers' pool.
+    by_run: dict[str, list[str]] = {}
+    for ti in ingests:
+        assert ti["pool"] == WRITERS_POOL and ti["state"] == "success", ti
+        by_run.setdefault(ti["run_id"], []).append(ti["rendered_map_index"])
+    assert {run: sorted(names) for run, names in by_run.items() if run.startswith("backfill")} == {
+        r["run_id"]: sorted(INSPECTIONS) for r in backfilled
+    }
     for inspection in INSPECTIONS:
         assert sorted(p.name for p in (data / "outbox" / inspection).iterdir()) == [
             d.isoformat() for d in DAYS
