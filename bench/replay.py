@@ -9,11 +9,14 @@ corrections, so the replay exercises quarantine and versioning too.
 
 from __future__ import annotations
 
+import cProfile
 import datetime as dt
+import pstats
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
@@ -22,6 +25,7 @@ from ducha.disclosure.publish import publish_all
 from ducha.pipeline import Ingestor
 from ducha.sample import generate
 
+T = TypeVar("T")
 FIRST_DAY = dt.date(2024, 6, 1)  # the sample generator's first landing day
 
 
@@ -39,6 +43,8 @@ class DayCost:
     publish_seconds: float
     ingest_work: int = 0  # database work units (SQLite VM steps / 1000), when counted
     publish_work: int = 0
+    ingest_calls: int = 0  # Python function calls, when counted
+    publish_calls: int = 0
 
 
 @dataclass
@@ -71,9 +77,12 @@ def replay(
     *,
     seed: int = 11,
     instrument: Callable[[Engine], Callable[[], int]] | None = None,
+    count_calls: bool = False,
 ) -> Replay:
     """Ingest and publish every day of the round in order. ``instrument``: given the
-    warehouse engine, returns a running count of database work, read around each step."""
+    warehouse engine, returns a running count of database work, read around each step;
+    ``count_calls``: count the Python function calls of each step too (cProfile), so
+    Python work that grows with the warehouse shows without a clock."""
     out = Replay(provinces, days)
     out.files, out.rows = write_landing(root, provinces, days, seed)
     for offset in range(days):
@@ -83,12 +92,27 @@ def replay(
         ingestor = Ingestor(data_dirs(root), url, run_label=day.isoformat())
         count = instrument(ingestor.engine) if instrument else (lambda: 0)
         w0 = count()
-        ingested = ingestor.ingest_day(day)
+        ingested, ingest_calls = _calls(count_calls, ingestor.ingest_day, day)
         w1, t1 = count(), time.perf_counter()
-        outcomes = publish_all(ingestor.engine, ingestor.dirs.outbox, as_of=day)
+        outcomes, publish_calls = _calls(
+            count_calls, publish_all, ingestor.engine, ingestor.dirs.outbox, as_of=day
+        )
         w2, t2 = count(), time.perf_counter()
         cases = sum(o.cases for o in outcomes)
         rows = ingested.totals()["rows_total"]
-        out.per_day.append(DayCost(day.isoformat(), cases, rows, t1 - t0, t2 - t1, w1 - w0, w2 - w1))
+        out.per_day.append(
+            DayCost(
+                day.isoformat(), cases, rows, t1 - t0, t2 - t1, w1 - w0, w2 - w1, ingest_calls, publish_calls
+            )
+        )
         ingestor.engine.dispose()
     return out
+
+
+def _calls(count: bool, step: Callable[..., T], *args: object, **kwargs: object) -> tuple[T, int]:
+    """The step's result, and how many Python function calls it made (0 uncounted)."""
+    if not count:
+        return step(*args, **kwargs), 0
+    profile = cProfile.Profile()
+    result = profile.runcall(step, *args, **kwargs)
+    return result, pstats.Stats(profile).total_calls  # type: ignore[attr-defined]

@@ -43,7 +43,9 @@ def round_replayed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no
     with pytest.MonkeyPatch.context() as env:
         # One process: the steps are counted in this one (a forked worker counts its own).
         env.setenv("DUCHA_PUBLISH_WORKERS", "1")
-        result = replay(root, f"sqlite:///{root / 'w.sqlite'}", PROVINCES, DAYS, instrument=sqlite_steps)
+        result = replay(
+            root, f"sqlite:///{root / 'w.sqlite'}", PROVINCES, DAYS, instrument=sqlite_steps, count_calls=True
+        )
     return root, result
 
 
@@ -78,6 +80,21 @@ def test_database_work_per_case_stays_flat_as_the_warehouse_grows(round_replayed
     )
     ingest = [d.ingest_work / d.rows for d in result.per_day[1:]]  # day 1 creates the schema
     assert max(ingest[DAYS // 2 :]) < 1.5 * max(ingest[: DAYS // 2]), ingest
+
+
+def test_python_work_per_case_stays_flat_as_the_warehouse_grows(round_replayed) -> None:  # type: ignore[no-untyped-def]
+    """The same for the Python side, counted in function calls (cProfile): a loop over
+    every case for each case (or over every file so far, as the Data Docs rebuild once
+    was) doubles the calls per case whenever the warehouse doubles."""
+    _, result = round_replayed
+    early, late = result.per_day[DAYS // 2 - 1], result.per_day[-1]
+    per_case = [d.publish_calls / d.cases for d in (early, late)]
+    assert per_case[0] > 0 and per_case[1] < 1.3 * per_case[0], (
+        per_case,
+        [(d.day, d.cases, d.publish_calls) for d in result.per_day],
+    )
+    ingest = [d.ingest_calls / d.rows for d in result.per_day[1:]]
+    assert min(ingest) > 0 and max(ingest[DAYS // 2 :]) < 1.5 * max(ingest[: DAYS // 2]), ingest
 
 
 def test_the_latest_state_view_counts_without_a_scan_per_case(round_replayed) -> None:  # type: ignore[no-untyped-def]
