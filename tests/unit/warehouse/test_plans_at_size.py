@@ -1,0 +1,176 @@
+"""The plans at the size of a real round, not on an empty schema: 100,000 cases in two
+inspections (a third with a later version), statistics gathered (ANALYZE), then every
+query that lists or counts cases is explained on SQLite and PostgreSQL. An empty table
+can hide a plan that scans per case; statistics at size are what the planners use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, insert, text
+
+from ducha.warehouse.db import upgrade
+from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_latest, case_versions, cases, inspections
+from tests.unit.warehouse.test_plans import QUERIES, _case_states_sql
+
+CASES = 100_000
+DAY = dt.date(2024, 6, 1)
+# A query that does scan per case (the shape v_case_latest once had): the checks must
+# flag it, or they prove nothing. Explained only, never run.
+PER_CASE = (
+    "SELECT count(*) FROM cases c WHERE c.batch_no ="
+    " (SELECT max(v.version_no) FROM case_versions v WHERE v.source_sheet = c.summary)"
+)
+
+
+def _fill(engine: Engine) -> None:
+    """Two inspections of 50,000 cases, 10 batches each; every third case has a second,
+    later version (closed), and case_latest points at each case's latest."""
+    versions, latest, case_rows = [], [], []
+    for n in range(CASES):
+        insp, case_id = "x" if n % 2 else "y", f"D3HN{20240601 + n % 20:08d}{n:06d}"
+        batch = 1 + n % 10
+        case_rows.append(
+            {
+                "inspection_id": insp,
+                "case_id": case_id,
+                "batch_no": batch,
+                "seq": n,
+                "received_on": DAY,
+                "channel": "来电",
+                "id_valid": True,
+                "region": "长沙市",
+                "region_code": "430100",
+                "pollution_types": "水",
+                "summary": f"案件{n}",
+                "key_case": False,
+                "due_on": DAY + dt.timedelta(days=10),
+                "first_file": "f",
+            }
+        )
+        state = {
+            "inspection_id": insp,
+            "case_id": case_id,
+            "region": "长沙市",
+            "region_code": "430100",
+            "pollution_types": "水",
+            "key_case": False,
+            "seq": n,
+            "findings": "",
+            "verified": None,
+            "target": "",
+            "handling": "",
+            "status": None,
+            "accountability": "",
+            "remarks": "",
+            **dict.fromkeys(PENALTY_COLUMNS),
+            "state_hash": "h",
+            "source_file": "f",
+            "source_sheet": "s",
+            "source_row": n,
+        }
+        versions.append({**state, "version_no": 1, "as_of": DAY})
+        top, closed = (1, None)
+        if n % 3 == 0:
+            later = DAY + dt.timedelta(days=5)
+            versions.append(
+                {**state, "version_no": 2, "as_of": later, "status": "已办结", "verified": "属实"}
+            )
+            top, closed = 2, later
+        latest.append(
+            {
+                "inspection_id": insp,
+                "case_id": case_id,
+                "version_no": top,
+                "as_of": DAY if top == 1 else closed,
+                "closed_on": closed,
+            }
+        )
+    with engine.begin() as conn:
+        for insp in ("x", "y"):
+            conn.execute(
+                insert(inspections),
+                [
+                    {
+                        "inspection_id": insp,
+                        "name": insp,
+                        "level": "central",
+                        "deadline_days": 10,
+                        "fine_unit": "元",
+                    }
+                ],
+            )
+            conn.execute(
+                insert(batches),
+                [
+                    {"inspection_id": insp, "batch_no": b, "transferred_on": DAY, "dated_on": DAY}
+                    for b in range(1, 11)
+                ],
+            )
+        conn.execute(insert(cases), case_rows)
+        conn.execute(insert(case_versions), versions)
+        conn.execute(insert(case_latest), latest)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+@pytest.fixture(scope="module")
+def sqlite_at_size(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    engine = upgrade(f"sqlite:///{tmp_path_factory.mktemp('plans') / 'w.sqlite'}")
+    _fill(engine)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def postgres_at_size(pg_databases) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    engine = upgrade(pg_databases.create())
+    _fill(engine)
+    yield engine
+    engine.dispose()
+
+
+def _sqlite_inner_scans(plan: list[tuple]) -> list[str]:
+    """Loops of the top-level join after the first that read a whole table (or
+    materialised subquery) once per outer row, and correlated subqueries."""
+    loops = [row[3] for row in plan if row[1] == 0 and row[3].startswith(("SCAN", "SEARCH"))]
+    return [p for p in loops[1:] if p.startswith("SCAN")] + [row[3] for row in plan if "CORRELATED" in row[3]]
+
+
+def test_sqlite_plans_at_size_scan_nothing_per_case(sqlite_at_size: Engine) -> None:
+    with sqlite_at_size.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM v_case_latest")).scalar_one() == CASES
+        assert _sqlite_inner_scans(conn.execute(text(f"EXPLAIN QUERY PLAN {PER_CASE}")).all())
+        for query in QUERIES:
+            plan = conn.execute(text(f"EXPLAIN QUERY PLAN {query}")).all()
+            assert not _sqlite_inner_scans(plan), (query, [r[3] for r in plan])
+        statement, params = _case_states_sql(conn)
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+    assert not _sqlite_inner_scans(plan), [r[3] for r in plan]
+
+
+def _per_row_scans(node: dict, inner: bool = False) -> list[str]:
+    """Sequential scans run once per row of an outer loop (the inner side of a nested
+    loop), and subplans: the shapes whose cost grows with cases × cases."""
+    found = [node["Subplan Name"]] if "Subplan Name" in node else []
+    if inner and node["Node Type"] == "Seq Scan" and node.get("Actual Loops", 1) > 1:
+        found.append(f"Seq Scan on {node.get('Relation Name')} × {node['Actual Loops']}")
+    children = node.get("Plans", [])
+    for i, child in enumerate(children):
+        found += _per_row_scans(child, inner or (node["Node Type"] == "Nested Loop" and i == 1))
+    return found
+
+
+@pytest.mark.postgres
+def test_postgres_plans_at_size_scan_nothing_per_case(postgres_at_size: Engine) -> None:
+    """EXPLAIN ANALYZE: what the executor actually did at 100,000 cases."""
+    with postgres_at_size.connect() as conn:
+        (control,) = conn.execute(text(f"EXPLAIN (FORMAT JSON) {PER_CASE}")).one()
+        assert _per_row_scans(control[0]["Plan"])
+        for query in QUERIES:
+            (plan,) = conn.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}")).one()
+            assert _per_row_scans(plan[0]["Plan"]) == [], (query, plan)
+        statement, params = _case_states_sql(conn)
+        (plan,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).one()
+    assert _per_row_scans(plan[0]["Plan"]) == [], plan
