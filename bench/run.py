@@ -54,7 +54,7 @@ if which == "ducha":
     from ducha.pipeline import Ingestor
     ingestor = Ingestor(data_dirs(Path(sys.argv[4])), url)
     insp = get_inspection("c3-hn-2024")
-    ingestor.validator._checkpoint(insp)  # the GX context and suite: set-up, not a stage
+    ingestor.validator.prepare()  # the GX context and suite: set-up, not a stage
     t0 = time.perf_counter()
     outcome = ingestor.ingest_file(path, insp, day=dt.date(2024, 6, 20))
     assert outcome.rows_loaded > 0, outcome

@@ -285,6 +285,11 @@ class Validator:
             gx.ValidationDefinition(data=self._batch_definition, suite=self.suite, name="ducha.cases")
         )
 
+    def prepare(self) -> None:
+        """Import GX and build the context, suite and validation definition now (each is
+        otherwise made on first use): what a process pays once, before any file."""
+        _ = self._definition if self.docs_dir else (self._batch_definition, self.suite)
+
     def _run(self, files: Sequence[ParsedFile], frame: pd.DataFrame) -> Any:
         if not self.docs_dir:
             batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})

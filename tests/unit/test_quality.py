@@ -347,3 +347,15 @@ def test_data_docs_site_per_validator(tmp_path: Path, hn: Inspection) -> None:
     pages = [p for p in (tmp_path / "docs").rglob("*.html") if run_key([parsed]) in str(p)]
     assert pages, sorted(map(str, (tmp_path / "docs").rglob("*.html")))
     assert (tmp_path / "gx" / f"{run_key([parsed])}.gx.json").is_file()
+
+
+def test_prepare_builds_the_gx_set_up_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The bench times the stages after this set-up; a later check reuses it."""
+    from ducha.quality import Validator
+
+    validator = Validator(tmp_path / "gx", tmp_path / "docs")
+    validator.prepare()
+    assert {"_context", "suite", "_batch_definition", "_definition"} <= set(vars(validator))
+    context = validator._context
+    validator.prepare()
+    assert validator._context is context
