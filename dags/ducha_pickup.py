@@ -48,14 +48,14 @@ def ducha_pickup():
     def waiting(**context) -> list:
         import time
 
-        from ducha.config import data_dirs, project_settings, warehouse_url
+        from ducha.config import data_dirs, warehouse_url
         from ducha.orchestration import run_landing_day
-        from ducha.pipeline import untaken
+        from ducha.pipeline import settled_before, untaken
         from ducha.warehouse.db import upgrade
 
         dirs = data_dirs()
         day = run_landing_day(None, context.get("logical_date"), context["dag_run"].run_after)
-        settled = time.time() - float(project_settings()["pickup"]["settle_seconds"])
+        settled = settled_before(time.time())
         files = untaken(upgrade(warehouse_url(dirs=dirs)), dirs, day, earlier=True, settled_before=settled)
         return [f"{insp}/{folder_day}/{path.name}" for insp, folder_day, path in files]
 
@@ -63,15 +63,14 @@ def ducha_pickup():
     def pickup(files: list, **context) -> dict:
         import time
 
-        from ducha.config import data_dirs, project_settings, warehouse_url
+        from ducha.config import data_dirs, warehouse_url
         from ducha.orchestration import run_landing_day
-        from ducha.pipeline import Ingestor
+        from ducha.pipeline import Ingestor, settled_before
 
         dirs = data_dirs()
         day = run_landing_day(None, context.get("logical_date"), context["dag_run"].run_after)
-        settled = time.time() - float(project_settings()["pickup"]["settle_seconds"])
         ingestor = Ingestor(dirs, warehouse_url(dirs=dirs), run_label=f"pickup-{day}")
-        outcome = ingestor.ingest_day(day, settled_before=settled)
+        outcome = ingestor.ingest_day(day, settled_before=settled_before(time.time()))
         context["outlet_events"][WAREHOUSE].extra = {
             "day": day.isoformat(),
             "late_days": outcome.late_days,

@@ -248,11 +248,13 @@ def warehouse_url(explicit: str | None = None, dirs: DataDirs | None = None) -> 
     return f"sqlite:///{(dirs or data_dirs()).warehouse_file}"
 
 
-def _airflow_connection_url(conn_id: str) -> str | None:
-    env_name = "AIRFLOW_CONN_" + conn_id.upper()
-    env = os.environ.get(env_name)
+def airflow_connection(conn_id: str) -> tuple[str, object] | None:
+    """Where the Airflow connection ``conn_id`` is configured: ("env", the value of
+    ``AIRFLOW_CONN_<ID>``) or ("airflow", the Connection, asked inside a running task);
+    None when it is not configured. Other errors reading it propagate."""
+    env = os.environ.get("AIRFLOW_CONN_" + conn_id.upper())
     if env is not None and env.strip():
-        return _url_from_env(env_name, env.strip())
+        return "env", env.strip()
     # Ask Airflow only inside a running task (the task runner sets AIRFLOW_CTX_*): outside
     # one, importing Airflow costs seconds, finds nothing and logs to stdout.
     if "AIRFLOW_CTX_DAG_ID" not in os.environ:
@@ -261,14 +263,24 @@ def _airflow_connection_url(conn_id: str) -> str | None:
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
-        conn = BaseHook.get_connection(conn_id)
+        return "airflow", BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
         return None  # not configured: the documented fallbacks apply
+
+
+def _airflow_connection_url(conn_id: str) -> str | None:
+    try:
+        found = airflow_connection(conn_id)
     except Exception as exc:
         raise WarehouseConfigError(
             f"Airflow connection {conn_id!r} could not be read: {type(exc).__name__}: {exc}"
         ) from exc
-    return _sqlalchemy_url(conn.get_uri(), f"Airflow connection {conn_id!r}")
+    if found is None:
+        return None
+    where, value = found
+    if where == "env":
+        return _url_from_env("AIRFLOW_CONN_" + conn_id.upper(), str(value))
+    return _sqlalchemy_url(value.get_uri(), f"Airflow connection {conn_id!r}")  # type: ignore[attr-defined]
 
 
 def _url_from_env(name: str, value: str) -> str:

@@ -8,7 +8,7 @@ import html
 import logging
 import os
 
-from ducha.config import project_settings
+from ducha.config import airflow_connection, project_settings
 
 log = logging.getLogger(__name__)
 
@@ -24,20 +24,8 @@ def recipients() -> list[str]:
 
 
 def smtp_configured() -> bool:
-    """Is there a ``ducha_smtp`` connection? Airflow is asked only inside a task or when
-    the connection is in the environment: elsewhere importing it costs seconds."""
-    if os.environ.get("AIRFLOW_CONN_" + SMTP_CONN_ID.upper(), "").strip():
-        return True
-    if "AIRFLOW_CTX_DAG_ID" not in os.environ:
-        return False
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    try:
-        BaseHook.get_connection(SMTP_CONN_ID)
-    except AirflowNotFoundException:
-        return False
-    return True
+    """Is there a ``ducha_smtp`` connection (in the environment, or inside a task)?"""
+    return airflow_connection(SMTP_CONN_ID) is not None
 
 
 def notify(subject: str, body: str) -> str:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.pool import Pool
+from typing import Any
 
 
 def can_fork() -> bool:
@@ -39,3 +40,35 @@ def fork_pool(workers: int, initializer: Callable[[], None] | None = None) -> It
         raise
     pool.close()
     pool.join()
+
+
+# What fork_map's workers run: (function, items). A fork inherits it; set only meanwhile.
+_WORK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+
+
+def _call(index: int) -> Any:
+    assert _WORK is not None
+    fn, items = _WORK
+    return fn(items[index])
+
+
+def fork_map(
+    workers: int,
+    fn: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    order: Iterable[int] | None = None,
+    initializer: Callable[[], None] | None = None,
+) -> list[Any]:
+    """``fn(item)`` for every item, in ``workers`` forked processes, started in
+    ``order`` (indices; default: as given); the results in the items' order. ``fn`` and
+    the items reach the workers by fork, only the results are pickled back."""
+    global _WORK
+    indices = list(range(len(items)) if order is None else order)
+    _WORK = (fn, items)
+    try:
+        with fork_pool(workers, initializer) as pool:
+            done = dict(zip(indices, pool.imap(_call, indices, chunksize=1), strict=True))
+    finally:
+        _WORK = None
+    return [done[i] for i in range(len(items))]

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from ducha.config import DataDirs, Inspection, get_inspection, registry
+from ducha.config import DataDirs, Inspection, get_inspection, project_settings, registry
 from ducha.intake.parse import ParsedFile, parse_file, sha256_of
 from ducha.paths import UnsafePath, check_inspection_id, safe_name, under
 from ducha.reports import file_report, refusal_report, write_reports
@@ -139,16 +139,26 @@ def untaken(
     return out
 
 
+def check_known_inspection(dirs: DataDirs, inspection_id: str) -> str:
+    """``inspection_id``, if valid and configured or with a landing folder; else ValueError."""
+    check_inspection_id(inspection_id)
+    if inspection_id not in registry() and not (dirs.landing / inspection_id).is_dir():
+        raise ValueError(f"unknown inspection {inspection_id!r}: not configured, no landing folder")
+    return inspection_id
+
+
+def settled_before(now: float) -> float:
+    """The moment before which a landed file counts as completely written (pickup)."""
+    return now - float(project_settings()["pickup"]["settle_seconds"])
+
+
 def inspections_to_ingest(
     engine: Engine, dirs: DataDirs, day: dt.date, inspection_id: str | None = None
 ) -> list[str]:
     """The inspections a run for ``day`` ingests: those with a landing folder for the day,
     and those with a file of an earlier day's folder not yet taken in (a late file)."""
     if inspection_id is not None:
-        check_inspection_id(inspection_id)
-        if inspection_id not in registry() and not (dirs.landing / inspection_id).is_dir():
-            raise ValueError(f"unknown inspection {inspection_id!r}: not configured, no landing folder")
-        return [inspection_id]
+        return [check_known_inspection(dirs, inspection_id)]
     on_day = {insp for insp, _, _ in landing_folders(dirs, day)}
     late = {insp for insp, folder_day, _ in untaken(engine, dirs, day, earlier=True) if folder_day < day}
     return sorted(on_day | late)
@@ -290,7 +300,7 @@ class Ingestor:
         outcome = DayOutcome(day.isoformat())
         deliveries: list[Delivery] = []
         if inspection_id is not None:
-            inspections_to_ingest(self.engine, self.dirs, day, inspection_id)  # checks the id
+            check_known_inspection(self.dirs, inspection_id)
         for insp_id, folder_day, folder in landing_folders(self.dirs, day, inspection_id, earlier=True):
             inspection = get_inspection(insp_id)
             late = folder_day < day

@@ -32,7 +32,7 @@ from ducha.disclosure.writers import (
     write_manifest,
     write_table_files,
 )
-from ducha.parallel import can_fork, fork_pool
+from ducha.parallel import can_fork, fork_map
 from ducha.paths import check_inspection_id, safe_name, under
 from ducha.warehouse.schema import files, inspections
 
@@ -208,22 +208,6 @@ def publish_all(
     return publish_days(engine, out_root, [(i, as_of) for i in _inspection_ids(engine, inspection_id)])
 
 
-# What the forked workers of publish_days publish: (engine, outbox, each inspection's
-# days). A fork inherits it; set only while publish_days runs.
-_WORK: tuple[Engine, Path, list[list[tuple[str, dt.date | None]]]] | None = None
-
-
-def _forget_parent_connections() -> None:
-    assert _WORK is not None
-    _WORK[0].dispose(close=False)  # the parent's connections stay the parent's
-
-
-def _publish_group(index: int) -> list[PublishOutcome]:
-    assert _WORK is not None
-    engine, out_root, groups = _WORK
-    return [_publish(engine, insp_id, out_root, as_of=day) for insp_id, day in groups[index]]
-
-
 def publish_days(
     engine: Engine, out_root: Path, days: list[tuple[str, dt.date | None]]
 ) -> list[PublishOutcome]:
@@ -231,19 +215,20 @@ def publish_days(
     outcomes in the order given. Several inspections are published side by side in
     forked processes (``publish_workers``); a lone inspection writes each day's files
     side by side instead (write_table_files). The outbox is the same either way."""
-    global _WORK
     groups: dict[str, list[tuple[str, dt.date | None]]] = {}
     for insp_id, day in days:
         groups.setdefault(insp_id, []).append((insp_id, day))
     workers = min(publish_workers(), len(groups))
     if workers < 2 or not can_fork():
         return [publish(engine, insp_id, out_root, as_of=day) for insp_id, day in days]
-    _WORK = (engine, out_root, list(groups.values()))
-    try:
-        with fork_pool(workers, initializer=_forget_parent_connections) as pool:
-            results = pool.map(_publish_group, range(len(groups)), chunksize=1)
-    finally:
-        _WORK = None
+
+    def publish_group(group: list[tuple[str, dt.date | None]]) -> list[PublishOutcome]:
+        return [_publish(engine, insp_id, out_root, as_of=day) for insp_id, day in group]
+
+    def forget_parent_connections() -> None:
+        engine.dispose(close=False)  # the parent's connections stay the parent's
+
+    results = fork_map(workers, publish_group, list(groups.values()), initializer=forget_parent_connections)
     outcomes = {insp_id: iter(group) for insp_id, group in zip(groups, results, strict=True)}
     return [_logged(next(outcomes[insp_id])) for insp_id, _ in days]
 

@@ -31,7 +31,7 @@ from typing import Literal
 import xlsxwriter
 
 from ducha.disclosure.redact import is_missing, looks_like_formula, mask_personal, safe_text
-from ducha.parallel import can_fork, fork_pool
+from ducha.parallel import can_fork, fork_map
 
 ColumnKind = Literal["text", "int", "number", "percent"]
 _KINDS = ("text", "int", "number", "percent")
@@ -554,35 +554,19 @@ def write_table_file(file: TableFile) -> None:
         raise ValueError(f"{file.path.name}: unknown table format {file.format!r}")
 
 
-# The files a forked worker writes, by index: a fork inherits them, so the rows are
-# never pickled. Set only while write_table_files runs.
-_PENDING: Sequence[TableFile] = ()
-
-
-def _write_pending(index: int) -> None:
-    write_table_file(_PENDING[index])
-
-
 def write_table_files(
     files: Sequence[TableFile], *, workers: int, min_cells: int = PARALLEL_MIN_CELLS
 ) -> None:
     """Write every file; with ``workers`` > 1 and at least ``min_cells`` cells in all, in
     that many forked processes, largest file first. The bytes are the same either way:
     each file depends only on its own description."""
-    global _PENDING
     workers = min(workers, len(files))
     if workers < 2 or not can_fork() or sum(f.cells for f in files) < min_cells:
         for file in files:
             write_table_file(file)
         return
-    _PENDING = files
-    try:
-        with fork_pool(workers) as pool:
-            largest_first = sorted(range(len(files)), key=lambda i: -files[i].cells)
-            for _ in pool.imap_unordered(_write_pending, largest_first):
-                pass
-    finally:
-        _PENDING = ()
+    largest_first = sorted(range(len(files)), key=lambda i: -files[i].cells)
+    fork_map(workers, write_table_file, files, order=largest_first)
 
 
 # ---------------------------------------------------------------------------- manifest

@@ -39,13 +39,13 @@ class PoolSpy:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, module: object) -> None:
         self.workers: list[int] = []
-        real = module.fork_pool  # type: ignore[attr-defined]
+        real = module.fork_map  # type: ignore[attr-defined]
 
         def spy(workers: int, *args: object, **kwargs: object) -> object:
             self.workers.append(workers)
             return real(workers, *args, **kwargs)
 
-        monkeypatch.setattr(module, "fork_pool", spy)
+        monkeypatch.setattr(module, "fork_map", spy)
 
 
 def _files(folder: Path) -> list[TableFile]:
