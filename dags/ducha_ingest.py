@@ -4,24 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI, WRITERS_POOL, default_args
+from ducha.ingest_tasks import hand_over, ingest_planned
+from ducha.orchestration import default_args
 from ducha.paths import DAY_PATTERN, INSPECTION_ID_PATTERN
-
-WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
 
 DOC = """
 ### Ingest a landing day
 
 One run = one landing day: every file under `landing/<inspection>/<YYYY-MM-DD>/` is read,
 validated with the Great Expectations suite built from the contract and the inspection's
-configuration, and loaded into the warehouse, one transaction per file. The `ingest` task
-is **mapped, one task per inspection** (named by its id in the UI): its log, retries and
-outcome are that inspection's files alone. (Not one per file: the files of one inspection
-and day load in order, each compared with the ones before it, so that the same files
-always give the same case versions.) Bad rows and bad
-files go to quarantine with a report for the clerk (`*.report.json` / `*.report.html`);
+configuration, and loaded into the warehouse, one transaction per file.
+
+* `plan` lists the day's files (and late files of earlier days' folders) in load order.
+* `ingest_file` is **mapped, one task per file**, named `<inspection>/<day>/<file>` in the
+  UI: its log, retries and outcome are that file's alone. Files of *different*
+  inspections load side by side (as many as the `ducha_warehouse_writers` pool has
+  slots: 1 on SQLite). A file waits (*up for reschedule*, its pool slot given back)
+  until the earlier files of its own inspection have loaded, because each file is
+  compared with the ones before it: the same files always give the same case versions,
+  retries included. If an earlier file failed, the later ones fail at once saying which:
+  clear the failed task and then theirs, or let the next run take them in order.
+* `summary` logs the run's one line and emits the asset; `any_file_failed` marks the run
+  failed if a file's task failed.
+
+Bad rows and bad files go to quarantine with a report for the clerk (`*.report.json` / `*.report.html`);
 good rows load. The original file is always kept byte for byte in `archive/` or
 `quarantine/`.
 
@@ -60,52 +68,20 @@ good rows load. The original file is always kept byte for byte in `archive/` or
 )
 def ducha_ingest():
     @task
-    def landing_day(**context) -> str:
-        from ducha.orchestration import run_landing_day
-
-        dag_run = context["dag_run"]
-        day = run_landing_day(context["params"].get("day"), context.get("logical_date"), dag_run.run_after)
-        return day.isoformat()
-
-    @task
-    def inspections(day: str, **context) -> list[str]:
-        """Only ids go through XCom: the mapped tasks read their own files."""
-        import datetime as dt
-
+    def plan(**context) -> list:
+        """The day's files in load order; only paths and ids go through XCom."""
         from ducha.config import data_dirs, warehouse_url
-        from ducha.pipeline import inspections_to_ingest
+        from ducha.orchestration import run_landing_day
+        from ducha.pipeline import plan_day
         from ducha.warehouse.db import upgrade
 
+        params = context["params"]
+        day = run_landing_day(params.get("day"), context.get("logical_date"), context["dag_run"].run_after)
         dirs = data_dirs()
-        engine = upgrade(warehouse_url(dirs=dirs))
-        return inspections_to_ingest(
-            engine, dirs, dt.date.fromisoformat(day), context["params"].get("inspection")
-        )
+        day_plan = plan_day(upgrade(warehouse_url(dirs=dirs)), dirs, day, params.get("inspection"))
+        return hand_over(context, day_plan.to_xcom(dirs, run_label=day.isoformat()))
 
-    @task(outlets=[WAREHOUSE], pool=WRITERS_POOL, map_index_template="{{ inspection_id }}")
-    def ingest(day: str, inspection_id: str) -> dict:
-        import datetime as dt
-
-        from airflow.sdk import get_current_context
-
-        from ducha.config import data_dirs, warehouse_url
-        from ducha.pipeline import Ingestor
-
-        context = get_current_context()
-        context["inspection_id"] = inspection_id  # names this mapped task in the UI
-        dirs = data_dirs()
-        ingestor = Ingestor(dirs, warehouse_url(dirs=dirs), run_label=f"{day}-{inspection_id}")
-        outcome = ingestor.ingest_day(dt.date.fromisoformat(day), inspection_id)
-        context["outlet_events"][WAREHOUSE].extra = {
-            "day": day,
-            "late_days": outcome.late_days,
-            "inspections": outcome.inspections,
-            **outcome.totals(),
-        }
-        return outcome.to_dict()
-
-    day = landing_day()
-    ingest.partial(day=day).expand(inspection_id=inspections(day))
+    ingest_planned(plan())
 
 
 ducha_ingest()

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Asset, CronTriggerTimetable, dag, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 
-from ducha.orchestration import (
-    WAREHOUSE_ASSET_NAME,
-    WAREHOUSE_ASSET_URI,
-    WRITERS_POOL,
-    default_args,
-    pickup_minutes,
-)
+from ducha.ingest_tasks import hand_over, ingest_planned
+from ducha.orchestration import default_args, pickup_minutes
 
-WAREHOUSE = Asset(name=WAREHOUSE_ASSET_NAME, uri=WAREHOUSE_ASSET_URI)
 EVERY = pickup_minutes()
 
 DOC = f"""
@@ -23,7 +17,8 @@ DOC = f"""
 Every {EVERY} minutes (`pickup.every_minutes` in `ducha.yaml`) it looks for landed files
 the warehouse has not taken in yet, for today's landing day (Asia/Shanghai) and earlier
 days. With none, the run stops at once (the rest is skipped). With some, they are
-ingested exactly as `ducha_ingest` does (same validation, quarantine and reports), and
+ingested exactly as `ducha_ingest` does (one mapped `ingest_file` task per file, same
+validation, quarantine and reports, same order), and
 the `ducha_warehouse` asset wakes `ducha_publish`: the day's tables follow within minutes.
 
 A file changed in the last `pickup.settle_seconds` may still be being written: it waits for
@@ -44,43 +39,26 @@ and finds these files taken in (same sha256): nothing is loaded twice.
     default_args=default_args(),
 )
 def ducha_pickup():
-    @task.short_circuit
+    @task.short_circuit(ignore_downstream_trigger_rules=True)
     def waiting(**context) -> list:
+        """Settled files not yet taken in, for today and earlier days; none: stop here."""
         import time
 
         from ducha.config import data_dirs, warehouse_url
         from ducha.orchestration import run_landing_day
-        from ducha.pipeline import settled_before, untaken
+        from ducha.pipeline import plan_day, settled_before
         from ducha.warehouse.db import upgrade
 
         dirs = data_dirs()
         day = run_landing_day(None, context.get("logical_date"), context["dag_run"].run_after)
-        settled = settled_before(time.time())
-        files = untaken(upgrade(warehouse_url(dirs=dirs)), dirs, day, earlier=True, settled_before=settled)
-        return [f"{insp}/{folder_day}/{path.name}" for insp, folder_day, path in files]
+        engine = upgrade(warehouse_url(dirs=dirs))
+        day_plan = plan_day(engine, dirs, day, settled_before=settled_before(time.time()))
+        if not day_plan.deliveries:
+            return []  # falsy: the rest of the run is skipped, nothing wakes ducha_publish
+        print(f"{len(day_plan.deliveries)} file(s) waiting: {[p.name for p, _, _ in day_plan.deliveries]}")
+        return hand_over(context, day_plan.to_xcom(dirs, run_label=f"pickup-{day.isoformat()}"))
 
-    @task(outlets=[WAREHOUSE], pool=WRITERS_POOL)
-    def pickup(files: list, **context) -> dict:
-        import time
-
-        from ducha.config import data_dirs, warehouse_url
-        from ducha.orchestration import run_landing_day
-        from ducha.pipeline import Ingestor, settled_before
-
-        dirs = data_dirs()
-        day = run_landing_day(None, context.get("logical_date"), context["dag_run"].run_after)
-        ingestor = Ingestor(dirs, warehouse_url(dirs=dirs), run_label=f"pickup-{day}")
-        outcome = ingestor.ingest_day(day, settled_before=settled_before(time.time()))
-        context["outlet_events"][WAREHOUSE].extra = {
-            "day": day.isoformat(),
-            "late_days": outcome.late_days,
-            "inspections": outcome.inspections,
-            **outcome.totals(),
-        }
-        print(f"picked up {len(files)} waiting file(s): {outcome.totals()}")
-        return outcome.to_dict()
-
-    pickup(waiting())
+    ingest_planned(waiting())
 
 
 ducha_pickup()

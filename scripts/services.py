@@ -4,6 +4,7 @@ decides, stop everything started. No Docker engine is needed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 from urllib.error import HTTPError
@@ -140,22 +141,25 @@ class Services:
 
     def backfill(self, dag_id: str, *args: str, timeout: float = 300) -> int:
         """Create a backfill of ``dag_id``; returns how many backfills the home now holds.
-        SQLite's lock can fail a `backfill create` after it committed its backfill but
-        not all its runs (a read that turns into a write is refused at once, whatever
-        the busy timeout); a second create is refused while that one is active. So on
-        such a failure: wait until the scheduler completes the partial backfill, then
-        create again (runs are per day: the days come out the same)."""
+        On SQLite metadata, a `backfill create` that clears earlier runs reads, then
+        writes, in one transaction; SQLite refuses that upgrade at once (whatever the busy
+        timeout) while the scheduler writes, which it does every second, after the create
+        has committed its backfill but not all its runs. So the scheduler is held still
+        (SIGSTOP, then SIGCONT) for the seconds of the create; if the create still fails
+        that way, wait until the scheduler completes the partial backfill (a second
+        create is refused while it is active), then create again."""
         count = "SELECT count(*) AS n FROM backfill WHERE dag_id = ?"
         active = "SELECT count(*) AS n FROM backfill WHERE dag_id = ? AND completed_at IS NULL"
         for _ in range(5):
             before = self.metadata(count, dag_id)[0]["n"]
-            done = subprocess.run(
-                [str(self.bin), "backfill", "create", "--dag-id", dag_id, *args],
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
+            with self._held("scheduler"):
+                done = subprocess.run(
+                    [str(self.bin), "backfill", "create", "--dag-id", dag_id, *args],
+                    env=self.env,
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                )
             if done.returncode == 0:
                 return self.metadata(count, dag_id)[0]["n"]
             if "database is locked" not in done.stderr:
@@ -169,6 +173,25 @@ class Services:
                     time.sleep(2)
             time.sleep(2)
         raise RuntimeError(f"airflow backfill create {dag_id} failed:\n{done.stderr[-3000:]}")
+
+    @contextlib.contextmanager
+    def _held(self, service: str) -> Iterator[None]:
+        """``service`` (with its children) stopped for the block, on SQLite metadata only."""
+        embedded = "sqlite" in self.env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite")
+        held = [
+            p
+            for (p, _), s in zip(self._procs, self.services, strict=True)
+            if s[0] == service and p.poll() is None
+        ]
+        if embedded:
+            for proc in held:
+                os.killpg(proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            if embedded:
+                for proc in held:
+                    os.killpg(proc.pid, signal.SIGCONT)
 
     def metadata(self, sql: str, *args: object) -> list[dict]:
         """Rows of the metadata database (SQLite; an `airflow` command costs seconds)."""

@@ -68,3 +68,26 @@ def pickup_minutes() -> int:
     if not 1 <= minutes <= 59:
         raise ValueError(f"pickup every {minutes} minutes: must be 1 to 59")
     return minutes
+
+
+# A mapped task's state as Airflow reports it: finished and loaded, or finished and not.
+_LOADED_STATES = {"success", "skipped"}
+_FAILED_STATES = {"failed", "upstream_failed", "removed"}
+
+
+def mapped_states(task_states: dict[str, str | None], task_id: str) -> dict[int, str | None]:
+    """Map index → state, from Airflow's ``get_task_states`` form ``{"<task_id>_<n>": state}``."""
+    out = {}
+    for key, state in task_states.items():
+        head, _, index = key.rpartition("_")
+        if head == task_id and index.isdigit():
+            out[int(index)] = state
+    return out
+
+
+def load_turn(after: list[int], states: dict[int, str | None]) -> tuple[bool, list[int]]:
+    """Whether a file may load now, and which of the files before it failed: a file of an
+    inspection loads only once every earlier one of the same run has loaded, so the same
+    files always give the same case versions, retries included."""
+    failed = [i for i in after if states.get(i) in _FAILED_STATES]
+    return all(states.get(i) in _LOADED_STATES for i in after), failed

@@ -7,10 +7,11 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ducha.config import DataDirs, Inspection, get_inspection, project_settings, registry
 from ducha.intake.parse import ParsedFile, parse_file, sha256_of
@@ -19,6 +20,8 @@ from ducha.reports import file_report, refusal_report, write_reports
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from ducha.quality import Validator
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +155,6 @@ def settled_before(now: float) -> float:
     return now - float(project_settings()["pickup"]["settle_seconds"])
 
 
-def inspections_to_ingest(
-    engine: Engine, dirs: DataDirs, day: dt.date, inspection_id: str | None = None
-) -> list[str]:
-    """The inspections a run for ``day`` ingests: those with a landing folder for the day,
-    and those with a file of an earlier day's folder not yet taken in (a late file)."""
-    if inspection_id is not None:
-        return [check_known_inspection(dirs, inspection_id)]
-    on_day = {insp for insp, _, _ in landing_folders(dirs, day)}
-    late = {insp for insp, folder_day, _ in untaken(engine, dirs, day, earlier=True) if folder_day < day}
-    return sorted(on_day | late)
-
-
 def escapes(path: Path, folder: Path) -> bool:
     """A link (or a name) that resolves outside its landing folder."""
     return path.resolve().parent != folder.resolve()
@@ -194,17 +185,168 @@ class Delivery(NamedTuple):
     day: dt.date | None = None
 
 
+@dataclass
+class DayPlan:
+    """What a run for a landing day ingests, in load order: the day's files and the late
+    files of earlier days' folders, oldest folder first, each folder in name order."""
+
+    day: dt.date
+    deliveries: list[Delivery] = field(default_factory=list)
+    refused: list[FileOutcome] = field(default_factory=list)  # refused before reading
+    inspections: list[str] = field(default_factory=list)
+    late_days: list[str] = field(default_factory=list)  # earlier landing days with late files
+
+    def outcome(self, files: Sequence[FileOutcome]) -> DayOutcome:
+        return DayOutcome(
+            self.day.isoformat(), list(self.inspections), [*self.refused, *files], list(self.late_days)
+        )
+
+    def to_xcom(self, dirs: DataDirs, run_label: str) -> dict[str, object]:
+        """Only paths (relative to landing), ids and small outcomes: the mapped tasks read
+        their own files. ``after`` lists the earlier deliveries of the same inspection,
+        which must be loaded first (each file is compared with the ones before it)."""
+        deliveries = []
+        for n, (path, inspection, day) in enumerate(self.deliveries):
+            rel = path.relative_to(dirs.landing).as_posix()
+            deliveries.append(
+                {
+                    "inspection_id": inspection.id,
+                    "path": rel,
+                    "day": day.isoformat() if day else None,
+                    "label": rel,
+                    "run_label": f"{run_label}-{inspection.id}",
+                    "after": [
+                        i for i, d in enumerate(self.deliveries[:n]) if d.inspection.id == inspection.id
+                    ],
+                }
+            )
+        return {
+            "day": self.day.isoformat(),
+            "deliveries": deliveries,
+            "refused": [asdict(f) for f in self.refused],
+            "inspections": self.inspections,
+            "late_days": self.late_days,
+        }
+
+    @classmethod
+    def from_xcom(cls, dirs: DataDirs, plan: Mapping[str, Any]) -> DayPlan:
+        return cls(
+            dt.date.fromisoformat(plan["day"]),
+            [delivery_from_xcom(dirs, d) for d in plan["deliveries"]],
+            [FileOutcome(**f) for f in plan["refused"]],
+            list(plan["inspections"]),
+            list(plan["late_days"]),
+        )
+
+
+def delivery_from_xcom(dirs: DataDirs, delivery: Mapping[str, Any]) -> Delivery:
+    """The delivery a mapped task was handed; its path must stay inside landing."""
+    path = under(dirs.landing, *PurePosixPath(delivery["path"]).parts)
+    day = delivery.get("day")
+    return Delivery(
+        path, get_inspection(delivery["inspection_id"]), dt.date.fromisoformat(day) if day else None
+    )
+
+
+def plan_day(
+    engine: Engine,
+    dirs: DataDirs,
+    day: dt.date,
+    inspection_id: str | None = None,
+    *,
+    settled_before: float | None = None,
+) -> DayPlan:
+    """Every file of the day's landing folders, and every file of an earlier day's folder
+    that was never taken in (it landed after that day's run had looked). A file that
+    leaves its folder is refused here, with a report and nothing read. With
+    ``settled_before`` (a time), a file changed after it may still be being written:
+    it is left for a later run, and files already taken in are left out."""
+    from ducha.warehouse.load import already_loaded
+
+    plan = DayPlan(day)
+    if inspection_id is not None:
+        check_known_inspection(dirs, inspection_id)
+    with engine.connect() as conn:
+        for insp_id, folder_day, folder in landing_folders(dirs, day, inspection_id, earlier=True):
+            inspection = get_inspection(insp_id)
+            late = folder_day < day
+            if not late:
+                if insp_id not in registry():
+                    log.info("%s is not a configured inspection: the generic profile applies", insp_id)
+                plan.inspections.append(insp_id)
+            for path in _landed(folder):
+                if settled_before is not None and _changed_after(path, settled_before):
+                    log.info("%s: changed in the last moments, left for a later run", path)
+                    continue
+                if escapes(path, folder):
+                    beside = _refused_beside(dirs, path, inspection, folder_day)
+                    if (late or settled_before is not None) and beside.with_name(
+                        beside.name + ".report.json"
+                    ).exists():
+                        continue  # refused when its day ran, or by an earlier pickup
+                    plan.refused.append(refuse(dirs, path, inspection, folder_day, "FILE_OUTSIDE_LANDING"))
+                    continue
+                if (late or settled_before is not None) and already_loaded(conn, sha256_of(path)):
+                    continue
+                if late:
+                    log.warning("%s: landed in %s after that day's run: ingesting it now", path.name, folder)
+                    if insp_id not in plan.inspections:
+                        plan.inspections.append(insp_id)
+                    if folder_day.isoformat() not in plan.late_days:
+                        plan.late_days.append(folder_day.isoformat())
+                plan.deliveries.append(Delivery(path, inspection, folder_day))
+    return plan
+
+
+def _refused_beside(dirs: DataDirs, path: Path, inspection: Inspection, day: dt.date) -> Path:
+    """The quarantine path a refused file's reports go beside (nothing is copied there)."""
+    return under(dirs.quarantine, inspection.id, day.isoformat(), safe_name(path.name, max_bytes=200))
+
+
+def refuse(dirs: DataDirs, path: Path, inspection: Inspection, day: dt.date, rule: str) -> FileOutcome:
+    """A file that must not even be read: only a report says why (nothing is copied)."""
+    from ducha.issues import issue
+
+    log.warning("%s: refused (%s)", path, rule)
+    report = refusal_report(path.name, issue("error", rule, f"{path.name} 指向 {path.resolve()}"))
+    beside = _refused_beside(dirs, path, inspection, day)
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    json_report, _ = write_reports(report, beside)
+    return FileOutcome(path.name, "", "refused", 0, 0, 0, 0, "", str(json_report.relative_to(dirs.root)))
+
+
+def summary_line(outcome: DayOutcome, *, failed: Sequence[str] = ()) -> str:
+    """The one line a run logs: files, rows, late days and (mapped runs) failed files."""
+    t = outcome.totals()
+    line = (
+        f"ingested {outcome.day}: {t['files']} files ({t['files_quarantined']} quarantined, "
+        f"{t['files_skipped']} already loaded), {t['rows_total']} rows: {t['rows_loaded']} loaded, "
+        f"{t['rows_quarantined']} quarantined"
+    )
+    if outcome.late_days:
+        line += f"; late files of {', '.join(outcome.late_days)}"
+    if failed:
+        line += f"; {len(failed)} FAILED: {', '.join(failed)}"
+    return line
+
+
 class Ingestor:
     """Ingests files into one warehouse, reusing one GX context for all of them."""
 
     def __init__(self, dirs: DataDirs, url: str, *, run_label: str = "cli") -> None:
-        from ducha.quality import Validator
         from ducha.warehouse.db import upgrade
 
         self.dirs = dirs.ensure()
         self.engine = upgrade(url)
+        self.run_label = run_label
+
+    @cached_property
+    def validator(self) -> Validator:
+        """Made on first use: a run whose files are all taken in never imports GX."""
+        from ducha.quality import Validator
+
         # One browsable Data Docs site per run (an ingest day, or a CLI call).
-        self.validator = Validator(dirs.reports / "gx", docs_dir=dirs.reports / "data_docs" / run_label)
+        return Validator(self.dirs.reports / "gx", docs_dir=self.dirs.reports / "data_docs" / self.run_label)
 
     def ingest_file(
         self,
@@ -242,8 +384,9 @@ class Ingestor:
                 path, inspection, batch_override=batch_override, day_override=day, sha256=sha256
             )
             todo.append((n, parsed, day))
-        self.validator.check([parsed for _, parsed, _ in todo])
-        self.validator.build_docs()
+        if todo:
+            self.validator.check([parsed for _, parsed, _ in todo])
+            self.validator.build_docs()
         for n, parsed, day in todo:
             with self.engine.connect() as conn:
                 ids = [case_id for case_id in parsed.frame["case_id"] if case_id]
@@ -290,77 +433,12 @@ class Ingestor:
     def ingest_day(
         self, day: dt.date, inspection_id: str | None = None, *, settled_before: float | None = None
     ) -> DayOutcome:
-        """Every file of the day's landing folders, and every file of an earlier day's
-        folder that was never read (it landed after that day's run had looked). All are
-        validated together; refused files come first in the outcome. With
-        ``settled_before`` (a time), a file changed after it may still be being written:
-        it is left for a later run."""
-        from ducha.warehouse.load import already_loaded
-
-        outcome = DayOutcome(day.isoformat())
-        deliveries: list[Delivery] = []
-        if inspection_id is not None:
-            check_known_inspection(self.dirs, inspection_id)
-        for insp_id, folder_day, folder in landing_folders(self.dirs, day, inspection_id, earlier=True):
-            inspection = get_inspection(insp_id)
-            late = folder_day < day
-            if not late:
-                if insp_id not in registry():
-                    log.info("%s is not a configured inspection: the generic profile applies", insp_id)
-                outcome.inspections.append(insp_id)
-            for path in _landed(folder):
-                if settled_before is not None and _changed_after(path, settled_before):
-                    log.info("%s: changed in the last moments, left for a later run", path)
-                    continue
-                if escapes(path, folder):
-                    beside = self._refused_beside(path, inspection, folder_day)
-                    if late and beside.with_name(beside.name + ".report.json").exists():
-                        continue  # refused when its day ran
-                    outcome.files.append(self.refuse(path, inspection, folder_day, "FILE_OUTSIDE_LANDING"))
-                    continue
-                if late:
-                    with self.engine.connect() as conn:
-                        if already_loaded(conn, sha256_of(path)):
-                            continue
-                    log.warning("%s: landed in %s after that day's run: ingesting it now", path.name, folder)
-                    if insp_id not in outcome.inspections:
-                        outcome.inspections.append(insp_id)
-                    if folder_day.isoformat() not in outcome.late_days:
-                        outcome.late_days.append(folder_day.isoformat())
-                deliveries.append(Delivery(path, inspection, folder_day))
-        outcome.files.extend(self.ingest_files(deliveries))
-        t = outcome.totals()
-        log.info(
-            "ingested %s: %d files (%d quarantined, %d already loaded), %d rows: %d loaded, %d quarantined%s",
-            day,
-            t["files"],
-            t["files_quarantined"],
-            t["files_skipped"],
-            t["rows_total"],
-            t["rows_loaded"],
-            t["rows_quarantined"],
-            f"; late files of {', '.join(outcome.late_days)}" if outcome.late_days else "",
-        )
+        """Every file :func:`plan_day` finds for ``day``, validated together and loaded in
+        order; refused files come first in the outcome."""
+        plan = plan_day(self.engine, self.dirs, day, inspection_id, settled_before=settled_before)
+        outcome = plan.outcome(self.ingest_files(plan.deliveries))
+        log.info(summary_line(outcome))
         return outcome
-
-    def _refused_beside(self, path: Path, inspection: Inspection, day: dt.date) -> Path:
-        """The quarantine path a refused file's reports go beside (nothing is copied there)."""
-        return under(
-            self.dirs.quarantine, inspection.id, day.isoformat(), safe_name(path.name, max_bytes=200)
-        )
-
-    def refuse(self, path: Path, inspection: Inspection, day: dt.date, rule: str) -> FileOutcome:
-        """A file that must not even be read: only a report says why (nothing is copied)."""
-        from ducha.issues import issue
-
-        log.warning("%s: refused (%s)", path, rule)
-        report = refusal_report(path.name, issue("error", rule, f"{path.name} 指向 {path.resolve()}"))
-        beside = self._refused_beside(path, inspection, day)
-        beside.parent.mkdir(parents=True, exist_ok=True)
-        json_report, _ = write_reports(report, beside)
-        return FileOutcome(
-            path.name, "", "refused", 0, 0, 0, 0, "", str(json_report.relative_to(self.dirs.root))
-        )
 
 
 def _day_folder(parsed: ParsedFile, day: dt.date | None) -> str:

@@ -121,25 +121,34 @@ def test_params_refuse_what_could_leave_a_folder(dagbag, dag_id: str, day_param:
 
 
 def test_warehouse_writers_run_in_the_writers_pool(dagbag) -> None:
-    """Every task that emits the warehouse asset writes the warehouse: one pool bounds them
-    (1 slot on SQLite), and the other tasks stay out of it."""
+    """The tasks that write the warehouse run in one pool (1 slot on SQLite); no other task
+    takes its slots. The asset that wakes publishing is emitted once the writers are done."""
     from ducha.orchestration import WAREHOUSE_ASSET_NAME, WRITERS_POOL
 
-    writers = set()
+    writers, emitters = set(), set()
     for dag in dagbag.dags.values():
         for task in dag.tasks:
-            if any(getattr(o, "name", None) == WAREHOUSE_ASSET_NAME for o in task.outlets):
+            if task.pool == WRITERS_POOL:
                 writers.add((dag.dag_id, task.task_id))
-                assert task.pool == WRITERS_POOL, (dag.dag_id, task.task_id)
-            else:
-                assert task.pool != WRITERS_POOL, (dag.dag_id, task.task_id)
-    assert writers == {("ducha_ingest", "ingest"), ("ducha_pickup", "pickup")}
+            if any(getattr(o, "name", None) == WAREHOUSE_ASSET_NAME for o in task.outlets):
+                emitters.add((dag.dag_id, task.task_id))
+                assert task.trigger_rule == "all_done", task.task_id  # also after a failed file
+                assert {(dag.dag_id, t.task_id) for t in task.upstream_list} & writers
+    assert writers == {("ducha_ingest", "ingest_file"), ("ducha_pickup", "ingest_file")}
+    assert emitters == {("ducha_ingest", "summary"), ("ducha_pickup", "summary")}
 
 
-def test_ingest_maps_one_task_per_inspection(dagbag) -> None:
-    """An engineer sees, retries and reads the log of one inspection's files; only ids go
-    through XCom (the list of inspections, not the files' contents)."""
-    ingest = dagbag.dags["ducha_ingest"].get_task("ingest")
+@pytest.mark.parametrize("dag_id, planner", [("ducha_ingest", "plan"), ("ducha_pickup", "waiting")])
+def test_ingest_maps_one_task_per_file(dagbag, dag_id: str, planner: str) -> None:
+    """An engineer sees, retries and reads the log of one file, named by its landing path;
+    a file waiting for an earlier one of its inspection gives its pool slot back
+    (reschedule), and a failed file fails the run even though the summary runs."""
+    dag = dagbag.dags[dag_id]
+    ingest = dag.get_task("ingest_file")
     assert type(ingest).__name__.endswith("MappedOperator")
-    assert ingest.map_index_template == "{{ inspection_id }}"
-    assert {t.task_id for t in ingest.upstream_list} == {"inspections", "landing_day"}
+    assert ingest.map_index_template == "{{ file_label }}"
+    assert ingest.partial_kwargs["mode"] == "reschedule"
+    assert {t.task_id for t in ingest.upstream_list} == {planner}
+    assert {t.task_id for t in ingest.downstream_list} == {"summary", "any_file_failed"}
+    assert dag.get_task("any_file_failed").trigger_rule == "one_failed"
+    assert dag.get_task("any_file_failed").downstream_list == []

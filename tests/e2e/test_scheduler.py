@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ducha.config import data_dirs
+from ducha.config import data_dirs, local_day
 from ducha.disclosure.publish import reconcile
 from ducha.orchestration import WRITERS_POOL
 from ducha.pipeline import Ingestor
@@ -76,16 +76,34 @@ def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services
     backfilled = [r for r in runs if r["dag_id"] == "ducha_ingest" and r["run_type"] == "backfill"]
     assert len(backfilled) == len(DAYS)
     ingests = services.metadata(
-        "SELECT run_id, map_index, rendered_map_index, pool, state FROM task_instance WHERE task_id = 'ingest'"
+        "SELECT run_id, map_index, rendered_map_index, pool, state, end_date FROM task_instance"
+        " WHERE task_id = 'ingest_file'"
     )
-    # One mapped task per inspection and day, named by the inspection, in the writers' pool.
-    by_run: dict[str, list[str]] = {}
+    # One mapped task per landed file, named by its landing path, in the writers' pool.
+    by_run: dict[str, dict[str, dict]] = {}
     for ti in ingests:
         assert ti["pool"] == WRITERS_POOL and ti["state"] == "success", ti
-        by_run.setdefault(ti["run_id"], []).append(ti["rendered_map_index"])
-    assert {run: sorted(names) for run, names in by_run.items() if run.startswith("backfill")} == {
-        r["run_id"]: sorted(INSPECTIONS) for r in backfilled
-    }
+        by_run.setdefault(ti["run_id"], {})[ti["rendered_map_index"]] = ti
+
+    def day_of(run: dict) -> dt.date:
+        return local_day(dt.datetime.fromisoformat(run["logical_date"]))
+
+    # A backfill runs several days at once (its own max_active_runs): a run may also take
+    # an earlier day's file as a late file before that day's run does; never a later one.
+    for run in backfilled:
+        names = by_run[run["run_id"]]
+        on_day = {
+            f"{i}/{day_of(run)}/{p.name}"
+            for i in INSPECTIONS
+            for p in (data / "landing" / i / str(day_of(run))).iterdir()
+        }
+        assert on_day <= set(names), (run, names)
+        assert all(dt.date.fromisoformat(name.split("/")[1]) <= day_of(run) for name in names), names
+    # Day 4 has two files per inspection: the second loaded after the first.
+    (last,) = [by_run[r["run_id"]] for r in backfilled if day_of(r) == DAYS[-1]]
+    for inspection in INSPECTIONS:
+        first, second = sorted(n for n in last if n.startswith(f"{inspection}/{DAYS[-1]}/"))
+        assert last[first]["end_date"] < last[second]["end_date"]
     for inspection in INSPECTIONS:
         assert sorted(p.name for p in (data / "outbox" / inspection).iterdir()) == [
             d.isoformat() for d in DAYS

@@ -33,3 +33,29 @@ def test_manual_run_without_logical_date_uses_run_after() -> None:
 def test_no_date_at_all_is_an_error() -> None:
     with pytest.raises(ValueError):
         run_landing_day(None, None, None)
+
+
+def test_mapped_states_reads_airflows_keys() -> None:
+    from ducha.orchestration import mapped_states
+
+    found = {"ingest_file_0": "success", "ingest_file_12": None, "ingest_file": "x", "other_1": "failed"}
+    assert mapped_states(found, "ingest_file") == {0: "success", 12: None}
+
+
+@pytest.mark.parametrize(
+    ("states", "turn"),
+    [
+        ({}, (False, [])),  # the earlier files have not even been scheduled
+        ({0: "success", 1: "running"}, (False, [])),
+        ({0: "success", 1: "up_for_retry"}, (False, [])),  # a retry keeps the order
+        ({0: "success", 1: "up_for_reschedule"}, (False, [])),
+        ({0: "success", 1: "skipped"}, (True, [])),
+        ({0: "failed", 1: "success"}, (False, [0])),
+        ({0: "upstream_failed", 1: "failed"}, (False, [0, 1])),
+    ],
+)
+def test_a_file_loads_after_the_earlier_files_of_its_inspection(states: dict, turn: tuple) -> None:
+    from ducha.orchestration import load_turn
+
+    assert load_turn([0, 1], states) == turn
+    assert load_turn([], states) == (True, [])  # the first file of its inspection goes at once

@@ -130,3 +130,94 @@ def test_a_file_still_being_written_waits_and_untaken_lists_it(
     assert [p for _, _, p in untaken(ingestor.engine, ingestor.dirs, day2, earlier=True)] == [second]
     ingestor.ingest_day(day2)
     assert untaken(ingestor.engine, ingestor.dirs, day2, earlier=True) == []
+
+
+def test_a_plan_goes_through_xcom_in_load_order(day: tuple[Ingestor, dict[str, dict]]) -> None:
+    """What the ingest DAG's mapped tasks are handed: landing paths and ids only, each file
+    naming the earlier files of its own inspection it waits for."""
+    from ducha.pipeline import DayPlan, plan_day
+
+    ingestor, _ = day
+    plan = plan_day(ingestor.engine, ingestor.dirs, BATCH_DAY)
+    handed = json.loads(json.dumps(plan.to_xcom(ingestor.dirs, run_label="r")))
+    by_label = {d["label"]: d for d in handed["deliveries"]}
+    on_day = BATCH_DAY.isoformat()
+    assert [d["label"] for d in handed["deliveries"]] == sorted(by_label, key=lambda x: (x.split("/")[0], x))
+    assert {label: d["after"] for label, d in by_label.items()} == {
+        f"{HN}/{on_day}/a.xlsx": [],
+        f"{HN}/{on_day}/b.xlsx": [handed["deliveries"].index(by_label[f"{HN}/{on_day}/a.xlsx"])],
+        f"{HN}/{on_day}/c.xlsx": [
+            handed["deliveries"].index(by_label[f"{HN}/{on_day}/{n}.xlsx"]) for n in ("a", "b")
+        ],
+        f"{GENERIC}/{on_day}/d.xlsx": [],
+    }
+    assert set(by_label[f"{GENERIC}/{on_day}/d.xlsx"]) == {
+        "inspection_id",
+        "path",
+        "day",
+        "label",
+        "run_label",
+        "after",
+    }
+    assert DayPlan.from_xcom(ingestor.dirs, handed) == plan
+
+
+def test_a_handed_path_must_stay_in_landing(tmp_path: Path) -> None:
+    from ducha.paths import UnsafePath
+    from ducha.pipeline import delivery_from_xcom
+
+    for path in ("../archive/x.xlsx", f"{HN}/../../x.xlsx", "/etc/passwd"):
+        with pytest.raises(UnsafePath):
+            delivery_from_xcom(data_dirs(tmp_path), {"inspection_id": HN, "path": path, "day": None})
+
+
+def test_file_by_file_as_the_mapped_tasks_do_gives_the_same_warehouse(
+    day: tuple[Ingestor, dict[str, dict]], tmp_path: Path
+) -> None:
+    """Each mapped task ingests one file in a process of its own, in plan order: the case
+    versions, files and quarantine come out as one ingest_day call leaves them."""
+    import shutil
+
+    from sqlalchemy import text
+
+    from ducha.pipeline import DayPlan, plan_day
+
+    reference, _ = day
+    shutil.copytree(reference.dirs.landing, tmp_path / "landing")
+    first = Ingestor(data_dirs(tmp_path), f"sqlite:///{tmp_path}/w.db", run_label="plan")
+    handed = plan_day(first.engine, first.dirs, BATCH_DAY).to_xcom(first.dirs, run_label="r")
+    for delivery in handed["deliveries"]:
+        one = Ingestor(data_dirs(tmp_path), f"sqlite:///{tmp_path}/w.db", run_label=delivery["run_label"])
+        one.ingest_files([DayPlan.from_xcom(one.dirs, {**handed, "deliveries": [delivery]}).deliveries[0]])
+
+    def rows(ingestor: Ingestor) -> dict[str, list]:
+        queries = {
+            "versions": "SELECT inspection_id, case_id, version_no, as_of, state_hash, source_file FROM case_versions ORDER BY 1, 2, 3",
+            "files": "SELECT sha256, status, rows_total, rows_loaded FROM files ORDER BY 1",
+            "quarantine": "SELECT file_sha256, sheet, row, case_id FROM quarantined_rows ORDER BY 1, 2, 3",
+        }
+        with ingestor.engine.connect() as conn:
+            return {k: [tuple(r) for r in conn.execute(text(q))] for k, q in queries.items()}
+
+    assert rows(first) == rows(reference)
+
+
+def test_a_run_whose_files_are_all_taken_in_does_not_import_gx(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from ducha.sample import generate
+
+    generate(tmp_path / "landing", HN, days=1, seed=5, progress=False)
+    script = (
+        "import sys, datetime as dt; from ducha.config import data_dirs; from ducha.pipeline import Ingestor\n"
+        f"i = Ingestor(data_dirs({str(tmp_path)!r}), {f'sqlite:///{tmp_path}/w.db'!r})\n"
+        "o = i.ingest_day(dt.date(2024, 6, 1))\n"
+        "print([f.status for f in o.files], 'great_expectations' in sys.modules)\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+        for _ in "12"
+    ]
+    assert runs[0].stdout.split()[-1] == "True"  # it validated
+    assert runs[1].stdout.strip() == "['skipped'] False"

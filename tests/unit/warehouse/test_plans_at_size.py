@@ -174,3 +174,57 @@ def test_postgres_plans_at_size_scan_nothing_per_case(postgres_at_size: Engine) 
         statement, params = _case_states_sql(conn)
         (plan,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).one()
     assert _per_row_scans(plan[0]["Plan"]) == [], plan
+
+
+def _lookup_statements(conn, known: int) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    """The SELECTs a load sends to read what the warehouse holds of a file's case IDs
+    (``known_cases``): ``known`` IDs in the warehouse and as many new ones."""
+    from sqlalchemy import event
+
+    from ducha.warehouse.load import known_cases
+
+    ids = [f"D3HN{20240601 + n % 20:08d}{n:06d}" for n in range(0, 4 * known, 4)]  # inspection "y"
+    ids += [f"D3HNX{n:06d}" for n in range(known)]  # not in the warehouse
+    sent: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, many) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and not many:
+            sent.append((statement, parameters))
+
+    event.listen(conn, "before_cursor_execute", capture)
+    try:
+        found = known_cases(conn, "y", ids, DAY + dt.timedelta(days=30))
+    finally:
+        event.remove(conn, "before_cursor_execute", capture)
+    assert len(found) == known and len(sent) == 2, (len(found), sent)
+    return sent
+
+
+@pytest.mark.parametrize("known", [10, 1000])
+def test_sqlite_load_lookups_at_size_search_by_key(sqlite_at_size: Engine, known: int) -> None:
+    """The IDs go through a temporary table; every warehouse table is searched by key,
+    never scanned, whatever its size."""
+    with sqlite_at_size.connect() as conn:
+        for statement, params in _lookup_statements(conn, known):
+            plan = [r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()]
+            assert not [p for p in plan if p.startswith("SCAN") and "_ducha_ids" not in p], plan
+            assert [p for p in plan if p.startswith("SEARCH")], plan
+
+
+@pytest.mark.postgres
+def test_postgres_load_lookups_at_size(postgres_at_size: Engine) -> None:
+    """A small file's lookups search by key: they cost nothing as the warehouse grows. A
+    file of thousands of IDs may read a table once (the planner's choice, cheaper than
+    thousands of index probes), never once per case."""
+    with postgres_at_size.connect() as conn:
+        for statement, params in _lookup_statements(conn, 10):
+            (plan,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).one()
+            scans = [n for n in _nodes(plan[0]["Plan"]) if n["Node Type"] == "Seq Scan"]
+            assert scans == [], [(n.get("Relation Name"), n.get("Actual Rows")) for n in scans]
+        for statement, params in _lookup_statements(conn, 1000):
+            (plan,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).one()
+            assert _per_row_scans(plan[0]["Plan"]) == [], plan
+
+
+def _nodes(node: dict) -> list[dict]:
+    return [node, *(n for child in node.get("Plans", []) for n in _nodes(child))]
