@@ -40,6 +40,8 @@ def as_text(value: object) -> str:
 
 def case_id(value: object) -> tuple[str, int | None]:
     """(case_id, batch number from a "第31批 " prefix, if any)."""
+    if value.__class__ is str and value.isascii() and value.isalnum():  # type: ignore[attr-defined]
+        return value.upper(), None  # the usual ID ("D3HN202406010001"): nothing to fold
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = halfwidth(squash(as_text(value))).upper()

@@ -191,8 +191,12 @@ def state_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
 def state_hash(state: Sequence[object]) -> str:
     """The digest of one state, its values in STATE_COLUMNS order (frozen: stored hashes
     of earlier loads are compared with it)."""
-    blob = json.dumps(list(state), ensure_ascii=False, default=str)
+    blob = _STATE_JSON.encode(list(state))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# json.dumps(…, ensure_ascii=False, default=str) builds this encoder on every call.
+_STATE_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 def load_file(engine: Engine, parsed: ParsedFile, *, stored_path: str, attempts: int = 5) -> LoadResult:

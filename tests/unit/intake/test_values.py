@@ -42,6 +42,9 @@ def test_as_text_folds_whitespace_and_keeps_the_writing(value: object, expected:
     ("value", "expected"),
     [
         ("D3HN202406020040", ("D3HN202406020040", None)),
+        ("d3hn202406020040", ("D3HN202406020040", None)),
+        ("31", ("31", None)),  # digits alone: no batch prefix without 批
+        ("", ("", None)),
         ("  d3hn202406020040\n", ("D3HN202406020040", None)),
         ("Ｄ３ＨＮ２０２４０６０２００４０", ("D3HN202406020040", None)),
         ("D3HN 2024 0602 0040", ("D3HN202406020040", None)),

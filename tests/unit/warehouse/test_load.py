@@ -617,3 +617,17 @@ def test_a_file_that_lands_after_its_day_ran_is_picked_up_by_a_later_run(
     assert Path(f.stored_path).parts[:3] == ("archive", HN, DAYS[2].isoformat())
     again = w.ingestor.ingest_day(DAY5)
     assert again.files == [] and again.late_days == []
+
+
+def test_state_hash_is_frozen() -> None:
+    """Stored hashes of earlier loads are compared with new ones: the digest of a state
+    must stay the one its first form gave (json.dumps, ensure_ascii=False, default=str)."""
+    import hashlib
+    import json
+
+    from ducha.warehouse.load import state_hash
+
+    state = ["长沙市", "430100", "水、大气", False, 3, "", "属实", None, 1200.0, dt.date(2024, 6, 1)]
+    first_form = json.dumps(state, ensure_ascii=False, default=str)
+    assert state_hash(state) == hashlib.sha256(first_form.encode("utf-8")).hexdigest()
+    assert state_hash(tuple(state)) == state_hash(state)
