@@ -47,8 +47,7 @@ def migrated_home(home: Path, data: Path, bin_dir: Path, **settings: str) -> dic
         raise RuntimeError(f"airflow db migrate failed in {home}:\n{done.stderr[-3000:]}")
     from ducha.orchestration import WRITERS_POOL, WRITERS_POOL_DESCRIPTION
 
-    embedded = "sqlite" in env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite")
-    slots = "1" if embedded else "4"  # one writer at a time on SQLite
+    slots = "1" if embedded_metadata(env) else "4"  # one writer at a time on SQLite
     done = subprocess.run(
         [str(bin_dir / "airflow"), "pools", "set", WRITERS_POOL, slots, WRITERS_POOL_DESCRIPTION],
         env=env,
@@ -59,6 +58,11 @@ def migrated_home(home: Path, data: Path, bin_dir: Path, **settings: str) -> dic
     if done.returncode != 0:
         raise RuntimeError(f"airflow pools set failed in {home}:\n{done.stderr[-3000:]}")
     return env
+
+
+def embedded_metadata(env: dict[str, str]) -> bool:
+    """Does this Airflow home keep its metadata in the embedded SQLite (the default)?"""
+    return "sqlite" in env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite")
 
 
 def free_port() -> int:
@@ -177,21 +181,18 @@ class Services:
     @contextlib.contextmanager
     def _held(self, service: str) -> Iterator[None]:
         """``service`` (with its children) stopped for the block, on SQLite metadata only."""
-        embedded = "sqlite" in self.env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite")
-        held = [
-            p
-            for (p, _), s in zip(self._procs, self.services, strict=True)
-            if s[0] == service and p.poll() is None
-        ]
-        if embedded:
-            for proc in held:
-                os.killpg(proc.pid, signal.SIGSTOP)
+        if not embedded_metadata(self.env):
+            yield
+            return
+        held = [p for (p, _), s in zip(self._procs, self.services, strict=True) if s[0] == service]
+        held = [p for p in held if p.poll() is None]
+        for proc in held:
+            os.killpg(proc.pid, signal.SIGSTOP)
         try:
             yield
         finally:
-            if embedded:
-                for proc in held:
-                    os.killpg(proc.pid, signal.SIGCONT)
+            for proc in held:
+                os.killpg(proc.pid, signal.SIGCONT)
 
     def metadata(self, sql: str, *args: object) -> list[dict]:
         """Rows of the metadata database (SQLite; an `airflow` command costs seconds)."""

@@ -4,6 +4,7 @@ landed file, then one summary that wakes ``ducha_publish``. The logic is in
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from airflow.sdk import Asset, PokeReturnValue, TriggerRule, task
@@ -52,7 +53,7 @@ def ingest_file(delivery: dict[str, Any]) -> PokeReturnValue:
     dirs = data_dirs()
     ingestor = Ingestor(dirs, warehouse_url(dirs=dirs), run_label=delivery["run_label"])
     outcome = ingestor.ingest_files([delivery_from_xcom(dirs, delivery)])[0]
-    return PokeReturnValue(is_done=True, xcom_value={"label": delivery["label"], **outcome.__dict__})
+    return PokeReturnValue(is_done=True, xcom_value={"label": delivery["label"], "outcome": asdict(outcome)})
 
 
 @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[WAREHOUSE])
@@ -63,10 +64,8 @@ def summary(plan: dict[str, Any], loaded: list[dict[str, Any]] | None, **context
     from ducha.config import data_dirs
     from ducha.pipeline import DayPlan, FileOutcome, summary_line
 
-    day_plan = DayPlan.from_xcom(data_dirs(), plan)
-    done = {
-        item["label"]: FileOutcome(**{k: v for k, v in item.items() if k != "label"}) for item in loaded or []
-    }
+    day_plan = DayPlan.from_xcom(data_dirs(), {**plan, "deliveries": []})  # the files are done with
+    done = {item["label"]: FileOutcome(**item["outcome"]) for item in loaded or []}
     failed = [d["label"] for d in plan["deliveries"] if d["label"] not in done]
     outcome = day_plan.outcome(list(done.values()))
     print(summary_line(outcome, failed=failed))

@@ -180,7 +180,7 @@ def test_file_by_file_as_the_mapped_tasks_do_gives_the_same_warehouse(
 
     from sqlalchemy import text
 
-    from ducha.pipeline import DayPlan, plan_day
+    from ducha.pipeline import delivery_from_xcom, plan_day
 
     reference, _ = day
     shutil.copytree(reference.dirs.landing, tmp_path / "landing")
@@ -188,7 +188,7 @@ def test_file_by_file_as_the_mapped_tasks_do_gives_the_same_warehouse(
     handed = plan_day(first.engine, first.dirs, BATCH_DAY).to_xcom(first.dirs, run_label="r")
     for delivery in handed["deliveries"]:
         one = Ingestor(data_dirs(tmp_path), f"sqlite:///{tmp_path}/w.db", run_label=delivery["run_label"])
-        one.ingest_files([DayPlan.from_xcom(one.dirs, {**handed, "deliveries": [delivery]}).deliveries[0]])
+        one.ingest_files([delivery_from_xcom(one.dirs, delivery)])
 
     def rows(ingestor: Ingestor) -> dict[str, list]:
         queries = {
