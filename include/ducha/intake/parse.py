@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ducha.config import Inspection, limit
@@ -398,21 +399,34 @@ def _columns(rows: list[list[Cell]], lines: list[int], width: int) -> list[Seque
     return list(zip(*body, strict=True))
 
 
-def _memo_map(cells: Sequence[Cell], fn: Callable[[Cell], object]) -> list[object]:
-    """``fn`` of each cell, computed once per distinct value (1, 1.0 and True apart)."""
-    memo: dict[object, object] = {}
-    out = []
-    append = out.append
+def _distinct(cells: Sequence[Cell]) -> tuple[list[int], list[Cell]]:
+    """(code of each cell, the distinct cells): each cell value is converted once.
+
+    A column of text and blanks (nearly every column) is factorised by pandas' hash
+    table in C; a column that mixes numbers, booleans and dates goes through a dict
+    keyed by (type, value), so 1, 1.0 and True stay apart."""
+    kinds = set(map(type, cells))
+    if kinds <= {str, type(None)}:
+        codes, uniques = pd.factorize(np.asarray(cells, dtype=object), use_na_sentinel=True)
+        distinct: list[Cell] = [*uniques.tolist(), None]  # code -1 (a blank cell) reads the last
+        return codes.tolist(), distinct
+    index: dict[object, int] = {}
+    out_codes, out_distinct = [], []
     for cell in cells:
         key = cell if cell.__class__ is str else (cell.__class__, cell)
-        hit = memo.get(key, _MISS)
-        if hit is _MISS:
-            hit = memo[key] = fn(cell)
-        append(hit)
-    return out
+        code = index.get(key)
+        if code is None:
+            code = index[key] = len(out_distinct)
+            out_distinct.append(cell)
+        out_codes.append(code)
+    return out_codes, out_distinct
 
 
-_MISS = object()
+def _memo_map(cells: Sequence[Cell], fn: Callable[[Cell], object]) -> list[object]:
+    """``fn`` of each cell, computed once per distinct value."""
+    codes, distinct = _distinct(cells)
+    mapped = [fn(cell) for cell in distinct]
+    return [mapped[c] for c in codes]
 
 
 _Failure = tuple[int, str, str, str]  # position, rule, value as written, what was expected
@@ -437,10 +451,16 @@ def _convert_column(
             value = TYPE_SEPARATOR.join(value)  # type: ignore[arg-type]
         return value, True, None
 
-    results = _memo_map(cells, one)
-    values = [r[0] for r in results]  # type: ignore[index]
-    given = [r[1] for r in results]  # type: ignore[index]
-    failures = [(pos, *r[2]) for pos, r in enumerate(results) if r[2] is not None]  # type: ignore[index,misc]
+    codes, distinct = _distinct(cells)
+    results = [one(cell) for cell in distinct]
+    values_of = [r[0] for r in results]
+    given_of = [r[1] for r in results]
+    values = [values_of[c] for c in codes]
+    given = [given_of[c] for c in codes]
+    bad = {code: r[2] for code, r in enumerate(results) if r[2] is not None}
+    failures: list[_Failure] = (
+        [(pos, *bad[c]) for pos, c in enumerate(codes) if c in bad] if bad else []  # type: ignore[misc]
+    )
     return values, given, failures
 
 

@@ -1,8 +1,8 @@
 """Loading one validated file: one transaction, set-based, idempotent, reconciled.
 
 Per file: read what the warehouse already holds for the file's case IDs (one statement),
-work out the new cases and the new versions in Python, then write them in bulk: COPY
-through a staging table on PostgreSQL, executemany on SQLite. A concurrent load that
+work out the new cases and the new versions column by column, then write them in bulk:
+COPY straight into each table on PostgreSQL, executemany on SQLite. A concurrent load that
 wrote the same case first makes this one fail on a key and start again from the top,
 so nothing is duplicated and no update is lost.
 """
@@ -343,7 +343,8 @@ def _merge_cases(
     conn: Connection, insp: Inspection, parsed: ParsedFile, rows: pd.DataFrame, given: pd.DataFrame
 ) -> tuple[int, int]:
     """New cases and new versions of the accepted ``rows``, worked out column by column
-    against what the warehouse holds, then written in bulk."""
+    against what the warehouse holds, then written in bulk. Only the cases already known
+    are looked at one by one; a file of new cases passes its columns through whole."""
     if rows.empty:
         return 0, 0
     case_ids: list[str] = rows["case_id"].tolist()
@@ -356,115 +357,136 @@ def _merge_cases(
     )
     state = state_columns(rows)
     # A fact a row leaves blank keeps what is known of the case.
-    for name in CASE_FACTS:
-        column = state[name]
-        for i, gave in enumerate(given[name].tolist()):
-            if not gave and (prev := known.get(case_ids[i])) is not None and name in prev.facts:
-                column[i] = prev.facts[name]
+    if known:
+        for name in CASE_FACTS:
+            column = state[name]
+            for i, gave in enumerate(given[name].tolist()):
+                if not gave and (prev := known.get(case_ids[i])) is not None and name in prev.facts:
+                    column[i] = prev.facts[name]
     states = list(zip(*(state[name] for name in STATE_COLUMNS), strict=True))
     digests = [state_hash(s) for s in states]
-    codes = {r: insp.resolve_region(str(r))[1] for r in set(state["region"])}  # a few dozen regions
-    batch_nos, received, channels = (
-        rows["batch_no"].tolist(),
-        rows["received_on"].tolist(),
-        rows["channel"].tolist(),
-    )
-    summaries, duplicates = rows["summary"].tolist(), rows["duplicate_of"].tolist()
-    sheets, lines = rows["_sheet"].tolist(), rows["_row"].tolist()
+    regions, types, statuses = state["region"], state["pollution_types"], state["status"]
+    # A few dozen regions: their code and deadline worked out once each.
+    codes = {r: insp.resolve_region(str(r))[1] for r in set(regions)}
+    deadlines = {r: insp.deadline_for(str(r)) for r in codes}
+    # Two accepted rows of one case (validation skipped) keep the first: _reconcile refuses it.
+    first = _first_positions(case_ids)
+    new = [i for i in first if case_ids[i] not in known]
+    versioned = [i for i in first if (prev := known.get(case_ids[i])) is None or prev.state_at != digests[i]]
+    closed = set(load_contract().closed_statuses)
+    version_nos = [known[case_ids[i]].top + 1 if case_ids[i] in known else 1 for i in versioned]
+    closed_on = [as_of if statuses[i] in closed else None for i in versioned]
+    type_rows: list[tuple[str, str]] = [(case_ids[i], t) for i in new for t in split_types(str(types[i]))]
+    retyped: list[str] = []  # known cases whose latest version now has other types
+    latest_new: list[int] = []  # positions in ``versioned`` of cases with no latest version yet
+    latest_moves: list[dict[str, object]] = []  # known cases whose new version is the latest
+    closings: list[dict[str, object]] = []  # known cases whose new version is closed
+    for k, i in enumerate(versioned):
+        prev = known.get(case_ids[i])
+        if prev is None or prev.latest is None:
+            latest_new.append(k)
+            continue
+        if (as_of, version_nos[k]) > prev.latest:
+            latest_moves.append({"b_case": case_ids[i], "b_version": version_nos[k], "b_as_of": as_of})
+            if prev.latest_types != types[i]:
+                retyped.append(case_ids[i])
+                type_rows.extend((case_ids[i], t) for t in split_types(str(types[i])))
+        if closed_on[k] is not None:
+            closings.append({"b_case": case_ids[i], "b_day": closed_on[k]})
     id_invalid = {
         pos for pos, found in parsed.row_issues.items() if any(i.rule == "CASE_ID_PATTERN" for i in found)
     }
     positions = rows.index.tolist()
-    case_rows: list[tuple[object, ...]] = []  # in _CASE_COLUMNS order
-    version_rows: list[tuple[object, ...]] = []  # in _VERSION_COLUMNS order
-    type_rows: list[tuple[str, str]] = []  # (case_id, pollution type)
-    retyped: list[str] = []  # known cases whose latest version now has other types
-    latest_rows: list[tuple[object, ...]] = []  # case_latest of new cases
-    latest_moves: list[dict[str, object]] = []  # known cases whose new version is the latest
-    closings: list[dict[str, object]] = []  # known cases whose new version is closed
-    closed = set(load_contract().closed_statuses)
-    seen: set[str] = set()
-    for i, case_id in enumerate(case_ids):
-        if case_id in seen:
-            continue  # two accepted rows of one case (validation skipped): _reconcile refuses it
-        seen.add(case_id)
-        prev = known.get(case_id)
-        region = state["region"][i]
-        types = str(state["pollution_types"][i])
-        if prev is None:
+    batch_nos = rows["batch_no"].tolist()
+    due: dict[tuple[object, object], dt.date | None] = {}
+    for i in new:  # one due day per (batch, region)
+        key = (batch_nos[i], regions[i])
+        if key not in due:
             day = transferred.get(batch_nos[i])
-            case_rows.append(
-                (
-                    case_id,
-                    batch_nos[i],
-                    state["seq"][i],
-                    received[i],
-                    channels[i],
-                    positions[i] not in id_invalid,
-                    region,
-                    codes[region],
-                    types,
-                    summaries[i] or "",
-                    state["key_case"][i],
-                    duplicates[i] or None,
-                    day + dt.timedelta(days=insp.deadline_for(region)) if day else None,
-                )
-            )
-            type_rows.extend((case_id, t) for t in split_types(types))
-        if prev is not None and prev.state_at == digests[i]:
-            continue  # the same state reported again is not a new version
-        version_no = prev.top + 1 if prev else 1
-        closed_on = as_of if state["status"][i] in closed else None
-        if prev is None or prev.latest is None:
-            latest_rows.append((case_id, version_no, as_of, closed_on))
-        elif (as_of, version_no) > prev.latest:
-            latest_moves.append({"b_case": case_id, "b_version": version_no, "b_as_of": as_of})
-            if prev.latest_types != types:
-                retyped.append(case_id)
-                type_rows.extend((case_id, t) for t in split_types(types))
-        if prev is not None and closed_on is not None:
-            closings.append({"b_case": case_id, "b_day": closed_on})
-        version_rows.append((case_id, version_no, digests[i], sheets[i], lines[i], codes[region], *states[i]))
-    new_cases = _columns(_CASE_COLUMNS, case_rows, inspection_id=insp.id, first_file=parsed.sha256)
-    new_versions = _columns(
-        _VERSION_COLUMNS, version_rows, inspection_id=insp.id, as_of=as_of, source_file=parsed.sha256
-    )
-    # Cases and types may race with a concurrent file carrying the same new case: the
-    # first writer wins, the row is identical. Versions must not be dropped: a clash
-    # there raises and the whole file is retried with fresh version numbers.
-    _bulk(conn, cases, new_cases, ignore_conflicts=True)
+            due[key] = day + dt.timedelta(days=deadlines[regions[i]]) if day else None
+    n_new, n_versioned = len(new), len(versioned)
+    new_cases = {
+        "inspection_id": [insp.id] * n_new,
+        "case_id": _take(case_ids, new),
+        "batch_no": _take(batch_nos, new),
+        "seq": _take(state["seq"], new),
+        "received_on": _take(rows["received_on"].tolist(), new),
+        "channel": _take(rows["channel"].tolist(), new),
+        "id_valid": [positions[i] not in id_invalid for i in new],
+        "region": _take(regions, new),
+        "region_code": [codes[regions[i]] for i in new],
+        "pollution_types": _take(types, new),
+        "summary": [s or "" for s in _take(rows["summary"].tolist(), new)],
+        "key_case": _take(state["key_case"], new),
+        "duplicate_of": [d or None for d in _take(rows["duplicate_of"].tolist(), new)],
+        "due_on": [due[(batch_nos[i], regions[i])] for i in new],
+        "first_file": [parsed.sha256] * n_new,
+    }
+    new_versions = {
+        "inspection_id": [insp.id] * n_versioned,
+        "case_id": _take(case_ids, versioned),
+        "version_no": version_nos,
+        "as_of": [as_of] * n_versioned,
+        "region_code": [codes[regions[i]] for i in versioned],
+        **{name: _take(state[name], versioned) for name in STATE_COLUMNS},
+        "state_hash": _take(digests, versioned),
+        "source_file": [parsed.sha256] * n_versioned,
+        "source_sheet": _take(rows["_sheet"].tolist(), versioned),
+        "source_row": _take(rows["_row"].tolist(), versioned),
+    }
+    latest = {
+        "inspection_id": [insp.id] * len(latest_new),
+        "case_id": [new_versions["case_id"][k] for k in latest_new],
+        "version_no": [version_nos[k] for k in latest_new],
+        "as_of": [as_of] * len(latest_new),
+        "closed_on": [closed_on[k] for k in latest_new],
+    }
+    # A concurrent file carrying the same new case or version clashes on a key here, and
+    # load_file starts this one again with fresh version numbers.
+    _bulk(conn, cases, new_cases)
     if retyped:
         among = _among(conn, retyped)
         conn.execute(
             case_types.delete().where(case_types.c.inspection_id == insp.id, among(case_types.c.case_id))
         )
+    type_rows = list(dict.fromkeys(type_rows))  # a type written twice in one cell
     types_columns = {
         "inspection_id": [insp.id] * len(type_rows),
         "case_id": [c for c, _ in type_rows],
         "pollution_type": [t for _, t in type_rows],
     }
-    _bulk(conn, case_types, types_columns, ignore_conflicts=True)
-    _bulk(conn, case_versions, new_versions, ignore_conflicts=False)
-    _keep_latest(conn, insp.id, latest_rows, latest_moves, closings)
-    return len(case_rows), len(version_rows)
+    _bulk(conn, case_types, types_columns)
+    _bulk(conn, case_versions, new_versions)
+    _keep_latest(conn, insp.id, latest, latest_moves, closings)
+    return n_new, n_versioned
+
+
+def _first_positions(case_ids: list[str]) -> list[int]:
+    """Positions of each case ID's first row."""
+    seen: dict[str, int] = {}
+    for i, case_id in enumerate(case_ids):
+        seen.setdefault(case_id, i)
+    return list(seen.values()) if len(seen) < len(case_ids) else list(range(len(case_ids)))
+
+
+def _take(values: list[object], positions: list[int]) -> list[object]:
+    """``values`` at ``positions``: the list itself when they are all of it, in order."""
+    if len(positions) == len(values):
+        return values  # positions are distinct and ascending: all of them, in order
+    return [values[i] for i in positions]
 
 
 def _keep_latest(
     conn: Connection,
     inspection_id: str,
-    rows: list[tuple[object, ...]],
+    latest: dict[str, list[object]],
     moves: list[dict[str, object]],
     closings: list[dict[str, object]],
 ) -> None:
     """case_latest after the file's versions: new cases, cases whose new version is the
     latest, and an earlier closing day (a backfill can bring one)."""
     lt = case_latest
-    _bulk(
-        conn,
-        lt,
-        _columns(("case_id", "version_no", "as_of", "closed_on"), rows, inspection_id=inspection_id),
-        ignore_conflicts=False,
-    )
+    _bulk(conn, lt, latest)
     this = (lt.c.inspection_id == inspection_id) & (lt.c.case_id == bindparam("b_case"))
     if moves:
         conn.execute(
@@ -474,42 +496,6 @@ def _keep_latest(
     if closings:
         earlier = lt.c.closed_on.is_(None) | (lt.c.closed_on > bindparam("b_day"))
         conn.execute(update(lt).where(this, earlier).values(closed_on=bindparam("b_day")), closings)
-
-
-_CASE_COLUMNS = (
-    "case_id",
-    "batch_no",
-    "seq",
-    "received_on",
-    "channel",
-    "id_valid",
-    "region",
-    "region_code",
-    "pollution_types",
-    "summary",
-    "key_case",
-    "duplicate_of",
-    "due_on",
-)
-_VERSION_COLUMNS = (
-    "case_id",
-    "version_no",
-    "state_hash",
-    "source_sheet",
-    "source_row",
-    "region_code",
-    *STATE_COLUMNS,
-)
-
-
-def _columns(
-    names: tuple[str, ...], rows: list[tuple[object, ...]], **same: object
-) -> dict[str, list[object]]:
-    """Row tuples to columns, with the columns every row shares."""
-    if not rows:
-        return {name: [] for name in names}
-    out = {name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)}
-    return {**out, **{name: [value] * len(rows) for name, value in same.items()}}
 
 
 def _quarantine(conn: Connection, insp: Inspection, parsed: ParsedFile, rejected: list[int]) -> None:
@@ -533,7 +519,6 @@ def _quarantine(conn: Connection, insp: Inspection, parsed: ParsedFile, rejected
             "resolved": [False] * len(rejected),
             "resolved_by": [None] * len(rejected),
         },
-        ignore_conflicts=True,
     )
 
 
@@ -547,39 +532,26 @@ def _resolve_quarantine(conn: Connection, inspection_id: str, case_ids: list[str
     conn.execute(update(q).where(open_here, among(q.c.case_id)).values(resolved=True, resolved_by=by_file))
 
 
-def _bulk(
-    conn: Connection, table: Table, columns: dict[str, list[object]], *, ignore_conflicts: bool
-) -> None:
-    """Insert rows given as columns (name -> values; a column left out is NULL)."""
+def _bulk(conn: Connection, table: Table, columns: dict[str, list[object]]) -> None:
+    """Insert rows given as columns (name -> values; a column left out is NULL). A row
+    that clashes with a key raises: a concurrent load got there first, and load_file
+    starts this file again from the top."""
     n = len(next(iter(columns.values()), []))
     if not n:
         return
+    cols = [c.name for c in table.columns]
+    rows = _tuples(table, columns, n, dates_as_text=conn.dialect.name != "postgresql")
     if conn.dialect.name == "postgresql":
-        _copy_merge(conn, table, columns, n, ignore_conflicts=ignore_conflicts)
+        col_list = ", ".join(f'"{c}"' for c in cols)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({col_list}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for values in rows:  # psycopg adapts dates itself
+                copy.write_row(values)
         return
     # SQLite: the driver's executemany of column tuples; SQLAlchemy's per-row parameter
     # processing costs more than the insert itself on large files.
-    cols = [c.name for c in table.columns]
-    verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
-    sql = f"{verb} INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    conn.exec_driver_sql(sql, _tuples(table, columns, n, dates_as_text=True))
-
-
-def _copy_merge(
-    conn: Connection, table: Table, columns: dict[str, list[object]], n: int, *, ignore_conflicts: bool
-) -> None:
-    """COPY into a temporary staging table, then one INSERT … SELECT into the target."""
-    cols = [c.name for c in table.columns]
-    stage = f"stage_{table.name}"
-    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DELETE ROWS")
-    conn.exec_driver_sql(f"TRUNCATE {stage}")
-    raw = conn.connection.driver_connection
-    col_list = ", ".join(f'"{c}"' for c in cols)
-    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({col_list}) FROM STDIN") as copy:  # type: ignore[union-attr]
-        for values in _tuples(table, columns, n, dates_as_text=False):  # psycopg adapts dates itself
-            copy.write_row(values)
-    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({col_list}) SELECT {col_list} FROM {stage}{conflict}")
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    conn.exec_driver_sql(sql, rows)
 
 
 def _tuples(
@@ -597,7 +569,8 @@ def _tuples(
         if kind == "JSON":
             values = [_to_json(v) for v in values]
         elif dates_as_text and kind == "Date":
-            values = [_to_iso(v) for v in values]
+            iso = {v: _to_iso(v) for v in set(values)}  # a few distinct days per file
+            values = [iso[v] for v in values]
         data.append(values)
     return list(zip(*data, strict=True))
 
