@@ -24,6 +24,21 @@ class Region:
     code: str | None
     counties: tuple[str, ...] = ()
     deadline_days: int | None = None  # a city's own, stricter deadline (some set 3 days)
+    feedback_days: int | None = None  # a city's own feedback deadline (按时办结)
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """How the publishing office counts and words its statistics (ducha.yaml
+    `conventions`, overridden key by key by the inspection's own block)."""
+
+    closure_counts: tuple[str, ...]
+    feedback_days: int
+    scope_word: str | None
+    fine_unit: str | None
+    open_label: str
+    key_cases_sentence: bool
+    verified_of_closed: bool
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class Inspection:
     pollution_types: tuple[str, ...]
     layouts: tuple[str, ...]
     regions: tuple[Region, ...] = field(default=())
+    conventions: Conventions = field(default_factory=lambda: conventions_from({}))
 
     @property
     def is_generic(self) -> bool:
@@ -73,6 +89,21 @@ class Inspection:
         own = next((r.deadline_days for r in self.regions if r.name == city), None)
         return self.deadline_days if own is None else own
 
+    def feedback_days_for(self, region: str) -> int:
+        """Days a case of ``region`` has to be closed to count as 按时办结: its city's own
+        feedback deadline where the city set one, else the convention's."""
+        city, _ = self.resolve_region(region)
+        own = next((r.feedback_days for r in self.regions if r.name == city), None)
+        return self.conventions.feedback_days if own is None else own
+
+    @property
+    def scope_word(self) -> str:
+        return self.conventions.scope_word or ("全省" if self.province else "全域")
+
+    @property
+    def published_fine_unit(self) -> str:
+        return self.conventions.fine_unit or self.fine_unit
+
 
 @lru_cache(maxsize=8192)  # a few hundred regions, asked for once per case and table
 def _resolve_region(regions: tuple[Region, ...], region: str) -> tuple[str, str | None]:
@@ -84,8 +115,33 @@ def _resolve_region(regions: tuple[Region, ...], region: str) -> tuple[str, str 
 
 def _positive_days(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{where}: deadline_days must be a whole number of days ≥ 1, not {value!r}")
+        raise ValueError(f"{where}: must be a whole number of days ≥ 1, not {value!r}")
     return value
+
+
+def conventions_from(own: dict) -> Conventions:
+    """The project's conventions with an inspection's own keys over them."""
+    base = dict(project_settings()["conventions"])
+    unknown = set(own) - set(base)
+    if unknown:
+        raise ValueError(f"conventions: unknown key(s) {', '.join(sorted(unknown))}")
+    merged = base | own
+    paragraph = dict(base["paragraph"]) | dict(own.get("paragraph") or {})
+    statuses = load_contract().vocabularies["status"].values
+    closure = tuple(merged["closure_counts"])
+    if not closure or set(closure) - set(statuses):
+        raise ValueError(f"conventions.closure_counts: statuses of the contract only ({'、'.join(statuses)})")
+    if merged["fine_unit"] not in (None, "元", "万元"):
+        raise ValueError("conventions.fine_unit: 元, 万元 or null")
+    return Conventions(
+        closure_counts=closure,
+        feedback_days=_positive_days(merged["feedback_days"], "conventions.feedback_days"),
+        scope_word=merged["scope_word"],
+        fine_unit=merged["fine_unit"],
+        open_label=str(merged["open_label"]),
+        key_cases_sentence=bool(paragraph["key_cases"]),
+        verified_of_closed=bool(paragraph["verified_of_closed"]),
+    )
 
 
 def _inspection_from_dict(raw: dict) -> Inspection:
@@ -103,7 +159,7 @@ def _inspection_from_dict(raw: dict) -> Inspection:
         round=raw.get("round"),
         period_start=period.get("start"),
         period_end=period.get("end"),
-        deadline_days=_positive_days(raw["deadline_days"], str(raw.get("id"))),
+        deadline_days=_positive_days(raw["deadline_days"], f"{raw.get('id')}: deadline_days"),
         fine_unit=raw["fine_unit"],
         pollution_types=tuple(types),
         layouts=tuple(raw.get("layouts") or ("standard9",)),
@@ -112,10 +168,16 @@ def _inspection_from_dict(raw: dict) -> Inspection:
                 r["name"],
                 r.get("code"),
                 tuple(r.get("counties", ())),
-                None if r.get("deadline_days") is None else _positive_days(r["deadline_days"], r["name"]),
+                None
+                if r.get("deadline_days") is None
+                else _positive_days(r["deadline_days"], f"{r['name']}: deadline_days"),
+                None
+                if r.get("feedback_days") is None
+                else _positive_days(r["feedback_days"], f"{r['name']}: feedback_days"),
             )
             for r in raw.get("regions", ())
         ),
+        conventions=conventions_from(raw.get("conventions") or {}),
     )
 
 

@@ -40,6 +40,17 @@ class Vocabulary:
 
 
 @dataclass(frozen=True)
+class Privacy:
+    """Words around a person's name in free text (disclosure/redact.py)."""
+
+    name_roles: tuple[str, ...]
+    not_names: tuple[str, ...]
+    name_ends: tuple[str, ...]
+    honorifics: tuple[str, ...]
+    compound_surnames: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Contract:
     fields: dict[str, Field]
     vocabularies: dict[str, Vocabulary]
@@ -51,6 +62,10 @@ class Contract:
     notes_row_prefixes: tuple[str, ...]
     closed_statuses: tuple[str, ...]
     partly_closed_statuses: tuple[str, ...]
+    privacy: Privacy
+    unfounded: str  # the verified value of a complaint found untrue (不属实)
+    flag_yes: frozenset[str]
+    flag_no: frozenset[str]
 
     @property
     def required(self) -> list[str]:
@@ -106,6 +121,10 @@ def load_contract(path: Path | None = None) -> Contract:
         notes_row_prefixes=tuple(raw.get("notes_row_prefixes", ())),
         closed_statuses=tuple(status.get("closed", ())),
         partly_closed_statuses=tuple(status.get("partly_closed", ())),
+        unfounded=str(raw["vocabularies"]["verified"]["unfounded"]),
+        flag_yes=frozenset(str(w).upper() for w in raw["flags"]["yes_words"]),
+        flag_no=frozenset(str(w).upper() for w in raw["flags"]["no_words"]),
+        privacy=Privacy(**{key: tuple(words) for key, words in raw["privacy"].items()}),
     )
 
 

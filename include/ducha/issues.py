@@ -36,6 +36,7 @@ RULES: dict[str, str] = {
     "CASE_ID_DUPLICATE": "受理编号在本文件中重复",
     "CASE_ID_PATTERN": "受理编号格式不符合规范",
     "ENUM_VALUE": "取值不在允许范围内",
+    "ENUM_TOLERATED": "取值写法不规范，已按约定读取",
     "POLLUTION_TYPE": "污染类型不在允许范围内",
     "CELL_ERROR": "单元格为 Excel 错误值（公式出错）",
     "NUMBER_FORMAT": "数值无法识别",

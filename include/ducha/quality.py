@@ -206,7 +206,7 @@ def _cross_rules(parsed: ParsedFile, c: Contract) -> dict[str, pd.Series]:
 
     insp, v = parsed.inspection, parsed.frame
     closed = v["status"].isin(list(c.closed_statuses))
-    unfounded = v["verified"] == "不属实"
+    unfounded = v["verified"] == c.unfounded
     penalties = pd.concat(
         [pd.to_numeric(v[p], errors="coerce").fillna(0) > 0 for p in c.penalty_fields], axis=1
     )

@@ -16,7 +16,16 @@ email       first character of the name      a***@example.com
             and the domain; fixed "***"
 qq          the label                        QQ号*********
 wechat      the label                        微信号**********
+address     the units (栋, 单元, 室)           麓山路88号*栋***室
+name        the role word and the surname;   举报人张某, 联系人欧阳某某
+            某 for each other character
 ==========  ===============================  ==============================
+
+Addresses are masked down to building and room (the street is where a polluter is,
+too). Names are those written after a role word (举报人, 来电人, 联系人 …); the words
+around them (roles, what ends a name, what is no name, compound surnames) are data, in
+the ``privacy`` section of include/config/contract.yaml. A name already written as
+"王某某", or a form of address ("张先生"), stays as written.
 
 Separators may be spaces, dashes or dots (138.1234.5678); digits may be full-width or
 Chinese numerals (一三八一二三四五六七八, as people write a number out in words).
@@ -39,6 +48,8 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
+
+from ducha.contract import load_contract
 
 # Guards: not inside a longer digit run, not a decimal's fraction, not glued to a code.
 _AFTER_CODE = r"(?<![\dA-Za-z])(?<!\d[.])"
@@ -68,13 +79,42 @@ _PATTERNS: dict[str, str] = {
     "landline": _AFTER_CODE
     + r"(?:\(0(?:10|2\d|[3-9]\d{2})\)|0(?:10|2\d|[3-9]\d{2}))[ .-]?\d{3,4}[ .-]?\d{4}"
     + _END,
+    # A home down to its room: building (栋, 幢, 座, 号楼), unit, floor, then the room
+    # ("3栋502室", "5号楼1单元301", "A座1203"), or a room alone ("502室").
+    # Never next to a "*": a number masked already is not a room ("3栋139****5678").
+    "address": r"(?<![\dA-Za-z*])(?:[\dA-Za-z]{1,4}(?:栋|幢|座|号楼)(?:\d{1,2}单元)?(?:\d{1,2}[层楼])?-?\d{2,5}"
+    + r"|\d{1,2}单元\d{2,5})(?:室|号房|房|户)?(?![\dA-Za-z*])"
+    + r"|(?<![\dA-Za-z.*])\d{3,5}(?:室|号房|房间)",
 }
 
-#: Compiled patterns by kind, in matching priority order. They expect ASCII forms;
-#: find_personal (for sweeps of generated files) and mask_personal also fold full-width
-#: characters and use the union, so a span is claimed by one kind only.
+
+def _words(words: tuple[str, ...]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _name_pattern() -> str:
+    """Names after a role word, on the text as written (Chinese numerals are part of
+    names: 张三), several joined by "、". The surname is taken whole (an atomic group: 欧阳
+    is not 欧 + 阳…); a name is the shortest run of 2 to 4 characters that something ends."""
+    words = load_contract().privacy
+    name = (
+        rf"(?>{_words(words.compound_surnames)}|[\u4e00-\u9fff])(?!{_words(words.honorifics)})"
+        r"[\u4e00-\u9fff]{1,3}?"
+    )
+    return (
+        rf"(?:{_words(words.name_roles)})(?:姓名)?[ \u3000:：]*(?!{_words(words.not_names)})"
+        rf"(?P<who>{name}(?:、{name})*)(?={_words(words.name_ends)}|[^\u4e00-\u9fff]|$)"
+    )
+
+
+_NAME = re.compile(_name_pattern())
+
+#: Compiled patterns by kind, in matching priority order. They expect ASCII forms,
+#: except "name", which reads the text as written; find_personal (for sweeps of
+#: generated files) and mask_personal also fold full-width characters and use the
+#: union, so a span is claimed by one kind only.
 PERSONAL_PATTERNS: Mapping[str, re.Pattern[str]] = MappingProxyType(
-    {kind: re.compile(pattern) for kind, pattern in _PATTERNS.items()}
+    {kind: re.compile(pattern) for kind, pattern in _PATTERNS.items()} | {"name": _NAME}
 )
 
 # One alternation, so a span is claimed once (leftmost, then in priority order) and the
@@ -133,6 +173,24 @@ def _mask_bank_card(text: str) -> str:
     return _mask_middle(text, 4, 4)
 
 
+def _mask_address(text: str) -> str:
+    """The numbers and letters of the building and room go; the units stay."""
+    return "".join(
+        "*" if f.isascii() and f.isalnum() else ch for ch, f in zip(text, _fold(text), strict=True)
+    )
+
+
+def _mask_name(m: re.Match[str]) -> str:
+    compound = load_contract().privacy.compound_surnames
+
+    def one(who: str) -> str:
+        surname = who[:2] if who[:2] in compound and len(who) > 2 else who[:1]
+        return surname + "某" * (len(who) - len(surname))
+
+    names = "、".join(one(who) for who in m.group("who").split("、"))
+    return m.group(0)[: m.start("who") - m.start()] + names
+
+
 def _mask_account(text: str) -> str:
     """A labelled QQ or WeChat account: the label stays, the account goes."""
     folded = _fold(text)
@@ -149,6 +207,7 @@ _MASKERS = {
     "landline": _mask_landline,
     "qq": _mask_account,
     "wechat": _mask_account,
+    "address": _mask_address,
 }
 
 
@@ -157,14 +216,30 @@ def _kind(match: re.Match[str]) -> str:
 
 
 def find_personal(text: str) -> list[tuple[str, str]]:
-    """Every (kind, matched text) of personal data in text, left to right."""
-    return [(_kind(m), text[m.start() : m.end()]) for m in _ANY.finditer(_fold(text))]
+    """Every (kind, matched text) of personal data in text: the numbers, accounts and
+    addresses left to right, then the names."""
+    numbers = [(_kind(m), text[m.start() : m.end()]) for m in _ANY.finditer(_fold(text))]
+    return numbers + [("name", m.group(0)) for m in _NAME.finditer(_mask_numbers(text))]
 
 
 @lru_cache(maxsize=1 << 17)  # one publish writes each text in several tables and formats
 def mask_personal(text: str) -> str:
-    """Mask phone numbers, ID-card and bank-card numbers and e-mail addresses in text
-    (scheme in the module docstring). Idempotent; everything else is left as written."""
+    """Mask phone numbers, ID-card and bank-card numbers, e-mail addresses, QQ and WeChat
+    accounts, home addresses and the names of complainants and contacts in text (scheme
+    in the module docstring). Idempotent; everything else is left as written."""
+    # Numbers first: a name never swallows the start of a phone number written in
+    # Chinese numerals (联系人张一三九…). A mask can free a neighbour that was glued to
+    # it ("联系人张三0731-84512345": the landline follows a digit until 三 is masked), so
+    # masking runs again until nothing changes; each pass only hides more.
+    for _ in range(8):
+        masked = _NAME.sub(_mask_name, _mask_numbers(text))
+        if masked == text:
+            break
+        text = masked
+    return text
+
+
+def _mask_numbers(text: str) -> str:
     out, end = [], 0
     for m in _ANY.finditer(_fold(text)):
         out += [text[end : m.start()], _MASKERS[_kind(m)](text[m.start() : m.end()])]

@@ -62,10 +62,17 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
     """One row per case known on ``as_of``, with its latest state reported by then
     (latest by as-of day, then load order, as in the v_case_latest view)."""
     v = case_versions
-    closed = load_contract().closed_statuses
+    contract = load_contract()
+    closed = contract.closed_statuses
+    # A version with results: the locality's feedback (调查核实, 是否属实 or a closing).
+    feedback = (
+        (v.c.findings != "")
+        | ((v.c.verified.is_not(None)) & (v.c.verified != ""))
+        | v.c.status.in_((*closed, *contract.partly_closed_statuses))
+    )
     # One pass over the versions, window functions per case: the latest version, the day
-    # first reported and the day first closed (a joined GROUP BY subquery here was scanned
-    # once per case by SQLite: quadratic).
+    # first reported, the day of the first feedback and the day first closed (a joined
+    # GROUP BY subquery here was scanned once per case by SQLite: quadratic).
     ranked = (
         select(
             v.c.case_id,
@@ -77,12 +84,21 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
             func.min(case((v.c.status.in_(closed), v.c.as_of), else_=None))
             .over(partition_by=v.c.case_id)
             .label("closed_on"),
+            func.min(case((feedback, v.c.as_of), else_=None))
+            .over(partition_by=v.c.case_id)
+            .label("feedback_on"),
         )
         .where(v.c.inspection_id == inspection_id, v.c.as_of <= as_of)
         .subquery()
     )
     latest = (
-        select(ranked.c.case_id, ranked.c.version_no, ranked.c.first_reported, ranked.c.closed_on)
+        select(
+            ranked.c.case_id,
+            ranked.c.version_no,
+            ranked.c.first_reported,
+            ranked.c.closed_on,
+            ranked.c.feedback_on,
+        )
         .where(ranked.c.rank == 1)
         .subquery()
     )
@@ -110,6 +126,7 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
             v.c.accountability,
             *(v.c[p] for p in PENALTY_COLUMNS),
             latest.c.closed_on,
+            latest.c.feedback_on,
         )
         .select_from(cases)
         .join(latest, latest.c.case_id == cases.c.case_id)
@@ -258,27 +275,99 @@ def _partly(states: pd.DataFrame) -> pd.Series:
     return states["status"].isin(load_contract().partly_closed_statuses)
 
 
+def counted_closed(states: pd.DataFrame, insp: Inspection) -> pd.Series:
+    """The cases 办结率 counts: the statuses of the inspection's convention."""
+    return states["status"].isin(insp.conventions.closure_counts)
+
+
+def on_time(states: pd.DataFrame, insp: Inspection) -> pd.Series:
+    """按时办结: counted as closed, and the results first fed back within the feedback
+    deadline of the case's city ("5日内反馈查处整改情况") after the batch's transfer."""
+    if states.empty:
+        return pd.Series(dtype=bool)
+    days = {r: insp.feedback_days_for(str(r)) for r in states["region"].unique()}
+    transferred = pd.to_datetime(states["transferred_on"], errors="coerce")
+    deadline = transferred + pd.to_timedelta(states["region"].map(days), unit="D")
+    fed_back = pd.to_datetime(states["feedback_on"], errors="coerce")
+    return counted_closed(states, insp) & (fed_back <= deadline).fillna(False).astype(bool)
+
+
+def rate_notes(insp: Inspection) -> str:
+    """How the rates of a table were counted, in the words of the table's note."""
+    counted = "＋".join(insp.conventions.closure_counts)
+    counted = f"（{counted}）" if len(insp.conventions.closure_counts) > 1 else counted
+    return (
+        f"注：办结率＝{counted}件数÷累计交办件数；按时办结率＝交办后{insp.conventions.feedback_days}日内"
+        "反馈查处整改情况且已办结的件数÷累计交办件数（市州另有时限的按其时限）；不属实率＝不属实件数÷累计交办件数。"
+    )
+
+
 def _fmt_amount(x: float) -> str:
     return f"{x:,.2f}".rstrip("0").rstrip(".").replace(",", "")
 
 
+def published_fine(total: float, insp: Inspection) -> tuple[str, str]:
+    """(amount as published, unit): converted into the convention's unit; an amount
+    that rounding changed reads "约…" as releases write it ("约18213.33万元")."""
+    unit = insp.published_fine_unit
+    value = total
+    if unit != insp.fine_unit:
+        value = total / 10000 if unit == "万元" else total * 10000
+    text = _fmt_amount(value)
+    return ("约" if abs(float(text) - value) > 1e-9 else "") + text, unit
+
+
+def batch_span(max_batch: int) -> str:
+    """ "第1批" for one batch, "1-11批" for several, as releases write them."""
+    return f"第{max_batch}批" if max_batch == 1 else f"1-{max_batch}批"
+
+
 def summary_paragraph(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> str:
-    """The statistics sentence, in the wording provinces publish."""
+    """The statistics sentence, in the wording provinces publish: zero items left out,
+    the scope word, fine unit and optional sentences of the inspection's conventions."""
+    conv = insp.conventions
     n = len(states)
-    closed = int(_closed(states).sum())
+    if not n:
+        return f"截至{as_of.month}月{as_of.day}日，{insp.scope_word}尚无交办信访件。"
+    closed_mask = _closed(states)
+    closed = int(closed_mask.sum())
     partly = int(_partly(states).sum())
-    totals = {p: float(states[p].fillna(0).sum()) if n else 0.0 for p in PENALTY_COLUMNS}
-    max_batch = int(states["batch_no"].max()) if n else 0
-    scope = "全省" if insp.province else "全域"
-    return (
-        f"截至{as_of.month}月{as_of.day}日，{scope}已对1-{max_batch}批{n}件信访件进行调查处理，其中，"
-        f"已办结{closed}件、阶段性办结{partly}件、未办结{n - closed - partly}件，"
-        f"责令整改{totals['rectify_orders']:.0f}家，立案处罚{totals['penalty_cases']:.0f}家，"
-        f"罚款金额{_fmt_amount(totals['fine_amount'])}{insp.fine_unit}，"
-        f"立案侦查{totals['criminal_investigations']:.0f}件，行政拘留{totals['admin_detentions']:.0f}人，"
-        f"刑事拘留{totals['criminal_detentions']:.0f}人，约谈{totals['interviews']:.0f}人，"
-        f"问责{totals['accountable_persons']:.0f}人。"
-    )
+    totals = {p: float(states[p].fillna(0).sum()) for p in PENALTY_COLUMNS}
+    max_batch = int(states["batch_no"].max())
+    closed_text = f"已办结{closed}件"
+    if conv.verified_of_closed and closed:
+        verified = states.loc[closed_mask, "verified"].fillna("").value_counts()
+        shown = [
+            f"{v}{verified[v]}件" for v in load_contract().vocabularies["verified"].values if v in verified
+        ]
+        closed_text += f"（{'、'.join(shown)}）" if shown else ""
+    statuses = [
+        (closed, closed_text),
+        (partly, f"阶段性办结{partly}件"),
+        (n - closed - partly, f"{conv.open_label}{n - closed - partly}件"),
+    ]
+    amount, unit = published_fine(totals["fine_amount"], insp)
+    penalties = [
+        (totals["rectify_orders"], f"责令整改{totals['rectify_orders']:.0f}家"),
+        (totals["penalty_cases"], f"立案处罚{totals['penalty_cases']:.0f}家"),
+        (totals["fine_amount"], f"罚款金额{amount}{unit}"),
+        (totals["criminal_investigations"], f"立案侦查{totals['criminal_investigations']:.0f}件"),
+        (totals["admin_detentions"], f"行政拘留{totals['admin_detentions']:.0f}人"),
+        (totals["criminal_detentions"], f"刑事拘留{totals['criminal_detentions']:.0f}人"),
+        (totals["interviews"], f"约谈{totals['interviews']:.0f}人"),
+        (totals["accountable_persons"], f"问责{totals['accountable_persons']:.0f}人"),
+    ]
+    text = f"截至{as_of.month}月{as_of.day}日，{insp.scope_word}已对{batch_span(max_batch)}{n}件信访件进行调查处理"
+    shown_statuses = [t for count, t in statuses if count]
+    if shown_statuses:
+        text += "，其中，" + "、".join(shown_statuses)
+    shown_penalties = [t for amount_, t in penalties if amount_]
+    if shown_penalties:
+        text += "，" + "，".join(shown_penalties)
+    text += "。"
+    if conv.key_cases_sentence:
+        text += f"交办件中重点关注问题{int(states['key_case'].fillna(False).astype(bool).sum())}件。"
+    return text
 
 
 def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Sheet:
@@ -289,11 +378,12 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
         "重点",
         "已办结",
         "阶段性办结",
-        "正在办理",
+        insp.conventions.open_label,
         "办结率",
         "按时办结率",
+        "不属实率",
     ]
-    kinds = ["text", "int", "int", "int", "int", "int", "int", "percent", "percent"]
+    kinds = ["text", "int", "int", "int", "int", "int", "int", "percent", "percent", "percent"]
     rows: list[list[object]] = []
     if not states.empty:
         frame = states.assign(
@@ -301,7 +391,9 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
             today=states["transferred_on"] == as_of,
             closed=_closed(states),
             partly=_partly(states),
-            on_time=_closed(states) & (states["closed_on"] <= states["due_on"]),
+            counted=counted_closed(states, insp),
+            on_time=on_time(states, insp),
+            unfounded=states["verified"] == load_contract().unfounded,
         )
         order = [r.name for r in insp.regions]
         groups = frame.groupby("city", sort=False)
@@ -320,8 +412,9 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
                     closed,
                     partly,
                     total - closed - partly,
-                    closed / total if total else 0.0,
+                    int(g["counted"].sum()) / total if total else 0.0,
                     int(g["on_time"].sum()) / total if total else 0.0,
+                    int(g["unfounded"].sum()) / total if total else 0.0,
                 ]
             )
     return Sheet(
@@ -329,7 +422,7 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
         columns=[Column(h, 12 if i else 22, k) for i, (h, k) in enumerate(zip(headers, kinds, strict=True))],
         rows=rows,
         title=f"群众信访举报办理情况统计表（按地区，截至{cn_date(as_of)}）",
-        notes=["注：办结率＝已办结件数÷累计交办件数；按时办结率＝在办理时限内办结的件数÷累计交办件数。"],
+        notes=[rate_notes(insp)],
     )
 
 

@@ -36,7 +36,7 @@ from ducha.disclosure.writers import Column, Sheet, add_sheet, atomic_path, open
 from ducha.paths import under
 
 UNKNOWN_REGION = "未注明地区"
-STATUS_NAMES = ("已办结", "阶段性办结", "未办结")
+STATUS_NAMES = ("已办结", "阶段性办结")  # then the convention's label for open cases
 STATUS_COLORS = ("#2e7d32", "#f9a825", "#c62828")
 SVG_NAMES = {
     "batch": "周报图表_按批次.svg",
@@ -82,10 +82,11 @@ class RegionCount:
     region: str
     total: int
     closed: int
+    counted: int  # the cases 办结率 counts (the inspection's convention)
 
     @property
     def rate(self) -> float:
-        return self.closed / self.total if self.total else 0.0
+        return self.counted / self.total if self.total else 0.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,17 @@ class WeeklyData:
     types: tuple[TypeCount, ...]
     regions: tuple[RegionCount, ...]  # configured order, then others by name
     progress: tuple[DayProgress, ...]  # one per day, first transfer .. as_of
+    counted: int  # the cases 办结率 counts (the inspection's convention)
+    open_label: str  # the convention's label for cases neither closed nor partly closed
+    closure_note: str  # how 办结率 counts, for the region table's note
+
+    @property
+    def rate(self) -> float:
+        return self.counted / self.total if self.total else 0.0
+
+    @property
+    def status_names(self) -> tuple[str, str, str]:
+        return (*STATUS_NAMES, self.open_label)
 
     @property
     def open(self) -> int:
@@ -137,6 +149,7 @@ def weekly_data(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Weekl
     n = len(states)
     closed = states["status"].isin(contract.closed_statuses).to_numpy(dtype=bool)
     partly = states["status"].isin(contract.partly_closed_statuses).to_numpy(dtype=bool)
+    counted = states["status"].isin(insp.conventions.closure_counts).to_numpy(dtype=bool)
     frame = pd.DataFrame({"batch_no": states["batch_no"].to_numpy(), "closed": closed, "partly": partly})
 
     batches = tuple(
@@ -151,10 +164,11 @@ def weekly_data(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Weekl
     types = tuple(TypeCount(t, c) for t, c in type_counts.items())
 
     by_city: dict[str, list[int]] = {}
-    for region, is_closed in zip(states["region"], closed, strict=True):
-        counts = by_city.setdefault(_region_of(insp, region), [0, 0])
+    for region, is_closed, is_counted in zip(states["region"], closed, counted, strict=True):
+        counts = by_city.setdefault(_region_of(insp, region), [0, 0, 0])
         counts[0] += 1
         counts[1] += int(is_closed)
+        counts[2] += int(is_counted)
     order = [r.name for r in insp.regions]
     names = sorted(by_city, key=lambda c: (order.index(c) if c in order else len(order), c))
     regions = tuple(RegionCount(c, *by_city[c]) for c in names)
@@ -180,6 +194,9 @@ def weekly_data(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Weekl
         types=types,
         regions=regions,
         progress=progress,
+        counted=int(counted.sum()),
+        open_label=insp.conventions.open_label,
+        closure_note="＋".join(insp.conventions.closure_counts),
     )
 
 
@@ -198,7 +215,7 @@ def data_sheets(data: WeeklyData) -> list[Sheet]:
     by_batch = Sheet(
         name="按批次",
         columns=[Column("批次", 14), Column("交办件数", 12, "int")]
-        + [Column(s, 12, "int") for s in STATUS_NAMES],
+        + [Column(s, 12, "int") for s in data.status_names],
         rows=[[b.label, b.total, b.closed, b.partly, b.open] for b in data.batches]
         + [["合计", data.total, data.closed, data.partly, data.open]],
         title=f"各批次交办件数及办理情况（截至{as_of}）",
@@ -220,9 +237,9 @@ def data_sheets(data: WeeklyData) -> list[Sheet]:
             Column("办结率", 10, "percent"),
         ],
         rows=[[r.region, r.total, r.closed, r.rate] for r in data.regions]
-        + [["合计", data.total, data.closed, data.closed / data.total if data.total else 0.0]],
+        + [["合计", data.total, data.closed, data.rate]],
         title=f"各地区交办及办结情况（截至{as_of}）",
-        notes=["注：办结率＝已办结件数÷交办件数。"],
+        notes=[f"注：办结率＝{data.closure_note}件数÷交办件数。"],
     )
     progress = Sheet(
         name="办结进度",
@@ -258,7 +275,8 @@ class ChartSpec:
 
 def chart_specs(data: WeeklyData) -> list[ChartSpec]:
     as_of = day_label(data.as_of)
-    rate = f"{data.closed / data.total:.1%}" if data.total else "0.0%"
+    rate = f"{data.rate:.1%}"
+    names = data.status_names
     return [
         ChartSpec(
             "batch",
@@ -267,15 +285,15 @@ def chart_specs(data: WeeklyData) -> list[ChartSpec]:
             "按批次",
             [b.label for b in data.batches],
             [
-                charts.Series(STATUS_NAMES[0], [b.closed for b in data.batches], STATUS_COLORS[0]),
-                charts.Series(STATUS_NAMES[1], [b.partly for b in data.batches], STATUS_COLORS[1]),
-                charts.Series(STATUS_NAMES[2], [b.open for b in data.batches], STATUS_COLORS[2]),
+                charts.Series(names[0], [b.closed for b in data.batches], STATUS_COLORS[0]),
+                charts.Series(names[1], [b.partly for b in data.batches], STATUS_COLORS[1]),
+                charts.Series(names[2], [b.open for b in data.batches], STATUS_COLORS[2]),
             ],
             [2, 3, 4],
             "批次",
             "件数",
             f"共交办{len(data.batches)}批{data.total}件，已办结{data.closed}件，"
-            f"阶段性办结{data.partly}件，未办结{data.open}件。",
+            f"阶段性办结{data.partly}件，{data.open_label}{data.open}件。",
         ),
         ChartSpec(
             "type",

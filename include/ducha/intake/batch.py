@@ -56,7 +56,7 @@ def parse_title(text: str, year_hint: int | None = None) -> TitleInfo:
 
 def _title_batch(title: str) -> int | None:
     """The batch of a title. An inspection's name can carry a 第N批 of its own
-    ("第三轮第四批中央生态环境保护督察"), so the one with a date right after it wins
+    ("第三轮第二批中央生态环境保护督察"), so the one with a date right after it wins
     ("（第八批 2024年6月8日）"), else the last one."""
     found = list(_BATCH.finditer(title))
     if not found:

@@ -23,17 +23,27 @@ class HeaderMatch:
 
 
 def _fill_merges(rows: list[list[Cell]], merges: list[Merge], upto: int) -> list[list[Cell]]:
-    """Copy each merged header cell's value across its range (calamine gives it once)."""
+    """The first ``upto`` rows, each merged header cell's value copied across its range."""
     grid = [list(r) for r in rows[:upto]]
-    for (r0, c0), (r1, c1) in merges:
-        if r0 >= upto or r0 >= len(grid) or c0 >= len(grid[r0]):
-            continue
-        value = grid[r0][c0]
-        for r in range(r0, min(r1, upto - 1) + 1):
-            for c in range(c0, c1 + 1):
-                if c < len(grid[r]) and (grid[r][c] is None or str(grid[r][c]).strip() == ""):
-                    grid[r][c] = value
+    fill_merges(grid, merges, range(upto))
     return grid
+
+
+def fill_merges(
+    rows: list[list[Cell]], merges: list[Merge], within: range, *, down_only: bool = False
+) -> None:
+    """Copy each merged cell's value into the blank cells of its range, in place, for the
+    ranges that start in rows ``within`` (calamine gives a merged value once, in the top
+    left cell). ``down_only``: only ranges over several rows (行政区域 merged down a
+    city's cases), not a title or a note merged across the columns of one row."""
+    for (r0, c0), (r1, c1) in merges:
+        if r0 not in within or r0 >= len(rows) or c0 >= len(rows[r0]) or (down_only and r1 == r0):
+            continue
+        value = rows[r0][c0]
+        for r in range(r0, min(r1, within.stop - 1, len(rows) - 1) + 1):
+            for c in range(c0, min(c1, len(rows[r]) - 1) + 1):
+                if rows[r][c] is None or str(rows[r][c]).strip() == "":
+                    rows[r][c] = value
 
 
 def _match_row(cells: list[Cell], index: dict[str, str], internal: set[str]) -> HeaderMatch | None:

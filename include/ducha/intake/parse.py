@@ -16,9 +16,9 @@ from ducha.config import Inspection, limit
 from ducha.contract import TYPE_SEPARATOR, Contract, load_contract
 from ducha.intake import values as V
 from ducha.intake.batch import batch_number, landing_day, parse_title
-from ducha.intake.header import HeaderMatch, find_header
+from ducha.intake.header import HeaderMatch, fill_merges, find_header
 from ducha.intake.reader import EXCEL_ERRORS, Cell, RawSheet, read_raw
-from ducha.issues import FileRejected, Issue, issue
+from ducha.issues import FileRejected, Issue, Level, issue
 from ducha.text import clean, header_key
 
 _SKIP_FIRST_CELLS = ("合计", "小计", "总计")
@@ -213,6 +213,8 @@ def _parse_sheets(
             parsed.issues.append(issue("warning", "SHEET_NO_HEADER", sheet=sheet.name))
             continue
         found_header = True
+        # A value merged down several case rows (a city's 行政区域) belongs to each of them.
+        fill_merges(sheet.rows, sheet.merged, range(match.last_row + 1, len(sheet.rows)), down_only=True)
         missing = [f for f in contract.required if f not in match.fields.values()]
         if missing:
             labels = "、".join(contract.fields[f].label for f in missing)
@@ -330,10 +332,10 @@ def _parse_rows(
     for name, col, kind, convert in plan.present:
         values, given, failures = _convert_column(grid[col], kind, convert)
         chunk.columns[name], chunk.given[name] = values, given
-        for pos, rule, value, expected in failures:
+        for pos, rule, value, expected, level in failures:
             detail = f"「{value}」"
             found = issue(
-                "error", rule, detail, sheet=sheet.name, row=lines[pos] + 1, column=written[name],
+                level, rule, detail, sheet=sheet.name, row=lines[pos] + 1, column=written[name],
                 value=value, expected=expected,
             )  # fmt: skip
             chunk.issues.append((pos, found))
@@ -429,7 +431,8 @@ def _memo_map(cells: Sequence[Cell], fn: Callable[[Cell], object]) -> list[objec
     return [mapped[c] for c in codes]
 
 
-_Failure = tuple[int, str, str, str]  # position, rule, value as written, what was expected
+# position, rule, value as written, what was expected, level
+_Failure = tuple[int, str, str, str, Level]
 
 
 def _convert_column(
@@ -438,15 +441,18 @@ def _convert_column(
     """Normalised values, which cells were given, and the cells that could not be read."""
     blank = _empty(kind)
 
-    def one(cell: Cell) -> tuple[object, bool, tuple[str, str, str] | None]:
+    def one(cell: Cell) -> tuple[object, bool, tuple[str, str, str, Level] | None]:
         if V.is_blank(cell):
             return blank, False, None  # most cells of a new case are empty
         if isinstance(cell, str) and cell in EXCEL_ERRORS:
-            return blank, True, ("CELL_ERROR", cell, "数值或文字；请修正公式或直接填写数值")
+            return blank, True, ("CELL_ERROR", cell, "数值或文字；请修正公式或直接填写数值", "error")
         try:
             value = convert(cell)
+        except V.Tolerated as read:
+            return read.value, True, ("ENUM_TOLERATED", clean(cell), read.expected, "warning")
         except ValueError as exc:
-            return None, True, ("DATE_FORMAT" if kind == "date" else "NUMBER_FORMAT", clean(cell), str(exc))
+            rule = "DATE_FORMAT" if kind == "date" else "NUMBER_FORMAT"
+            return None, True, (rule, clean(cell), str(exc), "error")
         if kind == "types":
             value = TYPE_SEPARATOR.join(value)  # type: ignore[arg-type]
         return value, True, None
@@ -507,7 +513,7 @@ def _value(
     if kind == "types":
         return V.pollution_types(cell, contract)
     if kind == "flag":
-        return V.flag(cell)
+        return V.flag(cell, contract)
     if kind == "date":
         return V.date(cell, year_hint=year)
     if kind == "count":

@@ -1,5 +1,7 @@
 """Cell values to canonical values. Pure functions; a value that cannot be read raises
-ValueError with what was expected, and the caller turns it into a row issue."""
+ValueError with what was expected, and the caller turns it into a row error; a value
+read with some tolerance (属实。, 阶段性办结（长期坚持）, a key-case mark that is no
+configured word) raises Tolerated with the value to use, and becomes a warning."""
 
 from __future__ import annotations
 
@@ -12,9 +14,16 @@ from ducha.text import clean, cn_to_int, halfwidth, simplified, squash
 
 _BATCH_PREFIX = re.compile(r"^第?([0-9零〇一二两三四五六七八九十百]+)批[次]?[:：\-\s]*")
 _NUMBER = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*(万元|万|元|家|件|人|个|起|户)?$")
-_FALSY_FLAGS = {"", "否", "无", "不是", "0", "N", "NO", "FALSE", "×", "/"}
 _DASHES = re.compile(r"^[-—–－─~～]+$")  # "—", "——", "-": the clerk's way of writing "none"
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+class Tolerated(Exception):  # not an error: the row loads with ``value``
+    """The cell is read as ``value``, with a warning showing what was written."""
+
+    def __init__(self, value: object, expected: str) -> None:
+        super().__init__(expected)
+        self.value, self.expected = value, expected
 
 
 _BLANK_CHARS = " \t\r\n\v\f\u3000\u00a0\u200b\ufeff"
@@ -59,9 +68,22 @@ def region(value: object) -> str:
 
 
 def enum(value: object, vocab: Vocabulary) -> str:
-    """Canonical value, or the cleaned input when unknown (the quality suite names it)."""
+    """Canonical value, or the cleaned input when unknown (the quality suite names it).
+    What people type around a value (属实。, 阶段性办结（长期坚持）, "已办结 ") is read as
+    the value, with a warning (Tolerated)."""
     text = simplified(halfwidth(squash(as_text(value))))
-    return vocab.synonyms.get(text, text)
+    canonical = vocab.synonyms.get(text, text)
+    if canonical in vocab.values:
+        return canonical
+    bare = _TRAILING.sub("", text)
+    canonical = vocab.synonyms.get(bare, bare)
+    if bare != text and canonical in vocab.values:
+        raise Tolerated(canonical, f"「{canonical}」（括号内和标点已略去）")
+    return text
+
+
+# A bracketed remark and punctuation after a value: "阶段性办结（长期坚持）", "属实。".
+_TRAILING = re.compile(r"(?:[(\[【][^()\[\]【】]*[)\]】]|[。.,;:!?、…~]+)+$")
 
 
 def pollution_types(value: object, contract: Contract) -> list[str]:
@@ -78,10 +100,16 @@ def pollution_types(value: object, contract: Contract) -> list[str]:
     return out
 
 
-def flag(value: object) -> bool:
+def flag(value: object, contract: Contract) -> bool:
+    """The key-case mark: only the contract's yes-words count ("是", "√", "*" in
+    Shandong, "重点" …); a blank or a dash is no; another word ("待定") reads as no,
+    with a warning."""
     text = halfwidth(squash(as_text(value))).upper()
-    # "是", "√", "*" (Shandong), "重点" ... anything but an explicit no marks a key case.
-    return text not in _FALSY_FLAGS and not _DASHES.match(text)
+    if not text or text in contract.flag_no or _DASHES.match(text):
+        return False
+    if text in contract.flag_yes:
+        return True
+    raise Tolerated(False, "是 或 否（空白）；其他文字按「否」读取")
 
 
 def number(value: object, *, money_unit: str | None = None, header_unit: str | None = None) -> float | None:

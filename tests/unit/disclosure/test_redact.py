@@ -425,3 +425,79 @@ def test_known_gaps(kind: str, raw: str, label: str) -> None:
     assert masked != text
     assert all(len(run) < 7 for run in _digit_runs(masked))
     assert find_personal(masked) == []
+
+
+# --- names after a role word, and homes down to their room (issue 11) -----------------------
+
+NAMES = [
+    ("举报人张伟反映噪声扰民", "举报人张某反映噪声扰民"),
+    ("举报人张伟", "举报人张某"),
+    ("来电人李晓明称", "来电人李某某称"),
+    ("来信人：王芳，电话13812345678", "来信人：王某，电话138****5678"),
+    ("联系人欧阳娜娜反映", "联系人欧阳某某反映"),
+    ("投诉人张三、李四反映", "投诉人张某、李某反映"),  # Chinese numerals are names too
+    ("举报人姓名：赵六。", "举报人姓名：赵某。"),
+    ("联系人张一三九一二三四五六七八", "联系人张某某某****五六七八"),  # never half a phone
+    ("联系人张三0731-84512345企业", "联系人张某0731-****2345企业"),  # freed by the name's mask
+]
+
+
+@pytest.mark.parametrize(("text", "masked"), NAMES)
+def test_masks_names_after_role_words(text: str, masked: str) -> None:
+    assert mask_personal(text) == masked
+    assert any(kind == "name" for kind, _ in find_personal(text))
+    assert find_personal(masked) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "来电人王某某反映",  # already as officials write it
+        "举报人张先生称",
+        "举报人反映某企业夜间偷排",
+        "投诉人多次来电反映",
+        "联系人员已到场",
+        "举报人联系方式已隐去",
+        "来信人称附近有异味",
+        "群众反映张伟家附近有噪声",  # no role word: no name is guessed
+    ],
+)
+def test_leaves_what_is_no_name(text: str) -> None:
+    assert mask_personal(text) == text
+    assert find_personal(text) == []
+
+
+ADDRESSES = [
+    ("住麓山路88号3栋502室", "住麓山路88号*栋***室"),
+    ("5号楼1单元301家中", "*号楼*单元***家中"),
+    ("A座1203室有噪声", "*座****室有噪声"),
+    ("家住三栋五〇二室", "家住*栋***室"),
+    ("楼下502室开办作坊", "楼下***室开办作坊"),
+]
+
+
+@pytest.mark.parametrize(("text", "masked"), ADDRESSES)
+def test_masks_homes_down_to_the_room(text: str, masked: str) -> None:
+    assert mask_personal(text) == masked
+    assert [kind for kind, _ in find_personal(text)] == ["address"]
+    assert find_personal(masked) == []
+
+
+@pytest.mark.parametrize("text", ["3号车间", "2栋厂房", "会议室", "厂区西侧200米", "第3批"])
+def test_leaves_workplaces_and_distances(text: str) -> None:
+    assert mask_personal(text) == text
+
+
+_FRAGMENTS = [
+    "举报人", "来电人", "联系人", "姓名", "：", "张", "欧阳", "伟", "三", "某", "某某", "先生",
+    "、", "反映", "称", "多次", "电话", "一三九一二三四五六七八", "13812345678", "3栋", "502室",
+    "，", " ", "企业", "家", "QQ号", "123456789", "0731-84512345", "A座", "1单元", "*", "号楼", "5",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12))
+def test_name_masking_is_idempotent_and_leaves_nothing(parts: list[str]) -> None:
+    text = "".join(parts)
+    masked = mask_personal(text)
+    assert mask_personal(masked) == masked
+    assert find_personal(masked) == []

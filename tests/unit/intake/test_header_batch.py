@@ -232,7 +232,7 @@ def test_duplicate_column_reads_the_first_only(tmp_path: Path, hn: Inspection) -
         ("一览表（第25批 2024-06-25）", 25, dt.date(2024, 6, 25)),
         ("一览表（第 12 批，2024/6/12）", 12, dt.date(2024, 6, 12)),
         ("一览表（第１２批）", 12, None),
-        ("第三轮第四批中央生态环境保护督察信访件公开（第八批 2024年6月8日）", 8, dt.date(2024, 6, 8)),
+        ("第三轮第二批中央生态环境保护督察信访件公开（第八批 2024年6月8日）", 8, dt.date(2024, 6, 8)),
     ],
 )
 def test_batch_from_title(

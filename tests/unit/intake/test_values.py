@@ -150,23 +150,59 @@ def test_pollution_types_split_long_forms_and_dedup(value: object, expected: lis
     assert V.pollution_types(value, C) == expected
 
 
-@pytest.mark.parametrize("value", ["是", "*", "＊", "√", "✓", "重点", "Y", 1, 1.0, True])
+@pytest.mark.parametrize("value", ["是", "*", "＊", "√", "✓", "★", "重点", "重点关注", "Y", 1, 1.0, True])
 def test_flag_true(value: object) -> None:
-    assert V.flag(value) is True
+    assert V.flag(value, C) is True
 
 
-@pytest.mark.parametrize("value", [None, "", "否", "无", "不是", "0", 0, 0.0, "N", "no", "False", False, "×"])
+@pytest.mark.parametrize(
+    "value",
+    [None, "", "否", "无", "不是", "0", 0, 0.0, "N", "no", "False", False, "×", "一般", "非重点", "普通"],
+)
 def test_flag_false(value: object) -> None:
-    assert V.flag(value) is False
+    assert V.flag(value, C) is False
 
 
 @pytest.mark.parametrize("value", ["—", "-", "/", "／"])
 def test_flag_dash_placeholders_are_false(value: str) -> None:
-    assert V.flag(value) is False
+    assert V.flag(value, C) is False
 
 
 def test_flag_double_em_dash_placeholder_is_false() -> None:
-    assert V.flag("——") is False
+    assert V.flag("——", C) is False
+
+
+@pytest.mark.parametrize("value", ["待定", "重点?", "关注一下", "2"])
+def test_flag_other_words_read_as_no_with_a_warning(value: object) -> None:
+    with pytest.raises(V.Tolerated) as read:
+        V.flag(value, C)
+    assert read.value.value is False
+
+
+@pytest.mark.parametrize(
+    ("value", "vocabulary", "canonical"),
+    [
+        ("属实。", "verified", "属实"),
+        ("属实 。", "verified", "属实"),
+        ("基本属实；", "verified", "基本属实"),
+        ("阶段性办结（长期坚持）", "status", "阶段性办结"),
+        ("阶段性办结(长期坚持)。", "status", "阶段性办结"),
+        ("已办结【已销号】", "status", "已办结"),
+        ("办结。", "status", "已办结"),  # a synonym, under its punctuation
+    ],
+)
+def test_enum_reads_through_what_people_type_around_it(value: str, vocabulary: str, canonical: str) -> None:
+    with pytest.raises(V.Tolerated) as read:
+        V.enum(value, C.vocabularies[vocabulary])
+    assert read.value.value == canonical
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("属实", "属实"), (" 属 实 ", "属实"), ("处理中啦", "处理中啦")]
+)
+def test_enum_plain_and_unknown_values_raise_nothing(value: str, expected: str) -> None:
+    vocab = C.vocabularies["verified" if "属" in value else "status"]
+    assert V.enum(value, vocab) == expected
 
 
 # --- numbers and money ------------------------------------------------------------------------
