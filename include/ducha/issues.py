@@ -48,6 +48,7 @@ RULES: dict[str, str] = {
     "CLOSED_WITHOUT_FINDINGS": "已办结案件须填写调查核实情况和是否属实",
     "PENALTY_ON_UNFOUNDED": "不属实案件填报了处罚数据",
     "CASE_CONFLICT": "该受理编号已入库，但交办问题基本情况不一致",
+    "CASE_SUMMARY_DIFFERS": "交办问题基本情况与已入库的同一受理编号表述不同",
     "CASE_CHANGED": "已入库案件的信息被更正（将按更正后的内容公开）",
 }
 

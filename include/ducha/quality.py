@@ -60,6 +60,12 @@ class Rule:
 CASE_CONFLICT = Rule(
     "CASE_CONFLICT", "error", "summary", "与已入库的同一受理编号内容一致；如确需更正请联系数据管理员"
 )
+# A well-formed ID names its case without doubt: a feedback file that shortens or re-types
+# the summary is matched by it and loads, with a note (the tables keep the text of the
+# transfer). Only an ID that does not fit the pattern is too ambiguous to match on.
+SUMMARY_DIFFERS = Rule(
+    "CASE_SUMMARY_DIFFERS", "warning", "summary", "已按受理编号匹配到已入库案件；公开表沿用交办时的表述"
+)
 
 # Files are validated together, so uniqueness is checked on "file number/case ID": a
 # case ID may appear once per file (a later file may well carry a new version of it).
@@ -369,18 +375,22 @@ class Validator:
 def compare_with_warehouse(
     parsed: ParsedFile, known_summaries: dict[str, str], known_facts: dict[str, dict[str, object]]
 ) -> None:
-    """What the warehouse already holds, against the file about to load:
-    a CASE_CONFLICT error where a known case comes with another summary text, and a
-    CASE_CHANGED note on each fact a row corrects (``known_facts``: case_id -> facts)."""
+    """What the warehouse already holds, against the file about to load: where a known
+    case comes with another summary text, a CASE_SUMMARY_DIFFERS note when its ID is
+    well formed (a city's feedback file re-types summaries) and a CASE_CONFLICT error
+    when it is not (the ID may name another case); and a CASE_CHANGED note on each fact
+    a row corrects (``known_facts``: case_id -> facts)."""
     if parsed.rejected or not len(parsed) or not (known_summaries or known_facts):
         return
     contract = load_contract()
     frame = parsed.frame
     summaries = frame["case_id"].map(known_summaries)
-    conflict = summaries.notna() & (summaries != frame["summary"])
-    meta = _meta(CASE_CONFLICT)
-    for pos in conflict.to_numpy().nonzero()[0]:
-        parsed.add_issue(int(pos), _row_issue(parsed, int(pos), meta, contract))
+    differs = (summaries.notna() & (summaries != frame["summary"])).to_numpy()
+    well_formed = frame["case_id"].astype(str).str.match(contract.case_id_pattern.pattern).to_numpy()
+    for rule, rows in ((SUMMARY_DIFFERS, differs & well_formed), (CASE_CONFLICT, differs & ~well_formed)):
+        meta = _meta(rule)
+        for pos in rows.nonzero()[0]:
+            parsed.add_issue(int(pos), _row_issue(parsed, int(pos), meta, contract))
     note_changes(parsed, known_facts)
 
 

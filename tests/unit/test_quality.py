@@ -249,16 +249,22 @@ def test_received_outside_the_period_with_one_day_of_grace(
 
 
 def test_case_conflict_with_the_warehouse(tmp_path: Path, hn: Inspection) -> None:
-    rows = [case(1), case(2), case(3)]
+    malformed = "D3HN20240602002"  # 15 characters: an ID too doubtful to match a case on
+    rows = [case(1), case(2), case(3, 受理编号=malformed)]
     known = {
         case_id(1): str(case(1)["交办问题基本情况"]),  # same text: fine
-        case_id(2): "已入库的另一段内容",
+        case_id(2): "已入库的另一段内容",  # well-formed ID, re-typed summary: matched, noted
+        malformed: "已入库的另一段内容",  # malformed ID, another summary: refused
         "D3HN209901010001": "与本文件无关",
     }
     parsed, report = _validate(write_xlsx(tmp_path / "k.xlsx", standard_sheet(rows)), hn, known)
-    assert _issues_by_row(parsed) == {3: set(), 4: {("error", "CASE_CONFLICT")}, 5: set()}
+    assert _issues_by_row(parsed) == {
+        3: set(),
+        4: {("warning", "CASE_SUMMARY_DIFFERS")},
+        5: {("error", "CASE_CONFLICT"), ("warning", "CASE_ID_PATTERN")},
+    }
     (e,) = report["errors"]
-    assert (e["row"], e["column"], e["value"]) == (4, "交办问题基本情况", case(2)["交办问题基本情况"])
+    assert (e["row"], e["column"], e["value"]) == (5, "交办问题基本情况", case(3)["交办问题基本情况"])
 
 
 def test_issues_point_at_excel_rows_across_gaps(tmp_path: Path, hn: Inspection) -> None:

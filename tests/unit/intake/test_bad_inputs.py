@@ -477,10 +477,21 @@ BAD: list[Bad] = [
     ),
     Bad(
         "case_conflict_with_warehouse",
-        table(case(1), case(2)),
+        table(case(1), case(2, 受理编号="D3HN2024060200X")),
         "rows",
-        (Expect("error", "CASE_CONFLICT", 4, "交办问题基本情况", case(2)["交办问题基本情况"]),),
+        (
+            Expect("error", "CASE_CONFLICT", 4, "交办问题基本情况", case(2)["交办问题基本情况"]),
+            Expect("warning", "CASE_ID_PATTERN", 4, "受理编号", "D3HN2024060200X"),
+        ),
         rows=(2, 1, 1),
+        known={case_id(1): str(case(1)["交办问题基本情况"]), "D3HN2024060200X": "已入库的另一段内容"},
+    ),
+    Bad(
+        "retyped_summary_of_a_known_case_loads",
+        table(case(1), case(2)),
+        "warning",
+        (Expect("warning", "CASE_SUMMARY_DIFFERS", 4, "交办问题基本情况", case(2)["交办问题基本情况"]),),
+        rows=(2, 2, 0),
         known={case_id(1): str(case(1)["交办问题基本情况"]), case_id(2): "已入库的另一段内容"},
     ),
     # --- accepted with a warning ------------------------------------------------------------
