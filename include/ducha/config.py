@@ -39,6 +39,7 @@ class Conventions:
     open_label: str
     key_cases_sentence: bool
     verified_of_closed: bool
+    weekly_on: tuple[int, ...]  # weekdays (Monday 0) the weekly report is written; all 7: every day
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,11 @@ class Inspection:
     def published_fine_unit(self) -> str:
         return self.conventions.fine_unit or self.fine_unit
 
+    def weekly_due(self, day: dt.date) -> bool:
+        """Is the weekly report written with ``day``'s tables: a day of the convention's
+        week, or the inspection's last day."""
+        return day.weekday() in self.conventions.weekly_on or day == self.period_end
+
 
 @lru_cache(maxsize=8192)  # a few hundred regions, asked for once per case and table
 def _resolve_region(regions: tuple[Region, ...], region: str) -> tuple[str, str | None]:
@@ -133,6 +139,10 @@ def conventions_from(own: dict) -> Conventions:
         raise ValueError(f"conventions.closure_counts: statuses of the contract only ({'、'.join(statuses)})")
     if merged["fine_unit"] not in (None, "元", "万元"):
         raise ValueError("conventions.fine_unit: 元, 万元 or null")
+    weekly = [str(d).lower() for d in merged["weekly_on"]]
+    days = list(WEEKDAYS) if weekly == ["every_day"] else weekly
+    if not days or set(days) - set(WEEKDAYS):
+        raise ValueError(f"conventions.weekly_on: [every_day] or days of {', '.join(WEEKDAYS)}")
     return Conventions(
         closure_counts=closure,
         feedback_days=_positive_days(merged["feedback_days"], "conventions.feedback_days"),
@@ -141,7 +151,11 @@ def conventions_from(own: dict) -> Conventions:
         open_label=str(merged["open_label"]),
         key_cases_sentence=bool(paragraph["key_cases"]),
         verified_of_closed=bool(paragraph["verified_of_closed"]),
+        weekly_on=tuple(sorted(WEEKDAYS.index(d) for d in set(days))),
     )
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _inspection_from_dict(raw: dict) -> Inspection:

@@ -181,9 +181,11 @@ def _write_day(
     summary = T.summary_sheets(states, insp, day)
     table(f"累计情况汇总（截至{day.isoformat()}）", summary, "summary", ("xlsx", "html"), rows=len(states))
     write_table_files(files, workers=publish_workers())
-    # The periodic report: native Excel charts, and the same charts as SVG for the web.
-    for path in write_weekly(tmp, states, insp, day, created=created):
-        entries.append({"name": path.name, "rows": len(states), "kind": "weekly"})
+    # The periodic report, on its own days: native Excel charts, and the same charts as
+    # SVG for the web.
+    if insp.weekly_due(day):
+        for path in write_weekly(tmp, states, insp, day, created=created):
+            entries.append({"name": path.name, "rows": len(states), "kind": "weekly"})
     return entries
 
 

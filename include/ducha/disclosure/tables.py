@@ -30,6 +30,11 @@ class LayoutColumn:
     field: str
     header: str
     width: float
+    align: str | None = None  # left / center / right, where offices set it (序号 centred)
+
+    def column(self) -> Column:
+        """The published column: 序号 a whole number, the rest text."""
+        return Column(self.header, self.width, "int" if self.field == "seq" else "text", self.align)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,10 @@ def layouts(config_dir: Path = CONFIG_DIR) -> dict[str, Layout]:
         name: Layout(
             name,
             spec["title"],
-            tuple(LayoutColumn(c["field"], c["header"], float(c.get("width", 12))) for c in spec["columns"]),
+            tuple(
+                LayoutColumn(c["field"], c["header"], float(c.get("width", 12)), c.get("align"))
+                for c in spec["columns"]
+            ),
         )
         for name, spec in raw.items()
     }
@@ -205,7 +213,7 @@ def _batch_sheet(
     day = transferred.iloc[0] if len(transferred) else None
     title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")
     title = title.replace("（ ", "（").replace(" ）", "）")
-    columns = [Column(c.header, c.width, "int" if c.field == "seq" else "text") for c in layout.columns]
+    columns = [c.column() for c in layout.columns]
     return Sheet(
         name=batch_label(batch_no),
         columns=columns,
@@ -251,7 +259,7 @@ def updates_sheet(updates: pd.DataFrame, layout: Layout, day: dt.date) -> Sheet:
     """Earlier cases re-published because their status or findings changed."""
     columns = [
         Column("批次", 8),
-        *(Column(c.header, c.width, "int" if c.field == "seq" else "text") for c in layout.columns),
+        *(c.column() for c in layout.columns),
     ]
     grid = _grid(updates, [c.field for c in layout.columns], [0] * len(updates))
     labels = [batch_label(int(b)) for b in updates["batch_no"]]
@@ -465,8 +473,9 @@ def penalty_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> She
     for p in PENALTY_COLUMNS:
         total = float(states[p].fillna(0).sum()) if len(states) else 0.0
         if p == "fine_amount":
-            columns.append(Column(f"罚款金额（{insp.fine_unit}）", 16, "number"))
-            row.append(round(total, 2))
+            amount, unit = published_fine(total, insp)
+            columns.append(Column(f"罚款金额（{unit}）", 16, "number"))
+            row.append(round(float(amount.removeprefix("约")), 2))
         else:
             columns.append(Column(contract.fields[p].label, 12, "int"))
             row.append(round(total))

@@ -24,17 +24,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
 import xlsxwriter
 
+from ducha.config import project_settings
 from ducha.disclosure.redact import is_missing, looks_like_formula, mask_personal, safe_text
 from ducha.parallel import can_fork, fork_map
 
 ColumnKind = Literal["text", "int", "number", "percent"]
 _KINDS = ("text", "int", "number", "percent")
+Align = Literal["left", "center", "right"]
+_ALIGNS = ("left", "center", "right")
 # Excel display formats; percent values are fractions (0.853 -> 85.3%).
 NUMBER_FORMATS: dict[str, str] = {"int": "0", "number": "#,##0.00", "percent": "0.0%"}
 FOOTER = "&C第 &P 页 共 &N 页"
@@ -46,10 +50,13 @@ class Column:
     header: str  # the flat name: CSV header, and the XLSX/HTML header without header_rows
     width: float = 12  # Excel character units; a Chinese character is about 2
     kind: ColumnKind = "text"
+    align: Align | None = None  # None: text left, numbers right
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
             raise ValueError(f"column {self.header!r}: unknown kind {self.kind!r}")
+        if self.align is not None and self.align not in _ALIGNS:
+            raise ValueError(f"column {self.header!r}: unknown align {self.align!r}")
         if not self.width > 0:
             raise ValueError(f"column {self.header!r}: width must be positive")
 
@@ -319,10 +326,42 @@ class _Formats(dict):
         self._workbook = workbook
 
     def __missing__(self, name: str) -> object:
+        # "<kind>[@<align>][_quoted]": "int@center" is 序号, centred as offices print it.
         base = name.removesuffix("_quoted")
-        spec = _FORMAT_SPECS[base] if base == name else {**_FORMAT_SPECS[base], "quote_prefix": True}
+        kind, _, align = base.partition("@")
+        spec = {
+            **_FORMAT_SPECS[kind],
+            "font_name": print_settings()["title_font" if kind == "title" else "font"],
+        }
+        if align:
+            spec["align"] = align
+        if base != name:
+            spec["quote_prefix"] = True
         self[name] = fmt = self._workbook.add_format(spec)
         return fmt
+
+
+@cache
+def print_settings() -> dict[str, object]:
+    """The fonts and print size of published files (ducha.yaml `print`)."""
+    return dict(project_settings()["print"])
+
+
+# Printable width of a landscape page with 0.5" side margins, in points.
+_PRINTABLE_PT = {"A4": (11.69 - 1.0) * 72, "A3": (16.54 - 1.0) * 72}
+_PAPER_CODE = {"A4": 9, "A3": 8}  # Excel's paper sizes
+
+
+def paper_for(columns: Sequence[Column], font_points: float = 10) -> str:
+    """A4, or A3 where a sheet printed one page wide on A4 landscape would shrink its
+    text below ``print.min_points`` (11 columns of a central-inspection table do)."""
+    chosen = str(print_settings()["paper"])
+    if chosen != "auto":
+        return chosen
+    # An Excel column of width w is w * 7 + 5 pixels wide (0.75 pt each).
+    width_pt = sum(c.width * 7 + 5 for c in columns) * 0.75
+    scale = min(1.0, _PRINTABLE_PT["A4"] / width_pt) if width_pt else 1.0
+    return "A4" if font_points * scale >= float(print_settings()["min_points"]) else "A3"
 
 
 _BASE_FORMAT: dict[str, object] = {"font_size": 10, "text_wrap": True, "valign": "top", "border": 1}
@@ -384,14 +423,15 @@ def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet
     header_bottom = header_top + len(grid) - 1
     row = header_bottom + 1
 
+    aligned = [f"@{c.align}" if c.align else "" for c in sheet.columns]
     for values in sheet.rows:
         for col, (value, column) in enumerate(zip(values, sheet.columns, strict=True)):
             how, data = _classify(value, column)
-            fmt = formats[column.kind]
+            fmt = formats[column.kind + aligned[col]]
             if how == "number":
                 ws.write_number(row, col, data, fmt)
             elif how == "text":
-                ws.write_string(row, col, *xlsx_text(data, formats, "text"))
+                ws.write_string(row, col, *xlsx_text(data, formats, "text" + aligned[col]))
             else:
                 ws.write_blank(row, col, None, fmt)
         row += 1
@@ -401,8 +441,9 @@ def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet
         ws.set_row(row, _wrapped_height(text, total_width / 1.1))  # 10pt in an 11pt grid
         row += 1
 
-    # Print: A4 landscape, one page wide, header on every page, page numbers.
-    ws.set_paper(9)
+    # Print: landscape, one page wide (on A3 where A4 would shrink the text below the
+    # configured size), header on every page, page numbers.
+    ws.set_paper(_PAPER_CODE[paper_for(sheet.columns)])
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(header_top, header_bottom)
@@ -445,7 +486,7 @@ th,td{border:1px solid #555;padding:.3rem .45rem;vertical-align:top;white-space:
 th{background:#ddebf7;text-align:center;vertical-align:middle}
 td.num{text-align:right;white-space:nowrap}
 p.note{font-size:.9rem;margin:.25rem 0}
-@page{size:A4 landscape;margin:12mm}
+td.c{text-align:center}
 @media print{body{margin:0}.scroll{overflow:visible}thead{display:table-header-group}
   tr{break-inside:avoid}th{print-color-adjust:exact;-webkit-print-color-adjust:exact}}
 """
@@ -481,14 +522,28 @@ def _html_table(sheet: Sheet) -> list[str]:
         tds = []
         for value, column in zip(values, sheet.columns, strict=True):
             how, data = _classify(value, column)
+            centred = ' class="c"' if column.align == "center" else ""
             if how == "number":
-                tds.append(f'<td class="num">{_display_number(data, column.kind)}</td>')  # type: ignore[arg-type]
+                number = _display_number(data, column.kind)  # type: ignore[arg-type]
+                tds.append(f'<td class="{"c" if centred else "num"}">{number}</td>')
             else:
-                tds.append(f"<td>{_h(data)}</td>")
+                tds.append(f"<td{centred}>{_h(data)}</td>")
         out.append("<tr>" + "".join(tds) + "</tr>")
     out += ["</tbody>", "</table>", "</div>"]
     out += [f'<p class="note">{_h(note)}</p>' for note in sheet.notes]
     return out
+
+
+def _print_css(sheets: Sequence[Sheet]) -> str:
+    """The page size (A3 where a table needs it, as in the workbook) and the office's
+    fonts on paper."""
+    paper = "A3" if any(paper_for(s.columns) == "A3" for s in sheets) else "A4"
+    fonts = ",".join(f'"{f}"' for f in dict.fromkeys([print_settings()["font"], "SimSun", "Songti SC"]))
+    title = ",".join(f'"{f}"' for f in dict.fromkeys([print_settings()["title_font"], "SimSun", "Songti SC"]))
+    return (
+        f"@page{{size:{paper} landscape;margin:12mm}}\n"
+        f"@media print{{body{{font-family:{fonts},serif}}h1,caption{{font-family:{title},serif}}}}\n"
+    )
 
 
 def render_html(sheets: Sequence[Sheet], *, page_title: str) -> str:
@@ -500,7 +555,7 @@ def render_html(sheets: Sequence[Sheet], *, page_title: str) -> str:
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_h(page_title)}</title>",
-        f"<style>\n{_CSS}</style>",
+        f"<style>\n{_CSS}{_print_css(sheets)}</style>",
         "</head>",
         "<body>",
         "<main>",

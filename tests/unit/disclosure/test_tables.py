@@ -113,3 +113,16 @@ def test_summary_matches_the_warehouse_views(warehouse: dict) -> None:
     assert sum(r[1] for r in regions.rows[:-1]) == total[1] == len(states[states["transferred_on"] == day])
     types = T.type_sheet(states, insp, day)
     assert sum(r[1] for r in types.rows[:-1]) >= n == types.rows[-1][1]
+
+
+def test_the_weekly_report_comes_on_mondays_only(warehouse: dict, tmp_path: Path) -> None:
+    tuesday, monday = DAYS[3], DAYS[2]  # 2024-06-04, 2024-06-03
+    assert (tuesday.weekday(), monday.weekday()) == (1, 0)
+    for day in (tuesday, monday):
+        publish(warehouse["engine"], INSP, tmp_path, as_of=day)
+    weekly = {
+        day: sorted(p.name for p in (tmp_path / INSP / day.isoformat()).glob("周报*"))
+        for day in (tuesday, monday)
+    }
+    assert weekly[tuesday] == []
+    assert "周报（截至2024-06-03）.xlsx" in weekly[monday] and len(weekly[monday]) == 5  # and 4 SVG charts
