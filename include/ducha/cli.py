@@ -89,6 +89,15 @@ def _parser() -> argparse.ArgumentParser:
     lg.add_argument("--warehouse", default=None)
     lg.add_argument("--out", type=Path, default=None, help="default: $DUCHA_DATA_DIR/ledgers")
 
+    bc = sub.add_parser(
+        "batch-count",
+        help="record how many cases the inspection team transferred in a batch (when its file does not say)",
+    )
+    bc.add_argument("--inspection", type=_inspection_id, required=True)
+    bc.add_argument("batch", type=int)
+    bc.add_argument("count", type=int)
+    bc.add_argument("--warehouse", default=None)
+
     st = sub.add_parser("status", help="what is in the warehouse, quarantine and outbox")
     st.add_argument("--warehouse", default=None)
 
@@ -114,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "ledgers": _ledgers,
         "db": _db,
         "status": _status,
+        "batch-count": _batch_count,
     }
     from ducha.config import WarehouseConfigError
 
@@ -326,6 +336,7 @@ def _status(args: argparse.Namespace) -> int:
     for r in bad_rows:
         first = (r["errors"] or [{}])[0]
         print(f"  row {r['row']:>4} of sheet {r['sheet']}: {first.get('rule')} {first.get('message')}")
+    _print_batch_accounts(engine)
     print(f"Tables     {dirs.outbox}")
     stale = stale_days(engine, dirs.outbox)
     if stale:
@@ -346,6 +357,59 @@ def _status(args: argparse.Namespace) -> int:
                     print(f"    {f.name}")
             if city:
                 print(f"    … and {len(city)} per-city tables (第N批公开情况一览表（<市州>）.xlsx)")
+    return EXIT_OK
+
+
+def _print_batch_accounts(engine) -> None:  # type: ignore[no-untyped-def]
+    """Batches whose cases are not all published, as of each inspection's latest day."""
+    from sqlalchemy import select
+
+    from ducha.disclosure import tables as T
+    from ducha.warehouse.schema import inspections
+
+    with engine.connect() as conn:
+        ids = conn.execute(
+            select(inspections.c.inspection_id).order_by(inspections.c.inspection_id)
+        ).scalars()
+        for inspection_id in ids.all():
+            day = T.latest_data_day(conn, inspection_id)
+            if day is None:
+                continue
+            accounts = T.batch_accounts(conn, inspection_id, day, T.case_states(conn, inspection_id, day))
+            short = [a for a in accounts.values() if a.published != a.expected]
+            print(
+                f"Batches    {inspection_id} as of {day}: {len(accounts)} batches, "
+                f"{len(short)} not wholly published"
+            )
+            for a in short:
+                print(f"  {T.batch_label(a.batch_no)}: {a.sentence()}")
+
+
+def _batch_count(args: argparse.Namespace) -> int:
+    from sqlalchemy import update
+
+    from ducha.config import warehouse_url
+    from ducha.warehouse.db import upgrade
+    from ducha.warehouse.schema import batches
+
+    if args.count < 0 or args.batch < 1:
+        print("batch-count: a batch number ≥ 1 and a count ≥ 0", file=sys.stderr)
+        return EXIT_USAGE
+    engine = upgrade(warehouse_url(args.warehouse))
+    with engine.begin() as conn:
+        this = (batches.c.inspection_id == args.inspection) & (batches.c.batch_no == args.batch)
+        changed = conn.execute(
+            update(batches).where(this).values(transferred_count=args.count, counted_on=None)
+        ).rowcount
+    if not changed:
+        print(
+            f"batch-count: no batch {args.batch} of {args.inspection} in the warehouse yet", file=sys.stderr
+        )
+        return EXIT_USAGE
+    print(
+        f"{args.inspection} 第{args.batch}批: {args.count} transferred. Tables already published say "
+        f"otherwise until republished: ducha publish --inspection {args.inspection} --as-of <day> --out …"
+    )
     return EXIT_OK
 
 

@@ -826,7 +826,9 @@ def _batch_sheet(profile: Profile, index: int, cases: list[Case]) -> Sheet:
         name=batch_file_name(batch_no),
         day=index,
         sheet=label,
-        title=profile.title.format(batch_label=label, batch_date=cn_date(day)),
+        # The team's list states its count: a row later rejected is still counted.
+        title=profile.title.format(batch_label=label, batch_date=cn_date(day)).removesuffix("）")
+        + f" 共{len(cases)}件）",
         columns=profile.columns,
         rows=[_case_row(case, None) for case in cases],
         notes=f"注：1.本表所列为{label}交办信访件，调查核实和处理整改情况将陆续公开；2.“重点关注”为“是”的为重点件。（此行非数据）",

@@ -158,7 +158,12 @@ def test_title_rows_sheet_names_and_notes(sample: tuple[Path, SampleSummary]) ->
     for i in range(DAYS):
         label = f"第{int_to_cn(i + 1)}批"
         rows = read(batch_path(root, i))
-        assert rows[0][0] == f"群众信访举报转办和边督边改公开情况一览表（{label} {cn_date(day_of(i))}）"
+        # The team's count of the batch, every row sent (a row later rejected too).
+        cases = sum(any(c != "" for c in r) for r in rows[2:-1])  # between header and notes, not blank
+        assert (
+            rows[0][0]
+            == f"群众信访举报转办和边督边改公开情况一览表（{label} {cn_date(day_of(i))} 共{cases}件）"
+        )
         assert all(cell == "" for cell in rows[0][1:])  # merged across all columns
         assert str(rows[-1][0]).startswith("注：") and rows[-1][0].endswith("（此行非数据）")
         assert CalamineWorkbook.from_path(str(batch_path(root, i))).sheet_names == [label]

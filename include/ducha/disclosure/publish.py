@@ -94,6 +94,7 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
         # than the tables hold, and the next reconcile publishes the day again.
         source = warehouse_state(conn, inspection_id, day)
         states = T.case_states(conn, inspection_id, day)
+        accounts = T.batch_accounts(conn, inspection_id, day, states)
     states = T.with_cities(states, insp)  # read once, shared by every table and chart
     layout = T.layouts()[insp.layout]
     final = under(out_root, inspection_id, day.isoformat())
@@ -101,7 +102,7 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        entries = _write_day(tmp, states, insp, layout, day)
+        entries = _write_day(tmp, states, insp, layout, day, accounts)
         write_manifest(
             tmp,
             files=entries,
@@ -110,6 +111,15 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
                 "inspection_id": inspection_id,
                 "inspection_name": insp.name,
                 "cases": len(states),
+                "batches": [
+                    {
+                        "batch_no": a.batch_no,
+                        "transferred": a.expected,
+                        "published": a.published,
+                        "pending": a.pending,
+                    }
+                    for a in accounts.values()
+                ],
                 "warehouse": source,
             },
         )
@@ -139,7 +149,12 @@ def region_file_names(regions: list[str]) -> list[str]:
 
 
 def _write_day(
-    tmp: Path, states: pd.DataFrame, insp: Inspection, layout: T.Layout, day: dt.date
+    tmp: Path,
+    states: pd.DataFrame,
+    insp: Inspection,
+    layout: T.Layout,
+    day: dt.date,
+    accounts: dict[int, T.BatchAccount],
 ) -> list[dict[str, object]]:
     """Every table, chart and page of the day into ``tmp``; the manifest entries (the
     manifest adds each file's hash and size)."""
@@ -164,7 +179,12 @@ def _write_day(
     for batch_no in reported:
         rows = by_batch[batch_no]
         stem = f"{T.batch_label(batch_no)}公开情况一览表"
-        table(stem, [T.batch_sheet(rows, batch_no, layout)], "batch", ("xlsx", "csv", "html"))
+        table(
+            stem,
+            [T.batch_sheet(rows, batch_no, layout, accounts.get(batch_no))],
+            "batch",
+            ("xlsx", "csv", "html"),
+        )
         copies = T.city_sheets(rows, batch_no, layout, insp)
         names = region_file_names([region for region, _ in copies])
         for (_, sheet), name in zip(copies, names, strict=True):

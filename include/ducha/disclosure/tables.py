@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from ducha.contract import CONFIG_DIR, TYPE_SEPARATOR, load_contract
 from ducha.disclosure.redact import is_missing
 from ducha.disclosure.writers import Column, Sheet
 from ducha.text import int_to_cn
-from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_versions, cases
+from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_versions, cases, files, quarantined_rows
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,71 @@ def case_states(conn: Connection, inspection_id: str, as_of: dt.date) -> pd.Data
     return frame
 
 
+@dataclass(frozen=True)
+class BatchAccount:
+    """What became of a batch's cases as of a day: nothing disappears silently."""
+
+    batch_no: int
+    transferred: int | None  # the team's count (title or operator), when known
+    published: int  # the batch's cases in the tables
+    pending: int  # its rows quarantined and not corrected by then (cases not published)
+
+    @property
+    def expected(self) -> int:
+        return self.transferred if self.transferred is not None else self.published + self.pending
+
+    def sentence(self) -> str:
+        """ "本批交办52件，已公开50件，待补正2件": zero items left out, as releases do."""
+        parts = [f"本批交办{self.expected}件", f"已公开{self.published}件"]
+        if self.pending:
+            parts.append(f"待补正{self.pending}件")
+        unreported = self.expected - self.published - self.pending
+        if unreported > 0:
+            parts.append(f"尚未报送{unreported}件")
+        return "，".join(parts) + "。"
+
+
+def batch_accounts(
+    conn: Connection, inspection_id: str, as_of: dt.date, states: pd.DataFrame
+) -> dict[int, BatchAccount]:
+    """Per batch known on ``as_of``: transferred, published and pending as of that day. A
+    quarantined row counts as pending while no file received by then has corrected it,
+    and once per case; a row of a case already published (a bad update) is not pending."""
+    q, f, fixed = quarantined_rows, files, files.alias("fixed")
+    rows = conn.execute(
+        select(f.c.batch_no, q.c.case_id, q.c.file_sha256, q.c.sheet, q.c.row)
+        .select_from(
+            q.join(f, f.c.sha256 == q.c.file_sha256).outerjoin(fixed, fixed.c.sha256 == q.c.resolved_by)
+        )
+        .where(
+            q.c.inspection_id == inspection_id,
+            (f.c.received_on <= as_of) | f.c.received_on.is_(None),
+            q.c.resolved.is_(False) | (fixed.c.received_on > as_of),
+        )
+    ).all()
+    published = states.groupby("batch_no").size().to_dict() if len(states) else {}
+    known = set(states["case_id"]) if len(states) else set()
+    pending: dict[int, set[object]] = {}
+    for batch_no, case_id, sha, sheet, row in rows:
+        if batch_no is None or case_id in known:
+            continue
+        pending.setdefault(int(batch_no), set()).add(case_id or (sha, sheet, row))
+    # A count read from a file counts from that file's day on (republishing an earlier day
+    # gives the same bytes); an operator's entry (no day) counts on every day.
+    b = batches
+    counts = dict(
+        conn.execute(
+            select(b.c.batch_no, b.c.transferred_count).where(
+                b.c.inspection_id == inspection_id, b.c.counted_on.is_(None) | (b.c.counted_on <= as_of)
+            )
+        ).all()
+    )
+    numbers = sorted({*map(int, published), *pending})
+    return {
+        b: BatchAccount(b, counts.get(b), int(published.get(b, 0)), len(pending.get(b, ()))) for b in numbers
+    }
+
+
 def batches_reported_on(states: pd.DataFrame, day: dt.date) -> list[int]:
     """Batches with a case first reported on ``day``: each gets its own table that day
     (a batch whose file arrives late is published when it arrives)."""
@@ -181,11 +246,17 @@ def cn_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def batch_sheet(states: pd.DataFrame, batch_no: int, layout: Layout) -> Sheet:
+def batch_sheet(
+    states: pd.DataFrame, batch_no: int, layout: Layout, account: BatchAccount | None = None
+) -> Sheet:
     """The per-batch table, header exactly as published, 序号 numbered across the batch
-    (each city's copy: ``city_sheets``)."""
+    (each city's copy: ``city_sheets``); its note says what became of the batch's cases."""
     rows = _batch_rows(states, batch_no)
-    return _batch_sheet(rows, batch_no, layout, range(1, len(rows) + 1))
+    sheet = _batch_sheet(rows, batch_no, layout, range(1, len(rows) + 1))
+    if account is None:
+        return sheet
+    note = "注：" + account.sentence() + ("待补正的信访件核实补正后公开。" if account.pending else "")
+    return replace(sheet, notes=[*sheet.notes, note])
 
 
 def city_sheets(

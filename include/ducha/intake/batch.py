@@ -12,12 +12,15 @@ from ducha.text import cn_to_int, halfwidth
 _BATCH = re.compile(r"第\s*([0-9零〇一二两三四五六七八九十百]+)\s*批")
 _FULL_DATE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
 _SHORT_DATE = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+# The batch's own count in its title: "（第三批 2024年6月3日 共52件）", "第三批交办52件".
+_COUNT = re.compile(r"(?:共|交办|转办|移交)\s*(\d+)\s*件")
 
 
 @dataclass(frozen=True)
 class TitleInfo:
     batch_no: int | None
     day: dt.date | None
+    count: int | None = None  # cases the title says the batch transferred
 
 
 def batch_number(text: object) -> int | None:
@@ -51,7 +54,8 @@ def parse_title(text: str, year_hint: int | None = None) -> TitleInfo:
                 day = dt.date(year_hint, int(d.group(1)), int(d.group(2)))
             except ValueError:
                 day = None
-    return TitleInfo(batch_no, day)
+    counted = _COUNT.search(s)
+    return TitleInfo(batch_no, day, int(counted.group(1)) if counted else None)
 
 
 def _title_batch(title: str) -> int | None:

@@ -79,6 +79,7 @@ class ParsedFile:
     inspection: Inspection
     as_of: dt.date | None = None
     batches: dict[int, dt.date | None] = field(default_factory=dict)
+    batch_counts: dict[int, int] = field(default_factory=dict)  # the count a title states
     sheets: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # file and sheet level
     frame: pd.DataFrame = field(default_factory=lambda: _empty_frame())
@@ -228,6 +229,8 @@ def _parse_sheets(
         title_text = " ".join(clean(c) for r in sheet.rows[: match.first_row] for c in r if not V.is_blank(c))
         title = parse_title(title_text, insp.year_hint() or (folder_day.year if folder_day else None))
         title_batch = batch_override or title.batch_no or folder_batch
+        if title_batch is not None and title.count is not None:
+            parsed.batch_counts.setdefault(title_batch, title.count)
         if title_batch is not None and title.batch_no is not None and title.day:
             parsed.batches.setdefault(title_batch, title.day)
         elif title_batch is not None:

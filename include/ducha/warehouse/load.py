@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, String, Table, bindparam, column, func, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
 from ducha.config import Inspection
@@ -314,9 +314,21 @@ def _merge_batches(conn: Connection, insp: Inspection, parsed: ParsedFile) -> No
             .values(inspection_id=insp.id, batch_no=no, transferred_on=day, dated_on=dated if day else None)
             .on_conflict_do_nothing()
         )
+        this = (b.c.inspection_id == insp.id) & (b.c.batch_no == no)
+        if no in parsed.batch_counts:  # the first count given stands; an operator may correct it
+            conn.execute(
+                update(b)
+                .where(this, b.c.transferred_count.is_(None))
+                .values(transferred_count=parsed.batch_counts[no], counted_on=dated)
+            )
+            # A backfill that loads an earlier day's file later: the count was known earlier.
+            conn.execute(
+                update(b)
+                .where(this, b.c.transferred_count == parsed.batch_counts[no], b.c.counted_on > dated)
+                .values(counted_on=dated)
+            )
         if day is None:
             continue
-        this = (b.c.inspection_id == insp.id) & (b.c.batch_no == no)
         conn.execute(
             update(b).where(this, b.c.transferred_on.is_(None)).values(transferred_on=day, dated_on=dated)
         )
@@ -543,10 +555,16 @@ def _bulk(conn: Connection, table: Table, columns: dict[str, list[object]]) -> N
     rows = _tuples(table, columns, n, dates_as_text=conn.dialect.name != "postgresql")
     if conn.dialect.name == "postgresql":
         col_list = ", ".join(f'"{c}"' for c in cols)
+        sql = f"COPY {table.name} ({col_list}) FROM STDIN"
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({col_list}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            for values in rows:  # psycopg adapts dates itself
-                copy.write_row(values)
+        try:
+            with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
+                for values in rows:  # psycopg adapts dates itself
+                    copy.write_row(values)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # The driver's own error, raised as SQLAlchemy raises every other statement's (a
+            # key clash is an IntegrityError: load_file retries the file).
+            raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
         return
     # SQLite: the driver's executemany of column tuples; SQLAlchemy's per-row parameter
     # processing costs more than the insert itself on large files.

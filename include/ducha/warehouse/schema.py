@@ -42,6 +42,10 @@ batches = Table(
     # the date (and the due dates it sets) only from then on, so republishing an earlier
     # day gives the same bytes after a later file fills the date in.
     Column("dated_on", Date),
+    # The number of cases the team transferred in the batch (the file's title "共52件", or
+    # an operator's entry); NULL until known. Rows received but quarantined are not lost.
+    Column("transferred_count", Integer),
+    Column("counted_on", Date),  # the as-of day of the file that gave it; NULL: an operator's entry
     ForeignKeyConstraint(["inspection_id"], ["inspections.inspection_id"]),
 )
 

@@ -53,9 +53,25 @@ def _case_states_sql(conn) -> tuple[str, object]:  # type: ignore[no-untyped-def
     """The statement publishing runs (``case_states``), as sent to the database."""
     import datetime as dt
 
-    from sqlalchemy import event
-
     from ducha.disclosure.tables import case_states
+
+    return _sent(conn, lambda: case_states(conn, "x", dt.date(2024, 6, 8)))[-1]
+
+
+def _batch_accounts_sql(conn) -> tuple[str, object]:  # type: ignore[no-untyped-def]
+    """The quarantine count behind "待补正K件" (``batch_accounts``), as sent."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from ducha.disclosure.tables import batch_accounts
+
+    sent = _sent(conn, lambda: batch_accounts(conn, "x", dt.date(2024, 6, 8), pd.DataFrame()))
+    return next((statement, params) for statement, params in sent if statement.lstrip().startswith("SELECT"))
+
+
+def _sent(conn, run) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
 
     sent: list[tuple[str, object]] = []
 
@@ -64,10 +80,29 @@ def _case_states_sql(conn) -> tuple[str, object]:  # type: ignore[no-untyped-def
 
     event.listen(conn, "before_cursor_execute", capture)
     try:
-        case_states(conn, "x", dt.date(2024, 6, 8))
+        run()
     finally:
         event.remove(conn, "before_cursor_execute", capture)
-    return sent[-1]
+    return sent
+
+
+def test_sqlite_pending_rows_query_searches_by_key(tmp_path: Path) -> None:
+    """The quarantine rows of an inspection by their index, each file by its key."""
+    eng = upgrade(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    with eng.connect() as conn:
+        statement, params = _batch_accounts_sql(conn)
+        plan = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()]
+    assert plan[0].startswith("SEARCH") and "quarantined_rows" in plan[0], plan
+    assert all(p.startswith("SEARCH") for p in plan[1:]), plan
+
+
+@pytest.mark.postgres
+def test_postgres_pending_rows_query_has_no_per_row_subquery(postgres_url: str) -> None:
+    eng = upgrade(postgres_url)
+    with eng.connect() as conn:
+        statement, params = _batch_accounts_sql(conn)
+        (plan,) = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", params).one()
+    assert _subplans(plan[0]["Plan"]) == [], plan
 
 
 def test_sqlite_publishing_query_scans_only_its_outer_loop(tmp_path: Path) -> None:

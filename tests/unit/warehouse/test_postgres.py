@@ -96,3 +96,26 @@ def test_a_large_load_refreshes_the_planner_statistics(
     ingestor.engine.dispose()
     assert len(stamps) == 4
     assert all((stamp is not None) == analyzed for stamp in stamps.values()), stamps
+
+
+def test_a_key_clash_in_a_copy_is_an_integrity_error_the_load_retries(postgres_url: str) -> None:
+    """COPY runs on the driver's cursor: its errors must reach load_file as SQLAlchemy's
+    IntegrityError, or a concurrent load of the same case fails instead of retrying."""
+    from sqlalchemy.exc import IntegrityError
+
+    from ducha.warehouse.db import upgrade
+    from ducha.warehouse.load import _bulk
+    from ducha.warehouse.schema import inspections
+
+    eng = upgrade(postgres_url)
+    row = {
+        "inspection_id": ["x"],
+        "name": ["x"],
+        "level": ["central"],
+        "deadline_days": [10],
+        "fine_unit": ["元"],
+    }
+    with eng.connect() as conn, conn.begin():
+        _bulk(conn, inspections, row)
+        with pytest.raises(IntegrityError):
+            _bulk(conn, inspections, row)

@@ -1,0 +1,116 @@
+"""Nothing disappears silently (issue 11): a batch records the count the team transferred,
+and its table, the manifest and `ducha status` say "交办N件，已公开M件，待补正K件"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+from sqlalchemy import select
+
+from ducha.cli import main
+from ducha.config import data_dirs
+from ducha.disclosure import tables as T
+from ducha.disclosure.publish import publish
+from ducha.intake.batch import parse_title
+from ducha.pipeline import Ingestor
+from ducha.warehouse.schema import batches
+from tests.unit.intake.conftest import BATCH_DAY, HN, TITLE, case, standard_sheet, write_xlsx
+
+NEXT_DAY = BATCH_DAY + dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("title", "count"),
+    [
+        ("一览表（第三批 2024年6月3日 共52件）", 52),
+        ("第三批交办52件", 52),
+        ("第三批转办 52 件", 52),
+        (TITLE, None),
+        ("截至4月11日累计移交17批次1449件", None),  # a cumulative figure, not a batch's count
+    ],
+)
+def test_a_title_states_the_batchs_count(title: str, count: int | None) -> None:
+    assert parse_title(title).count == count
+
+
+@pytest.fixture
+def landed(tmp_path: Path) -> Ingestor:
+    """Batch 3 said to hold 4 cases; case 3 is refused (a bad status), case 4 never sent."""
+    day = tmp_path / "landing" / HN / BATCH_DAY.isoformat()
+    title = TITLE.removesuffix("）") + " 共4件）"
+    write_xlsx(day / "a.xlsx", standard_sheet([case(1), case(2), case(3, 是否办结="处理中啦")], title=title))
+    ingestor = Ingestor(data_dirs(tmp_path), f"sqlite:///{tmp_path / 'w.sqlite'}", run_label="t")
+    ingestor.ingest_day(BATCH_DAY)
+    return ingestor
+
+
+def _accounts(ingestor: Ingestor, day: dt.date) -> T.BatchAccount:
+    with ingestor.engine.connect() as conn:
+        (account,) = T.batch_accounts(conn, HN, day, T.case_states(conn, HN, day)).values()
+    return account
+
+
+def test_a_rejected_row_is_pending_not_lost(landed: Ingestor, tmp_path: Path) -> None:
+    account = _accounts(landed, BATCH_DAY)
+    assert (account.transferred, account.published, account.pending) == (4, 2, 1)
+    assert account.sentence() == "本批交办4件，已公开2件，待补正1件，尚未报送1件。"
+    out = publish(landed.engine, HN, tmp_path / "outbox", as_of=BATCH_DAY)
+    folder = Path(out.folder or "")
+    rows = (
+        CalamineWorkbook.from_path(str(folder / "第三批公开情况一览表.xlsx"))
+        .get_sheet_by_index(0)
+        .to_python()
+    )
+    assert rows[-1][0] == "注：本批交办4件，已公开2件，待补正1件，尚未报送1件。待补正的信访件核实补正后公开。"
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    assert manifest["batches"] == [{"batch_no": 3, "transferred": 4, "published": 2, "pending": 1}]
+
+
+def test_a_corrected_row_is_no_longer_pending_from_its_day_on(landed: Ingestor, tmp_path: Path) -> None:
+    before = publish(landed.engine, HN, tmp_path / "a", as_of=BATCH_DAY)
+    fixed = tmp_path / "landing" / HN / NEXT_DAY.isoformat()
+    write_xlsx(
+        fixed / "b.xlsx", standard_sheet([case(3), case(4)], title=TITLE.removesuffix("）") + " 共9件）")
+    )
+    landed.ingest_day(NEXT_DAY)
+    after = _accounts(landed, NEXT_DAY)
+    assert (after.transferred, after.published, after.pending) == (4, 4, 0)  # the first count stands
+    assert after.sentence() == "本批交办4件，已公开4件。"
+    # As of the first day, the row was still pending: that day's tables do not change.
+    assert _accounts(landed, BATCH_DAY).pending == 1
+    again = publish(landed.engine, HN, tmp_path / "b", as_of=BATCH_DAY)
+    name = "第三批公开情况一览表.xlsx"
+    assert (Path(again.folder or "") / name).read_bytes() == (Path(before.folder or "") / name).read_bytes()
+
+
+def test_an_operator_records_the_count_and_status_shows_the_gap(
+    landed: Ingestor, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    assert main(["batch-count", "--inspection", HN, "3", "5", "--warehouse", url]) == 0
+    with landed.engine.connect() as conn:
+        assert conn.execute(select(batches.c.transferred_count)).scalar_one() == 5
+    assert main(["batch-count", "--inspection", HN, "9", "5", "--warehouse", url]) == 2  # no such batch
+    monkeypatch.setenv("DUCHA_DATA_DIR", str(tmp_path))
+    capsys.readouterr()
+    assert main(["status", "--warehouse", url]) == 0
+    shown = capsys.readouterr().out
+    assert "1 batches, 1 not wholly published" in shown
+    assert "第三批: 本批交办5件，已公开2件，待补正1件，尚未报送2件。" in shown
+
+
+def test_a_count_given_later_leaves_earlier_days_as_they_were(tmp_path: Path) -> None:
+    first = tmp_path / "landing" / HN / BATCH_DAY.isoformat()
+    write_xlsx(first / "a.xlsx", standard_sheet([case(1), case(2)]))  # no count in its title
+    later = tmp_path / "landing" / HN / NEXT_DAY.isoformat()
+    write_xlsx(later / "b.xlsx", standard_sheet([case(3)], title=TITLE.removesuffix("）") + " 共5件）"))
+    ingestor = Ingestor(data_dirs(tmp_path), f"sqlite:///{tmp_path / 'w.sqlite'}", run_label="t")
+    ingestor.ingest_day(BATCH_DAY)
+    ingestor.ingest_day(NEXT_DAY)
+    early, late = _accounts(ingestor, BATCH_DAY), _accounts(ingestor, NEXT_DAY)
+    assert (early.transferred, early.expected, early.sentence()) == (None, 2, "本批交办2件，已公开2件。")
+    assert (late.transferred, late.sentence()) == (5, "本批交办5件，已公开3件，尚未报送2件。")
