@@ -25,6 +25,7 @@ class Region:
     counties: tuple[str, ...] = ()
     deadline_days: int | None = None  # a city's own, stricter deadline (some set 3 days)
     feedback_days: int | None = None  # a city's own feedback deadline (按时办结)
+    zones: tuple[str, ...] = ()  # development zones counted with the city (长沙经开区, 湘江新区)
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,17 @@ class Inspection:
     def resolve_region(self, region: str) -> tuple[str, str | None]:
         """(the city a region belongs to, its GB/T 2260 code) — "长沙市岳麓区" -> ("长沙市", "430100").
 
-        A region of no configured city (a development zone, or the generic profile) is
-        its own group, with no code.
+        The configured cities, counties and development zones first; then the national
+        division list within the inspection's province, with its short forms (湘西州,
+        浏阳, a county the configuration leaves out). A region found nowhere (or any
+        region of the generic profile) is its own group, with no code.
         """
         return _resolve_region(self.regions, region)
+
+    def knows_region(self, region: str) -> bool:
+        """Does the region name a place of the inspection's province? Always, for an
+        inspection without configured cities (nothing to check against)."""
+        return not self.regions or _resolve_region(self.regions, region)[1] is not None
 
     def deadline_for(self, region: str) -> int:
         """Days a case of ``region`` has from its transfer: its city's own deadline where
@@ -114,8 +122,16 @@ class Inspection:
 @lru_cache(maxsize=8192)  # a few hundred regions, asked for once per case and table
 def _resolve_region(regions: tuple[Region, ...], region: str) -> tuple[str, str | None]:
     for r in regions:
-        if region.startswith(r.name) or any(region.startswith(c) for c in r.counties):
+        if region.startswith(r.name) or any(region.startswith(c) for c in (*r.counties, *r.zones)):
             return r.name, r.code
+    prefixes = {r.code[:2] for r in regions if r.code}
+    if len(prefixes) == 1:  # one province: its national list
+        from ducha.regions import city_code_of, divisions
+
+        code = city_code_of(region, next(iter(prefixes)))
+        if code is not None:
+            name = next((r.name for r in regions if r.code == code), divisions()[code])
+            return name, code
     return region, None
 
 
@@ -188,6 +204,7 @@ def _inspection_from_dict(raw: dict) -> Inspection:
                 None
                 if r.get("feedback_days") is None
                 else _positive_days(r["feedback_days"], f"{r['name']}: feedback_days"),
+                tuple(r.get("zones", ())),
             )
             for r in raw.get("regions", ())
         ),

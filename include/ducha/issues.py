@@ -38,6 +38,7 @@ RULES: dict[str, str] = {
     "ENUM_VALUE": "取值不在允许范围内",
     "ENUM_TOLERATED": "取值写法不规范，已按约定读取",
     "POLLUTION_TYPE": "污染类型不在允许范围内",
+    "REGION_UNKNOWN": "行政区域未能识别（已按原文入库）",
     "CELL_ERROR": "单元格为 Excel 错误值（公式出错）",
     "NUMBER_FORMAT": "数值无法识别",
     "NUMBER_NEGATIVE": "数值不能为负数",

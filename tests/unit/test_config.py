@@ -40,7 +40,13 @@ def test_generic_profile_accepts_every_contract_value() -> None:
         ("长沙市岳麓区", "长沙市", "430100"),
         ("岳麓区", "长沙市", "430100"),
         ("湘西土家族苗族自治州吉首市", "湘西土家族苗族自治州", "433100"),
-        ("湘江新区", "湘江新区", None),  # development zones are not in the division list
+        ("湘江新区", "长沙市", "430100"),  # a development zone, configured under its city
+        ("湘西州吉首市", "湘西土家族苗族自治州", "433100"),  # a short form, from the division list
+        ("浏阳", "长沙市", "430100"),
+        ("蓝山县", "永州市", "431100"),  # a county the configuration leaves out
+        ("江华县", "永州市", "431100"),  # 江华瑶族自治县, as clerks write it
+        ("北京市朝阳区", "北京市朝阳区", None),  # another province: no place of this inspection
+        ("不存在区", "不存在区", None),
     ],
 )
 def test_resolve_region(region: str, city: str, code: str | None) -> None:
@@ -152,7 +158,7 @@ def test_a_city_may_keep_its_own_deadline() -> None:
     raw["regions"][0]["deadline_days"] = 3  # 长沙市
     insp = _inspection_from_dict(raw)
     assert insp.deadline_for("长沙市") == insp.deadline_for("长沙市岳麓区") == 3  # a county: its city's
-    assert insp.deadline_for("株洲市") == insp.deadline_for("湘江新区") == 10  # the inspection's
+    assert insp.deadline_for("株洲市") == insp.deadline_for("不存在区") == 10  # the inspection's
     for bad in (0, -2, "3", True):
         raw["regions"][0]["deadline_days"] = bad
         with pytest.raises(ValueError, match="deadline_days"):

@@ -47,6 +47,7 @@ CROSS_RULES = {
     "RECEIVED_AFTER_BATCH": "error",
     "DATE_OUT_OF_PERIOD": "error",
     "POLLUTION_TYPE": "error",
+    "REGION_UNKNOWN": "warning",
 }
 
 

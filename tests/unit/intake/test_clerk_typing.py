@@ -58,3 +58,15 @@ def test_only_configured_words_mark_a_key_case(tmp_path: Path) -> None:
     assert [r.values["key_case"] for r in c.parsed.rows] == [True, False, False, False]
     (w,) = [w for w in c.warnings if w["rule"] == "ENUM_TOLERATED"]
     assert (w["row"], w["column"], w["value"]) == (6, "重点关注", "待定")
+
+
+def test_a_region_found_nowhere_is_a_warning_naming_it(tmp_path: Path) -> None:
+    rows = [case(1, 行政区域="湘西州吉首市"), case(2, 行政区域="某开发区"), case(3, 行政区域="浏阳")]
+    path = write_xlsx(tmp_path / "r.xlsx", Sheet("第三批", grid(rows)))
+    c = check(path, get_inspection(HN))
+    assert c.errors == []
+    (w,) = [w for w in c.warnings if w["rule"] == "REGION_UNKNOWN"]
+    assert (w["row"], w["column"], w["value"]) == (4, "行政区域", "某开发区")
+    assert len(c.parsed) == 3  # loaded as written, not dropped
+    # An inspection with no configured cities has nothing to check against.
+    assert "REGION_UNKNOWN" not in check(path, get_inspection("p-xx-2025")).rules("warnings")
