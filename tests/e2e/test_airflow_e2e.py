@@ -113,6 +113,9 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+_HEX_DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
+
+
 def _cells_text(path: Path) -> str:
     wb = CalamineWorkbook.from_path(str(path))
     rows = (r for n in wb.sheet_names for r in wb.get_sheet_by_name(n).to_python())
@@ -127,8 +130,10 @@ def test_nothing_personal_is_published(demo_run: dict) -> None:
     assert personal_data(landing_text)
     swept = 0
     for path in (demo_run["data"] / "outbox").rglob("*"):
-        if path.suffix in (".csv", ".json"):
+        if path.suffix == ".csv":
             text = path.read_text(encoding="utf-8-sig")
+        elif path.suffix == ".json":  # a file's sha256 is no one's number, whatever digits it runs to
+            text = _HEX_DIGEST.sub("", path.read_text(encoding="utf-8"))
         elif path.suffix in (".html", ".svg"):  # what a reader sees, not the markup's coordinates
             text = html.unescape(re.sub(r"<[^>]*>", "\n", path.read_text(encoding="utf-8")))
         elif path.suffix == ".xlsx":
