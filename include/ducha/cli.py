@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     u.add_argument("--warehouse", default=None)
     u.add_argument("--out", type=Path, required=True)
+    u.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="only this batch's table, as of --as-of (default: the latest day), into <out>/<inspection>/batches/",
+    )
 
     lg = sub.add_parser("ledgers", help="the 交办/办理/办结 ledgers as of a day, and what is due or overdue")
     lg.add_argument("--as-of", type=_date, default=None, help="default: today in the project's timezone")
@@ -260,6 +266,8 @@ def _publish(args: argparse.Namespace) -> int:
     from ducha.warehouse.db import upgrade
 
     engine = upgrade(warehouse_url(args.warehouse))
+    if args.batch is not None:
+        return _publish_batch(engine, args)
     try:
         outcomes = publish_run(engine, args.out, inspection_id=args.inspection, as_of=args.as_of)
     except UnknownInspection as exc:
@@ -272,6 +280,26 @@ def _publish(args: argparse.Namespace) -> int:
             print(f"{o.inspection_id}: {len(o.files)} files as of {o.as_of} ({o.cases} cases) in {o.folder}")
         else:
             print(f"{o.inspection_id}: nothing to publish")
+    return EXIT_OK
+
+
+def _publish_batch(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from ducha.disclosure.publish import UnknownBatch, publish_batch
+
+    if not args.inspection:
+        print("ducha publish --batch: name the inspection (--inspection)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        o = publish_batch(engine, args.inspection, args.out, args.batch, as_of=args.as_of)
+    except UnknownBatch as exc:
+        print(f"ducha publish: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if o.folder is None:
+        print(f"{o.inspection_id}: nothing to publish")
+    else:
+        print(
+            f"{o.inspection_id} 第{args.batch}批: {len(o.files)} files as of {o.as_of} ({o.cases} cases) in {o.folder}"
+        )
     return EXIT_OK
 
 
@@ -343,7 +371,7 @@ def _status(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{i} {d}" for i, d in stale[:5]) + (" …" if len(stale) > 5 else "")
         print(f"  {len(stale)} day(s) loaded but not published (or stale): {shown} — run `ducha publish`")
     for insp_dir in sorted(p for p in dirs.outbox.glob("*") if p.is_dir()):
-        days = sorted(d.name for d in insp_dir.iterdir() if d.is_dir() and not d.name.startswith("."))
+        days = sorted(d.name for d in insp_dir.iterdir() if d.is_dir() and _is_day(d.name))  # not batches/
         if days:
             latest = insp_dir / days[-1]
             print(
@@ -411,6 +439,14 @@ def _batch_count(args: argparse.Namespace) -> int:
         f"otherwise until republished: ducha publish --inspection {args.inspection} --as-of <day> --out …"
     )
     return EXIT_OK
+
+
+def _is_day(name: str) -> bool:
+    try:
+        dt.date.fromisoformat(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _db(args: argparse.Namespace) -> int:

@@ -41,6 +41,11 @@ class Conventions:
     key_cases_sentence: bool
     verified_of_closed: bool
     weekly_on: tuple[int, ...]  # weekdays (Monday 0) the weekly report is written; all 7: every day
+    batch_tables: str = "on_arrival"  # on_arrival | with_results | when_complete
+    complete_percent: int = 100
+    update_wording: str = "（更新）"
+    batch_note: str = ""  # the note row under a batch table ({batch}: 第N批)
+    pending_rows: str = "publish"  # publish | hold: a batch with rows awaiting correction
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,13 @@ def conventions_from(own: dict) -> Conventions:
     days = list(WEEKDAYS) if weekly == ["every_day"] else weekly
     if not days or set(days) - set(WEEKDAYS):
         raise ValueError(f"conventions.weekly_on: [every_day] or days of {', '.join(WEEKDAYS)}")
+    if merged["batch_tables"] not in BATCH_TABLE_POLICIES:
+        raise ValueError(f"conventions.batch_tables: one of {', '.join(BATCH_TABLE_POLICIES)}")
+    percent = merged["complete_percent"]
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
+        raise ValueError("conventions.complete_percent: a whole number from 1 to 100")
+    if merged["pending_rows"] not in ("publish", "hold"):
+        raise ValueError("conventions.pending_rows: publish or hold")
     return Conventions(
         closure_counts=closure,
         feedback_days=_positive_days(merged["feedback_days"], "conventions.feedback_days"),
@@ -168,7 +180,15 @@ def conventions_from(own: dict) -> Conventions:
         key_cases_sentence=bool(paragraph["key_cases"]),
         verified_of_closed=bool(paragraph["verified_of_closed"]),
         weekly_on=tuple(sorted(WEEKDAYS.index(d) for d in set(days))),
+        batch_tables=str(merged["batch_tables"]),
+        complete_percent=percent,
+        update_wording=str(merged["update_wording"]),
+        batch_note=str(merged["batch_note"] or ""),
+        pending_rows=str(merged["pending_rows"]),
     )
+
+
+BATCH_TABLE_POLICIES = ("on_arrival", "with_results", "when_complete")
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

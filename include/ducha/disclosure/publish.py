@@ -95,6 +95,10 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
         source = warehouse_state(conn, inspection_id, day)
         states = T.case_states(conn, inspection_id, day)
         accounts = T.batch_accounts(conn, inspection_id, day, states)
+        before: dict[int, T.BatchAccount] = {}
+        if insp.conventions.pending_rows == "hold":  # the day before: was a batch held?
+            earlier = states[states["first_reported"] < day] if len(states) else states
+            before = T.batch_accounts(conn, inspection_id, day - dt.timedelta(days=1), earlier)
     states = T.with_cities(states, insp)  # read once, shared by every table and chart
     layout = T.layouts()[insp.layout]
     final = under(out_root, inspection_id, day.isoformat())
@@ -102,7 +106,7 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        entries = _write_day(tmp, states, insp, layout, day, accounts)
+        entries = _write_day(tmp, states, insp, layout, day, accounts, before)
         write_manifest(
             tmp,
             files=entries,
@@ -130,6 +134,70 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
     return PublishOutcome(inspection_id, day.isoformat(), str(final), entries, len(states))
 
 
+def publish_batch(
+    engine: Engine, inspection_id: str, out_root: Path, batch_no: int, *, as_of: dt.date | None = None
+) -> PublishOutcome:
+    """One batch's table (and its cities' copies) as of a day, on an operator's demand:
+    into ``out_root/<inspection>/batches/第N批（截至<day>）/``, beside the day folders,
+    so a day's folder stays what the warehouse alone decides. After its arrival day the
+    table is titled with the update wording ("（更新）")."""
+    insp = get_inspection(check_inspection_id(inspection_id))
+    with engine.connect() as conn:
+        day = as_of or T.latest_data_day(conn, inspection_id)
+        if day is None:
+            return PublishOutcome(inspection_id, None, None)
+        states = T.case_states(conn, inspection_id, day)
+        accounts = T.batch_accounts(conn, inspection_id, day, states)
+    states = T.with_cities(states[states["batch_no"] == batch_no], insp)
+    if states.empty:
+        raise UnknownBatch(f"{inspection_id} has no 第{batch_no}批 as of {day}")
+    update = day > min(states["first_reported"])
+    wording = insp.conventions.update_wording if update else ""
+    layout = T.layouts()[insp.layout]
+    created = dt.datetime.combine(day, dt.time(0, 0))
+    stem = T.batch_stem(batch_no, update, insp)
+    main = T.batch_sheet(
+        states,
+        batch_no,
+        layout,
+        accounts.get(batch_no),
+        update_wording=wording,
+        note=insp.conventions.batch_note,
+    )
+    sheets = [("", main)]
+    copies = T.city_sheets(states, batch_no, layout, insp, update_wording=wording)
+    sheets += list(zip(region_file_names([c for c, _ in copies]), (s for _, s in copies), strict=True))
+    final = under(out_root, inspection_id, "batches", f"{T.batch_label(batch_no)}（截至{day.isoformat()}）")
+    tmp = final.with_name("." + final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        files, entries = [], []
+        for name, sheet in sheets:
+            for ext in ("xlsx", "csv", "html") if not name else ("xlsx",):
+                path = under(tmp, f"{stem}{f'（{name}）' if name else ''}.{ext}")
+                files.append(TableFile(path, ext, (sheet,), created, sheet.title or stem))
+                entries.append(
+                    {"name": path.name, "rows": len(sheet.rows), "kind": "batch_region" if name else "batch"}
+                )
+        write_table_files(files, workers=1)
+        write_manifest(
+            tmp,
+            files=entries,
+            as_of=day.isoformat(),
+            extra={"inspection_id": inspection_id, "batch_no": batch_no},
+        )
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _swap_in(tmp, final)
+    return PublishOutcome(inspection_id, day.isoformat(), str(final), entries, len(states))
+
+
+class UnknownBatch(ValueError):
+    """A batch the inspection does not have (yet) on that day."""
+
+
 def region_file_names(regions: list[str]) -> list[str]:
     """One safe, distinct file-name part per region, in order. A region is a cell a clerk
     typed: it may hold separators ("长沙／岳麓区"), "..", or run to any length. Distinct
@@ -155,6 +223,7 @@ def _write_day(
     layout: T.Layout,
     day: dt.date,
     accounts: dict[int, T.BatchAccount],
+    accounts_before: dict[int, T.BatchAccount],
 ) -> list[dict[str, object]]:
     """Every table, chart and page of the day into ``tmp``; the manifest entries (the
     manifest adds each file's hash and size)."""
@@ -172,20 +241,37 @@ def _write_day(
                 {"name": path.name, "rows": len(sheets[0].rows) if rows is None else rows, "kind": kind}
             )
 
-    reported = T.batches_reported_on(states, day)
+    tables = T.batch_tables(states, day, insp)
+    if insp.conventions.pending_rows == "hold":
+        tables = T.held_and_released(
+            tables,
+            {b: a.pending for b, a in accounts.items()},
+            {b: a.pending for b, a in accounts_before.items()},
+        )
     # Split once: each batch's tables (and its cities' copies) read only its own rows, so
     # a day that brings many batches (a landing backlog) stays linear in the cases.
-    by_batch = dict(tuple(states[states["batch_no"].isin(reported)].groupby("batch_no", sort=True)))
-    for batch_no in reported:
-        rows = by_batch[batch_no]
-        stem = f"{T.batch_label(batch_no)}公开情况一览表"
+    wanted = [t.batch_no for t in tables]
+    by_batch = dict(tuple(states[states["batch_no"].isin(wanted)].groupby("batch_no", sort=True)))
+    for t in tables:
+        rows = by_batch[t.batch_no]
+        stem = T.batch_stem(t.batch_no, t.update, insp)
+        wording = insp.conventions.update_wording if t.update else ""
         table(
             stem,
-            [T.batch_sheet(rows, batch_no, layout, accounts.get(batch_no))],
-            "batch",
+            [
+                T.batch_sheet(
+                    rows,
+                    t.batch_no,
+                    layout,
+                    accounts.get(t.batch_no),
+                    update_wording=wording,
+                    note=insp.conventions.batch_note,
+                )
+            ],
+            "batch_update" if t.update else "batch",
             ("xlsx", "csv", "html"),
         )
-        copies = T.city_sheets(rows, batch_no, layout, insp)
+        copies = T.city_sheets(rows, t.batch_no, layout, insp, update_wording=wording)
         names = region_file_names([region for region, _ in copies])
         for (_, sheet), name in zip(copies, names, strict=True):
             # Each city publishes its own rows of the batch, keeping the batch-wide 序号.

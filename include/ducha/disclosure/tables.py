@@ -230,6 +230,78 @@ def batches_reported_on(states: pd.DataFrame, day: dt.date) -> list[int]:
     return sorted({int(b) for b in states.loc[states["first_reported"] == day, "batch_no"]})
 
 
+@dataclass(frozen=True)
+class BatchTable:
+    """A batch table to publish on a day: on its arrival, or again with results."""
+
+    batch_no: int
+    update: bool  # republished with its results: titled with the update wording
+
+
+def batch_tables(states: pd.DataFrame, day: dt.date, insp: Inspection) -> list[BatchTable]:
+    """The batch tables of ``day``, by the inspection's convention (``batch_tables``)."""
+    policy = insp.conventions.batch_tables
+    arrivals = batches_reported_on(states, day)
+    if policy == "on_arrival":
+        return [BatchTable(b, False) for b in arrivals]
+    if policy == "with_results":
+        updated = {int(b) for b in updated_cases(states, day)["batch_no"]} - set(arrivals)
+        return sorted([*(BatchTable(b, False) for b in arrivals), *(BatchTable(b, True) for b in updated)],
+                      key=lambda t: t.batch_no)  # fmt: skip
+    return [
+        BatchTable(b, False) for b in batches_completed_on(states, day, insp.conventions.complete_percent)
+    ]
+
+
+def held_and_released(
+    tables: list[BatchTable],
+    pending_now: dict[int, int],
+    pending_before: dict[int, int],
+) -> list[BatchTable]:
+    """``pending_rows: hold``: a batch's table waits while rows of it await correction,
+    and comes out on the day the last of them is corrected. ``pending_*``: batch ->
+    rows pending as of the day and as of the day before."""
+    kept = [t for t in tables if t.update or not pending_now.get(t.batch_no)]
+    released = [
+        BatchTable(b, False)
+        for b, before in pending_before.items()
+        if before and not pending_now.get(b) and all(t.batch_no != b for t in kept)
+    ]
+    return sorted([*kept, *released], key=lambda t: (t.batch_no, t.update))
+
+
+def batches_completed_on(states: pd.DataFrame, day: dt.date, percent: int) -> list[int]:
+    """Batches whose share of cases with results (fed back) first reaches ``percent`` on
+    ``day``: it did by the end of ``day`` and had not the day before."""
+    if states.empty:
+        return []
+    fed = pd.to_datetime(states["feedback_on"], errors="coerce")
+    first = pd.to_datetime(states["first_reported"], errors="coerce")
+    today = pd.Timestamp(day)
+    frame = pd.DataFrame(
+        {
+            "batch_no": states["batch_no"].astype(int),
+            "known_before": first < today,
+            "fed": (fed <= today).fillna(False),
+            "fed_before": (fed < today).fillna(False),
+        }
+    )
+    out = []
+    for batch_no, g in frame.groupby("batch_no", sort=True):
+        now = g["fed"].sum() * 100 >= percent * len(g)
+        before = g["known_before"].any() and (
+            g["fed_before"].sum() * 100 >= percent * g["known_before"].sum()
+        )
+        if now and not before:
+            out.append(int(batch_no))
+    return out
+
+
+def batch_stem(batch_no: int, update: bool, insp: Inspection) -> str:
+    """The file name stem of a batch table: "第三批公开情况一览表", "…（更新）"."""
+    return f"{batch_label(batch_no)}公开情况一览表" + (insp.conventions.update_wording if update else "")
+
+
 def updated_cases(states: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     """Earlier cases whose state changed on ``day``: re-published in the updates table."""
     if states.empty:
@@ -247,30 +319,45 @@ def cn_date(day: dt.date) -> str:
 
 
 def batch_sheet(
-    states: pd.DataFrame, batch_no: int, layout: Layout, account: BatchAccount | None = None
+    states: pd.DataFrame,
+    batch_no: int,
+    layout: Layout,
+    account: BatchAccount | None = None,
+    *,
+    update_wording: str = "",
+    note: str = "",
 ) -> Sheet:
     """The per-batch table, header exactly as published, 序号 numbered across the batch
-    (each city's copy: ``city_sheets``); its note says what became of the batch's cases."""
+    (each city's copy: ``city_sheets``); its note says what became of the batch's cases.
+    Republished with its results, it keeps its own title and date and adds
+    ``update_wording`` ("（更新）")."""
     rows = _batch_rows(states, batch_no)
     sheet = _batch_sheet(rows, batch_no, layout, range(1, len(rows) + 1))
+    if update_wording:
+        sheet = replace(sheet, title=(sheet.title or "") + update_wording)
+    if note:
+        sheet = replace(sheet, notes=[*sheet.notes, note.format(batch=batch_label(batch_no))])
     if account is None:
         return sheet
-    note = "注：" + account.sentence() + ("待补正的信访件核实补正后公开。" if account.pending else "")
-    return replace(sheet, notes=[*sheet.notes, note])
+    accounted = "注：" + account.sentence() + ("待补正的信访件核实补正后公开。" if account.pending else "")
+    return replace(sheet, notes=[*sheet.notes, accounted])
 
 
 def city_sheets(
-    states: pd.DataFrame, batch_no: int, layout: Layout, insp: Inspection
+    states: pd.DataFrame, batch_no: int, layout: Layout, insp: Inspection, *, update_wording: str = ""
 ) -> list[tuple[str, Sheet]]:
     """Each city's copy of a batch table: only its rows, keeping the batch-wide 序号, as
     cities publish them; in the configured order, from one sort and one split."""
     rows = _batch_rows(states, batch_no)
     numbered = rows.assign(_number=range(1, len(rows) + 1), _city=cities(rows, insp).to_numpy())
     parts = dict(tuple(numbered.groupby("_city", sort=False)))
-    return [
-        (city, _batch_sheet(parts[city], batch_no, layout, parts[city]["_number"].tolist(), city))
-        for city in batch_regions(rows, batch_no, insp)
-    ]
+    out = []
+    for city in batch_regions(rows, batch_no, insp):
+        sheet = _batch_sheet(parts[city], batch_no, layout, parts[city]["_number"].tolist(), city)
+        out.append(
+            (city, replace(sheet, title=(sheet.title or "") + update_wording) if update_wording else sheet)
+        )
+    return out
 
 
 def _batch_rows(states: pd.DataFrame, batch_no: int) -> pd.DataFrame:

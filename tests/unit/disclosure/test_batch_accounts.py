@@ -114,3 +114,31 @@ def test_a_count_given_later_leaves_earlier_days_as_they_were(tmp_path: Path) ->
     early, late = _accounts(ingestor, BATCH_DAY), _accounts(ingestor, NEXT_DAY)
     assert (early.transferred, early.expected, early.sentence()) == (None, 2, "本批交办2件，已公开2件。")
     assert (late.transferred, late.sentence()) == (5, "本批交办5件，已公开3件，尚未报送2件。")
+
+
+def test_hold_keeps_a_batch_back_until_its_last_row_is_corrected(
+    landed: Ingestor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from ducha.config import get_inspection
+    from ducha.disclosure import publish as P
+
+    insp = get_inspection(HN)
+    held = replace(insp, conventions=replace(insp.conventions, pending_rows="hold"))
+    monkeypatch.setattr(P, "get_inspection", lambda _id: held)
+    name = "第三批公开情况一览表.xlsx"
+    first = Path(publish(landed.engine, HN, tmp_path / "out", as_of=BATCH_DAY).folder or "")
+    assert not (first / name).exists()  # 1 row awaits correction: held
+    fixed = tmp_path / "landing" / HN / NEXT_DAY.isoformat()
+    write_xlsx(fixed / "b.xlsx", standard_sheet([case(3)]))
+    landed.ingest_day(NEXT_DAY)
+    second = Path(publish(landed.engine, HN, tmp_path / "out", as_of=NEXT_DAY).folder or "")
+    rows = CalamineWorkbook.from_path(str(second / name)).get_sheet_by_index(0).to_python()
+    assert rows[-1][0] == "注：本批交办4件，已公开3件，尚未报送1件。"  # released, whole
+    third = Path(
+        publish(landed.engine, HN, tmp_path / "out", as_of=NEXT_DAY + dt.timedelta(days=1)).folder or ""
+    )
+    assert not (third / name).exists()  # once
+    monkeypatch.setattr(P, "get_inspection", lambda _id: insp)  # publish (the default): at once
+    assert (Path(publish(landed.engine, HN, tmp_path / "d", as_of=BATCH_DAY).folder or "") / name).exists()
