@@ -16,6 +16,8 @@ from ducha.contract import CONFIG_DIR, load_contract
 from ducha.paths import check_inspection_id
 
 GENERIC_ID = "generic"
+# Where cases of a region found nowhere are counted and published (REGION_UNKNOWN).
+UNKNOWN_CITY = "未识别地区"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,13 @@ class Inspection:
         region of the generic profile) is its own group, with no code.
         """
         return _resolve_region(self.regions, region)
+
+    def city_of(self, region: str) -> str:
+        """The group a region is counted and published under: its city; for a name found
+        nowhere, one group, UNKNOWN_CITY (it is warned about at intake), not a table of
+        its own. Without configured cities (the generic profile), the region itself."""
+        city, code = _resolve_region(self.regions, region)
+        return city if code is not None or not self.regions else UNKNOWN_CITY
 
     def knows_region(self, region: str) -> bool:
         """Does the region name a place of the inspection's province? Always, for an

@@ -34,6 +34,9 @@ PENALTY_FIELDS = tuple(load_contract().penalty_fields)  # the contract's order
 EXTRA_FIELDS = ("key_case", "duplicate_of", *PENALTY_FIELDS)
 
 NEW_STATUS = "正在办理"
+# How clerks mark the 重点关注 column, batch by batch: (key case, other case). Each of
+# these is a configured word (contract.yaml flags).
+KEY_MARKS = (("是", ""), ("★", "一般"), ("√", "否"), ("重点", ""))
 PARTLY_CLOSED = "阶段性办结"
 CLOSED = "已办结"
 INVALID_STATUS = "处理中啦"  # day 2's fault
@@ -459,6 +462,7 @@ def plan(profile: Profile, days: int, rng: random.Random) -> tuple[list[Sheet], 
     for index in range(days):
         cases = _new_batch(profile, index, rng, city_weights, history)
         sheet = _batch_sheet(profile, index, cases)
+        _clerk_habits(index, rng, sheet, cases)
         extra = _apply_faults(profile, index, rng, sheet, cases, city_weights, dirty)
         if extra:
             extras.append(extra)
@@ -802,7 +806,7 @@ def _case_row(case: Case, result: Result | None) -> dict[str, object]:
         "summary": case.summary,
         "region": case.region,
         "pollution_types": case.types_text,
-        "key_case": "是" if case.key_case else "",
+        "key_case": KEY_MARKS[case.batch_no % len(KEY_MARKS)][0 if case.key_case else 1],
         "duplicate_of": case.duplicate_of,
         "status": NEW_STATUS,
     }
@@ -831,7 +835,8 @@ def _batch_sheet(profile: Profile, index: int, cases: list[Case]) -> Sheet:
         + f" 共{len(cases)}件）",
         columns=profile.columns,
         rows=[_case_row(case, None) for case in cases],
-        notes=f"注：1.本表所列为{label}交办信访件，调查核实和处理整改情况将陆续公开；2.“重点关注”为“是”的为重点件。（此行非数据）",
+        notes=f"注：1.本表所列为{label}交办信访件，调查核实和处理整改情况将陆续公开；"
+        f"2.“重点关注”为“{KEY_MARKS[batch_no % len(KEY_MARKS)][0]}”的为重点件。（此行非数据）",
         created=dt.datetime.combine(day, dt.time(18, 0)),
     )
 
@@ -853,6 +858,25 @@ def _update_sheet(profile: Profile, index: int, cases: list[Case]) -> Sheet | No
         notes="注：本表公开此前各批次交办件的最新办理情况，序号为原批次序号。（此行非数据）",
         created=dt.datetime.combine(day, dt.time(20, 0)),
     )
+
+
+# --- how clerks write -------------------------------------------------------------------------
+
+TRADITIONAL_BATCH = 4  # a batch typed partly on a Traditional-character system
+
+
+def _clerk_habits(index: int, rng: random.Random, sheet: Sheet, cases: list[Case]) -> None:
+    """Not faults: what real files hold. In one batch, some complaints are typed in
+    Traditional characters (free text is published as written), and stay so in every
+    later file about them."""
+    if index + 1 != TRADITIONAL_BATCH:
+        return
+    from ducha.text import traditional
+
+    firsts = [c for c in cases if not c.duplicate_of]  # a repeat reads "群众再次反映…" as sent
+    for case in rng.sample(firsts, k=max(1, len(firsts) // 8)):
+        case.summary = traditional(case.summary)
+        sheet.rows[case.seq - 1]["summary"] = case.summary
 
 
 # --- deliberate faults ------------------------------------------------------------------------
@@ -913,18 +937,17 @@ def _apply_faults(
 
 
 def _traditional_headers(sheet: Sheet) -> None:
-    import opencc  # already a dependency of ducha.text
+    from ducha.text import traditional
 
-    to_traditional = opencc.OpenCC("s2t")
     columns = []
     for col in sheet.columns:
         # Hong Kong / Taiwan sites write 核實, not opencc's 覈實.
-        header = to_traditional.convert(col.header).replace("覈", "核")
+        header = traditional(col.header).replace("覈", "核")
         if col.field in ("case_id", "verified"):  # a line break where the cell wraps
             header = header[:2] + "\n" + header[2:]
         columns.append(replace(col, header=header))
     sheet.columns = columns
-    sheet.sheet = to_traditional.convert(sheet.sheet)
+    sheet.sheet = traditional(sheet.sheet)
 
 
 def _extra_sheet(profile: Profile, index: int, rng: random.Random, city_weights: list[float]) -> Sheet:

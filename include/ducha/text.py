@@ -47,6 +47,18 @@ def simplified(value: str) -> str:
     return _t2s().convert(value)
 
 
+@cache
+def _s2t():
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def traditional(value: str) -> str:
+    """Simplified -> Traditional: how some clerks' systems type (the sample's use)."""
+    return _s2t().convert(value)
+
+
 def header_key(value: object) -> str:
     """The lookup form of a header cell: no spaces, half-width, Simplified."""
     return simplified(halfwidth(squash(value)))

@@ -13,7 +13,7 @@ from python_calamine import CalamineWorkbook
 
 from ducha.config import get_inspection
 from ducha.contract import strip_unit
-from ducha.sample import SampleSummary, generate
+from ducha.sample import KEY_MARKS, SampleSummary, generate
 from ducha.text import header_key, int_to_cn
 
 INSPECTION = "c3-hn-2024"
@@ -234,8 +234,9 @@ def test_regions_types_flags_and_repeats(sample: tuple[Path, SampleSummary]) -> 
             assert set(parts) <= TYPES and len(parts) == len(set(parts))
             types.update(parts)
             separators.update(c for c in str(r["问题类型"]) if c in "、，")
-            assert r["重点关注"] in ("", "是")
-            keys += r["重点关注"] == "是"
+            marks = KEY_MARKS[(i + 1) % len(KEY_MARKS)]  # batch i + 1's way of marking
+            assert r["重点关注"] in marks
+            keys += r["重点关注"] == marks[0]
             if r["重复件"]:  # an earlier case, same place and problem
                 repeats += 1
                 original = seen[str(r["重复件"])]
@@ -345,3 +346,22 @@ def test_dirty_faults_are_listed_and_really_in_the_files(sample: tuple[Path, Sam
     assert "受理编号" not in {header_key(h) for h in header}
     assert "交办问题基本情况" in header and 3 <= len(data) <= 6
     assert "受理编号" in dirty_line(summary, "补报材料.xlsx")
+
+
+def test_one_batch_holds_complaints_typed_in_traditional_characters(
+    sample: tuple[Path, SampleSummary],
+) -> None:
+    from ducha.sample import TRADITIONAL_BATCH
+    from ducha.text import simplified
+
+    root, _ = sample
+    summaries = [str(r["交办问题基本情况"]) for r in batch_rows(root, TRADITIONAL_BATCH - 1)]
+    typed = [s for s in summaries if simplified(s) != s]
+    assert 0 < len(typed) < len(summaries)  # some, as a clerk's system typed them
+    others = [
+        str(r["交办问题基本情况"])
+        for i in range(DAYS)
+        if i != TRADITIONAL_BATCH - 1
+        for r in batch_rows(root, i)
+    ]
+    assert all(simplified(s) == s for s in others if not s.startswith("群众再次反映"))

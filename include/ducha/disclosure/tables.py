@@ -384,7 +384,7 @@ def cities(states: pd.DataFrame, insp: Inspection) -> pd.Series:
     """The city of each case (its ``city`` column, when the caller has added it)."""
     if "city" in states.columns:
         return states["city"]
-    names = {r: insp.resolve_region(str(r))[0] for r in states["region"].unique()}
+    names = {r: insp.city_of(str(r)) for r in states["region"].unique()}
     return states["region"].map(names)
 
 

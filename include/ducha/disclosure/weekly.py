@@ -6,7 +6,7 @@ Series (all as of ``as_of``, from ``tables.case_states``):
 - by batch: cases transferred per batch, split by status (已办结 / 阶段性办结 / 未办结);
 - by pollution type: cases per type (one case may have several types, so the counts
   add up to more than the cases);
-- by region: cases, closed cases and closure rate per city (``Inspection.resolve_region``);
+- by region: cases, closed cases and closure rate per city (``Inspection.city_of``);
 - closure progress: for each day from the first transfer to ``as_of``, cases transferred
   by then and cases closed by then (first reported closed on or before that day, among
   the cases closed as of ``as_of``, so the line ends at the published closed count).
@@ -140,7 +140,7 @@ def _types_of(value: object) -> list[str]:
 def _region_of(insp: Inspection, value: object) -> str:
     if is_missing(value) or not str(value).strip():
         return UNKNOWN_REGION
-    return insp.resolve_region(str(value).strip())[0]
+    return insp.city_of(str(value).strip())
 
 
 def weekly_data(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> WeeklyData:

@@ -23,7 +23,7 @@ from ducha.config import data_dirs, get_inspection, registry
 from ducha.disclosure.publish import publish_all, region_file_names
 from ducha.paths import safe_name
 from ducha.pipeline import Ingestor
-from tests.unit.intake.conftest import BATCH_DAY, HN, case, case_id, standard_sheet, write_xlsx
+from tests.unit.intake.conftest import BATCH_DAY, GENERIC, HN, case, case_id, standard_sheet, write_xlsx
 from tests.unit.test_cli import run
 
 # values.region() makes the full-width slash a "/"; a name of no place (a real one,
@@ -34,6 +34,9 @@ LONG = "某" * 120  # 360 bytes: more than a file name may have
 HOSTILE = {"fullwidth-slash": SLASH, "dotdot-climb": CLIMB, "over-255-bytes": LONG}
 PER_REGION = re.compile(r"^第三批公开情况一览表（(.+)）\.xlsx$")
 CASE_ID = re.compile(r"D3HN\d{12}")
+# No configured cities: every region cell gets a table of its own, hostile ones included
+# (a configured inspection groups a region found nowhere under 未识别地区).
+INSP = GENERIC
 KEEP_DAY = dt.date(2021, 4, 13)
 
 
@@ -46,12 +49,14 @@ def _files(root: Path) -> dict[Path, str]:
     }
 
 
-def _ingest(data: Path, regions: list[str], *, with_plain_case: bool = True) -> Ingestor:
+def _ingest(
+    data: Path, regions: list[str], *, with_plain_case: bool = True, inspection: str = INSP
+) -> Ingestor:
     """A warehouse holding one batch: case 1 in 长沙市岳麓区 (unless left out), then one case
     per region given, each typed into the 行政区域 cell of a real workbook."""
     rows = [case(1)] if with_plain_case else []
     rows += [case(n, 行政区域=region) for n, region in enumerate(regions, start=2)]
-    write_xlsx(data / "landing" / HN / BATCH_DAY.isoformat() / "第三批.xlsx", standard_sheet(rows))
+    write_xlsx(data / "landing" / inspection / BATCH_DAY.isoformat() / "第三批.xlsx", standard_sheet(rows))
     ingestor = Ingestor(data_dirs(data), f"sqlite:///{data / 'w.sqlite'}")
     (outcome,) = ingestor.ingest_day(BATCH_DAY).files
     assert outcome.status in ("loaded", "partial") and outcome.rows_loaded == len(rows), outcome
@@ -70,11 +75,11 @@ def _publish_and_check_containment(ingestor: Ingestor, tmp_path: Path, *, again:
     outbox = (tmp_path / "data" / "outbox").resolve()  # data_dirs(data).outbox, as the DAG publishes
     before = _files(tmp_path)
     try:
-        outcomes, failure = publish_all(ingestor.engine, outbox, inspection_id=HN, as_of=BATCH_DAY), None
+        outcomes, failure = publish_all(ingestor.engine, outbox, inspection_id=INSP, as_of=BATCH_DAY), None
     except Exception as exc:  # checked after the files: a crash may come after an escape
         outcomes, failure = [], exc
     after = _files(tmp_path)
-    day = outbox / HN / BATCH_DAY.isoformat()
+    day = outbox / INSP / BATCH_DAY.isoformat()
     written = sorted(p for p, h in after.items() if before.get(p) != h)
     outside = [str(p) for p in written if not p.resolve().is_relative_to(outbox)]
     assert not outside, f"written outside the outbox {outbox}: {outside}"
@@ -88,7 +93,7 @@ def _publish_and_check_containment(ingestor: Ingestor, tmp_path: Path, *, again:
     assert not stray, f"written outside {day}: {stray}"  # no temporary folder or file left
     assert written or again  # a republish of the same data may leave every byte as it was
     assert [(o.inspection_id, o.as_of, o.folder and Path(o.folder).resolve()) for o in outcomes] == [
-        (HN, BATCH_DAY.isoformat(), day)
+        (INSP, BATCH_DAY.isoformat(), day)
     ]
     return day
 
@@ -142,6 +147,16 @@ def test_all_hostile_regions_get_distinct_tables_and_republish_byte_for_byte(tmp
     assert {p.name: h for p, h in _files(again).items() if p.name != "manifest.json"} == first
 
 
+def test_regions_found_nowhere_share_one_group_in_a_configured_inspection(tmp_path: Path) -> None:
+    ingestor = _ingest(tmp_path / "data", ["某开发区", "另一处"], inspection=HN)
+    (outcome,) = publish_all(ingestor.engine, tmp_path / "data" / "outbox", inspection_id=HN, as_of=BATCH_DAY)
+    day = Path(outcome.folder or "")
+    assert _per_region(day) == {
+        "第三批公开情况一览表（长沙市）.xlsx": {case_id(1)},
+        "第三批公开情况一览表（未识别地区）.xlsx": {case_id(2), case_id(3)},
+    }
+
+
 def test_regions_that_collide_after_cleaning_still_publish_one_table_each(tmp_path: Path) -> None:
     # Sorted as publishing orders them: "开发区_东" < "开发区_东~2" < "开发区|东"; the third
     # cleans to "开发区_东", and its first rename "开发区_东~2" is taken too.
@@ -185,7 +200,7 @@ def test_publish_all_refuses_an_inspection_it_does_not_know(tmp_path: Path) -> N
     assert type(raised.value).__name__ == "UnknownInspection"
     assert _files(tmp_path) == before and not any(outbox.rglob("*"))
     # The inspection the warehouse holds still publishes.
-    assert publish_all(ingestor.engine, outbox, inspection_id=HN, as_of=BATCH_DAY)[0].cases == 1
+    assert publish_all(ingestor.engine, outbox, inspection_id=INSP, as_of=BATCH_DAY)[0].cases == 1
 
 
 def test_cli_publish_with_an_inspection_that_is_a_path_exits_2_and_keeps_the_folder(tmp_path: Path) -> None:
@@ -243,6 +258,6 @@ def test_a_publish_that_fails_midway_leaves_the_last_good_day_and_no_temporary_f
 
     monkeypatch.setattr("ducha.disclosure.publish.write_weekly", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        publish_all(ingestor.engine, tmp_path / "data" / "outbox", inspection_id=HN, as_of=BATCH_DAY)
+        publish_all(ingestor.engine, tmp_path / "data" / "outbox", inspection_id=INSP, as_of=BATCH_DAY)
     assert _files(day) == good  # the published day is untouched
     assert [p.name for p in day.parent.iterdir()] == [day.name]  # no ".<day>.tmp" beside it

@@ -70,3 +70,20 @@ def test_a_region_found_nowhere_is_a_warning_naming_it(tmp_path: Path) -> None:
     assert len(c.parsed) == 3  # loaded as written, not dropped
     # An inspection with no configured cities has nothing to check against.
     assert "REGION_UNKNOWN" not in check(path, get_inspection("p-xx-2025")).rules("warnings")
+
+
+def test_the_samples_key_case_marks_read_as_the_batch_means_them(tmp_path: Path) -> None:
+    from ducha.intake import parse_file
+    from ducha.sample import KEY_MARKS, generate
+
+    summary = generate(tmp_path, HN, days=4, seed=3)
+    batch_files = sorted(p for p in summary.files if "交办清单" in p.name)
+    assert len(batch_files) == 4
+    for path in batch_files:
+        parsed = parse_file(path, get_inspection(HN))
+        (batch_no,) = parsed.batches
+        mark, _ = KEY_MARKS[batch_no % len(KEY_MARKS)]
+        rows = parsed.rows
+        assert [r.values["key_case"] for r in rows] == [r.raw["重点关注"] == mark for r in rows]
+        assert not [i for r in rows for i in r.issues if i.rule == "ENUM_TOLERATED"]
+    assert {KEY_MARKS[b % len(KEY_MARKS)][0] for b in range(1, 5)} == {"是", "★", "√", "重点"}

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, inspect, select, text
 from ducha.config import DataDirs, data_dirs, get_inspection
 from ducha.intake.reader import read_raw
 from ducha.pipeline import DayOutcome, Ingestor
-from ducha.sample import SampleSummary, generate
+from ducha.sample import KEY_MARKS, SampleSummary, generate
 from ducha.warehouse.schema import batches, case_versions, cases, files, quarantined_rows
 from tests.unit.intake.conftest import Sheet, write_xlsx
 
@@ -522,7 +522,8 @@ def test_a_blank_fact_keeps_what_is_known(loaded: Warehouse, tmp_path: Path) -> 
     versions = _count(w.engine, case_versions)
     name, rows, untouched = _untouched_rows(w)
     key, seq, ids = _col(rows, "重点关注"), _col(rows, "序号"), _col(rows, "受理编号")
-    target = next(r for r in untouched if r[key] == "是")
+    mark = KEY_MARKS[1 % len(KEY_MARKS)][0]  # how the sample's 第一批 marks a key case
+    target = next(r for r in untouched if r[key] == mark)
     target[key] = ""
     target[seq] = None
     path = write_xlsx(w.landing(DAY5) / "第一批交办清单（漏填）.xlsx", Sheet(name, [*rows[:2], *untouched]))
