@@ -328,7 +328,7 @@ def _status(args: argparse.Namespace) -> int:
 
     from ducha.config import data_dirs, warehouse_url
     from ducha.disclosure.publish import stale_days
-    from ducha.intake.batch import batch_number
+    from ducha.intake.batch import batch_number, iso_day
     from ducha.warehouse.db import upgrade
     from ducha.warehouse.load import counts
     from ducha.warehouse.schema import files, quarantined_rows
@@ -371,7 +371,7 @@ def _status(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{i} {d}" for i, d in stale[:5]) + (" …" if len(stale) > 5 else "")
         print(f"  {len(stale)} day(s) loaded but not published (or stale): {shown} — run `ducha publish`")
     for insp_dir in sorted(p for p in dirs.outbox.glob("*") if p.is_dir()):
-        days = sorted(d.name for d in insp_dir.iterdir() if d.is_dir() and _is_day(d.name))  # not batches/
+        days = sorted(d.name for d in insp_dir.iterdir() if d.is_dir() and iso_day(d.name))  # not batches/
         if days:
             latest = insp_dir / days[-1]
             print(
@@ -439,14 +439,6 @@ def _batch_count(args: argparse.Namespace) -> int:
         f"otherwise until republished: ducha publish --inspection {args.inspection} --as-of <day> --out …"
     )
     return EXIT_OK
-
-
-def _is_day(name: str) -> bool:
-    try:
-        dt.date.fromisoformat(name)
-    except ValueError:
-        return False
-    return True
 
 
 def _db(args: argparse.Namespace) -> int:

@@ -108,16 +108,21 @@ class Inspection:
     def deadline_for(self, region: str) -> int:
         """Days a case of ``region`` has from its transfer: its city's own deadline where
         the city set one, else the inspection's."""
-        city, _ = self.resolve_region(region)
-        own = next((r.deadline_days for r in self.regions if r.name == city), None)
-        return self.deadline_days if own is None else own
+        own = self._city_region(region)
+        return self.deadline_days if own is None or own.deadline_days is None else own.deadline_days
 
     def feedback_days_for(self, region: str) -> int:
         """Days a case of ``region`` has to be closed to count as 按时办结: its city's own
         feedback deadline where the city set one, else the convention's."""
+        own = self._city_region(region)
+        if own is None or own.feedback_days is None:
+            return self.conventions.feedback_days
+        return own.feedback_days
+
+    def _city_region(self, region: str) -> Region | None:
+        """The configured city a region belongs to (its own deadlines), if any."""
         city, _ = self.resolve_region(region)
-        own = next((r.feedback_days for r in self.regions if r.name == city), None)
-        return self.conventions.feedback_days if own is None else own
+        return next((r for r in self.regions if r.name == city), None)
 
     @property
     def scope_word(self) -> str:

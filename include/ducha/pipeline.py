@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ducha.config import DataDirs, Inspection, get_inspection, project_settings, registry
+from ducha.intake.batch import iso_day
 from ducha.intake.parse import ParsedFile, parse_file, sha256_of
 from ducha.paths import UnsafePath, check_inspection_id, safe_name, under
 from ducha.reports import file_report, refusal_report, write_reports
@@ -84,17 +85,10 @@ def landing_folders(
                 out.append((insp_dir.name, day, folder))
             continue
         for folder in sorted(insp_dir.iterdir()):
-            folder_day = _iso_day(folder.name)
+            folder_day = iso_day(folder.name)
             if folder_day is not None and folder_day <= day and folder.is_dir():
                 out.append((insp_dir.name, folder_day, folder))
     return out
-
-
-def _iso_day(name: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(name) if len(name) == 10 else None
-    except ValueError:
-        return None
 
 
 def landed_files(folder: Path) -> list[Path]:

@@ -15,6 +15,8 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,10 +104,7 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
     states = T.with_cities(states, insp)  # read once, shared by every table and chart
     layout = T.layouts()[insp.layout]
     final = under(out_root, inspection_id, day.isoformat())
-    tmp = under(out_root, inspection_id, f".{day.isoformat()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with _aside(final) as tmp:
         entries = _write_day(tmp, states, insp, layout, day, accounts, before)
         write_manifest(
             tmp,
@@ -127,10 +126,6 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
                 "warehouse": source,
             },
         )
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)  # no half-written day left beside the outbox
-        raise
-    _swap_in(tmp, final)
     return PublishOutcome(inspection_id, day.isoformat(), str(final), entries, len(states))
 
 
@@ -152,46 +147,19 @@ def publish_batch(
     if states.empty:
         raise UnknownBatch(f"{inspection_id} has no 第{batch_no}批 as of {day}")
     update = day > min(states["first_reported"])
-    wording = insp.conventions.update_wording if update else ""
-    layout = T.layouts()[insp.layout]
     created = dt.datetime.combine(day, dt.time(0, 0))
-    stem = T.batch_stem(batch_no, update, insp)
-    main = T.batch_sheet(
-        states,
-        batch_no,
-        layout,
-        accounts.get(batch_no),
-        update_wording=wording,
-        note=insp.conventions.batch_note,
-    )
-    sheets = [("", main)]
-    copies = T.city_sheets(states, batch_no, layout, insp, update_wording=wording)
-    sheets += list(zip(region_file_names([c for c, _ in copies]), (s for _, s in copies), strict=True))
     final = under(out_root, inspection_id, "batches", f"{T.batch_label(batch_no)}（截至{day.isoformat()}）")
-    tmp = final.with_name("." + final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        files, entries = [], []
-        for name, sheet in sheets:
-            for ext in ("xlsx", "csv", "html") if not name else ("xlsx",):
-                path = under(tmp, f"{stem}{f'（{name}）' if name else ''}.{ext}")
-                files.append(TableFile(path, ext, (sheet,), created, sheet.title or stem))
-                entries.append(
-                    {"name": path.name, "rows": len(sheet.rows), "kind": "batch_region" if name else "batch"}
-                )
-        write_table_files(files, workers=1)
+    with _aside(final) as tmp:
+        tables = _Tables(tmp, created)
+        _batch_files(tables, states, batch_no, update, accounts.get(batch_no), T.layouts()[insp.layout], insp)
+        write_table_files(tables.files, workers=1)
         write_manifest(
             tmp,
-            files=entries,
+            files=tables.entries,
             as_of=day.isoformat(),
             extra={"inspection_id": inspection_id, "batch_no": batch_no},
         )
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _swap_in(tmp, final)
-    return PublishOutcome(inspection_id, day.isoformat(), str(final), entries, len(states))
+    return PublishOutcome(inspection_id, day.isoformat(), str(final), tables.entries, len(states))
 
 
 class UnknownBatch(ValueError):
@@ -228,54 +196,22 @@ def _write_day(
     """Every table, chart and page of the day into ``tmp``; the manifest entries (the
     manifest adds each file's hash and size)."""
     created = dt.datetime.combine(day, dt.time(0, 0))  # fixed metadata: same data, same bytes
-    files: list[TableFile] = []
-    entries: list[dict[str, object]] = []
-
-    def table(
-        stem: str, sheets: list[Sheet], kind: str, formats: tuple[TableFormat, ...], rows: int | None = None
-    ) -> None:
-        for ext in formats:
-            path = under(tmp, f"{stem}.{ext}")
-            files.append(TableFile(path, ext, tuple(sheets), created, sheets[0].title or stem))
-            entries.append(
-                {"name": path.name, "rows": len(sheets[0].rows) if rows is None else rows, "kind": kind}
-            )
-
-    tables = T.batch_tables(states, day, insp)
+    table = _Tables(tmp, created)
+    batch_tables = T.batch_tables(states, day, insp)
     if insp.conventions.pending_rows == "hold":
-        tables = T.held_and_released(
-            tables,
+        batch_tables = T.held_and_released(
+            batch_tables,
             {b: a.pending for b, a in accounts.items()},
             {b: a.pending for b, a in accounts_before.items()},
         )
     # Split once: each batch's tables (and its cities' copies) read only its own rows, so
     # a day that brings many batches (a landing backlog) stays linear in the cases.
-    wanted = [t.batch_no for t in tables]
+    wanted = [t.batch_no for t in batch_tables]
     by_batch = dict(tuple(states[states["batch_no"].isin(wanted)].groupby("batch_no", sort=True)))
-    for t in tables:
-        rows = by_batch[t.batch_no]
-        stem = T.batch_stem(t.batch_no, t.update, insp)
-        wording = insp.conventions.update_wording if t.update else ""
-        table(
-            stem,
-            [
-                T.batch_sheet(
-                    rows,
-                    t.batch_no,
-                    layout,
-                    accounts.get(t.batch_no),
-                    update_wording=wording,
-                    note=insp.conventions.batch_note,
-                )
-            ],
-            "batch_update" if t.update else "batch",
-            ("xlsx", "csv", "html"),
+    for t in batch_tables:
+        _batch_files(
+            table, by_batch[t.batch_no], t.batch_no, t.update, accounts.get(t.batch_no), layout, insp
         )
-        copies = T.city_sheets(rows, t.batch_no, layout, insp, update_wording=wording)
-        names = region_file_names([region for region, _ in copies])
-        for (_, sheet), name in zip(copies, names, strict=True):
-            # Each city publishes its own rows of the batch, keeping the batch-wide 序号.
-            table(f"{stem}（{name}）", [sheet], "batch_region", ("xlsx",))
     updates = T.updated_cases(states, day)
     if len(updates):
         table(
@@ -286,13 +222,77 @@ def _write_day(
         )
     summary = T.summary_sheets(states, insp, day)
     table(f"累计情况汇总（截至{day.isoformat()}）", summary, "summary", ("xlsx", "html"), rows=len(states))
-    write_table_files(files, workers=publish_workers())
+    write_table_files(table.files, workers=publish_workers())
     # The periodic report, on its own days: native Excel charts, and the same charts as
     # SVG for the web.
     if insp.weekly_due(day):
         for path in write_weekly(tmp, states, insp, day, created=created):
-            entries.append({"name": path.name, "rows": len(states), "kind": "weekly"})
-    return entries
+            table.entries.append({"name": path.name, "rows": len(states), "kind": "weekly"})
+    return table.entries
+
+
+class _Tables:
+    """The table files of a folder being built, and their manifest entries (the
+    manifest adds each file's hash and size)."""
+
+    def __init__(self, folder: Path, created: dt.datetime) -> None:
+        self.folder, self.created = folder, created
+        self.files: list[TableFile] = []
+        self.entries: list[dict[str, object]] = []
+
+    def __call__(
+        self,
+        stem: str,
+        sheets: list[Sheet],
+        kind: str,
+        formats: tuple[TableFormat, ...],
+        rows: int | None = None,
+    ) -> None:
+        for ext in formats:
+            path = under(self.folder, f"{stem}.{ext}")
+            self.files.append(TableFile(path, ext, tuple(sheets), self.created, sheets[0].title or stem))
+            self.entries.append(
+                {"name": path.name, "rows": len(sheets[0].rows) if rows is None else rows, "kind": kind}
+            )
+
+
+def _batch_files(
+    table: _Tables,
+    rows: pd.DataFrame,
+    batch_no: int,
+    update: bool,
+    account: T.BatchAccount | None,
+    layout: T.Layout,
+    insp: Inspection,
+) -> None:
+    """A batch's table (xlsx, csv, html) and each city's copy of it (xlsx); republished
+    with its results, titled and named with the update wording."""
+    stem = T.batch_stem(batch_no, update, insp)
+    wording = insp.conventions.update_wording if update else ""
+    sheet = T.batch_sheet(
+        rows, batch_no, layout, account, update_wording=wording, note=insp.conventions.batch_note
+    )
+    table(stem, [sheet], "batch_update" if update else "batch", ("xlsx", "csv", "html"))
+    copies = T.city_sheets(rows, batch_no, layout, insp, update_wording=wording)
+    names = region_file_names([region for region, _ in copies])
+    for (_, copy), name in zip(copies, names, strict=True):
+        # Each city publishes its own rows of the batch, keeping the batch-wide 序号.
+        table(f"{stem}（{name}）", [copy], "batch_region", ("xlsx",))
+
+
+@contextmanager
+def _aside(final: Path) -> Iterator[Path]:
+    """A folder built beside ``final`` (".<name>.tmp") and swapped in whole when the
+    block ends; removed, leaving ``final`` as it was, if the block fails."""
+    tmp = final.with_name(f".{final.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # no half-written folder left beside the outbox
+        raise
+    _swap_in(tmp, final)
 
 
 def _swap_in(tmp: Path, final: Path) -> None:

@@ -74,6 +74,14 @@ def _title_batch(title: str) -> int | None:
     return cn_to_int((dated or found)[-1 if not dated else 0].group(1))
 
 
+def iso_day(name: str) -> dt.date | None:
+    """A folder named by its day (YYYY-MM-DD), else None."""
+    try:
+        return dt.date.fromisoformat(name) if len(name) == 10 else None
+    except ValueError:
+        return None
+
+
 def landing_day(path_parts: tuple[str, ...]) -> dt.date | None:
     """The YYYY-MM-DD folder of landing/<inspection>/<YYYY-MM-DD>/file, if any."""
     for part in reversed(path_parts[:-1]):

@@ -96,15 +96,6 @@ def test_sqlite_pending_rows_query_searches_by_key(tmp_path: Path) -> None:
     assert all(p.startswith("SEARCH") for p in plan[1:]), plan
 
 
-@pytest.mark.postgres
-def test_postgres_pending_rows_query_has_no_per_row_subquery(postgres_url: str) -> None:
-    eng = upgrade(postgres_url)
-    with eng.connect() as conn:
-        statement, params = _batch_accounts_sql(conn)
-        (plan,) = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", params).one()
-    assert _subplans(plan[0]["Plan"]) == [], plan
-
-
 def test_sqlite_publishing_query_scans_only_its_outer_loop(tmp_path: Path) -> None:
     """Each inner loop of the join is an index search: a SCAN there (of a table, or of a
     materialised subquery such as a per-case GROUP BY) runs once per case. Publishing's
@@ -119,9 +110,10 @@ def test_sqlite_publishing_query_scans_only_its_outer_loop(tmp_path: Path) -> No
 
 
 @pytest.mark.postgres
-def test_postgres_publishing_query_has_no_per_case_subquery(postgres_url: str) -> None:
+@pytest.mark.parametrize("sent", [_case_states_sql, _batch_accounts_sql], ids=["case_states", "pending_rows"])
+def test_postgres_publishing_queries_have_no_per_case_subquery(postgres_url: str, sent) -> None:  # type: ignore[no-untyped-def]
     eng = upgrade(postgres_url)
     with eng.connect() as conn:
-        statement, params = _case_states_sql(conn)
+        statement, params = sent(conn)
         (plan,) = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", params).one()
     assert _subplans(plan[0]["Plan"]) == [], plan
