@@ -12,10 +12,20 @@ import pytest
 from sqlalchemy import Engine, insert, text
 
 from ducha.warehouse.db import upgrade
-from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_latest, case_versions, cases, inspections
-from tests.unit.warehouse.test_plans import QUERIES, _case_states_sql
+from ducha.warehouse.schema import (
+    PENALTY_COLUMNS,
+    batches,
+    case_latest,
+    case_versions,
+    cases,
+    files,
+    inspections,
+    quarantined_rows,
+)
+from tests.unit.warehouse.test_plans import QUERIES, _batch_accounts_sql, _case_states_sql
 
 CASES = 100_000
+QUARANTINED = 5_000
 DAY = dt.date(2024, 6, 1)
 # A query that does scan per case (the shape v_case_latest once had): the checks must
 # flag it, or they prove nothing. Explained only, never run.
@@ -112,6 +122,32 @@ def _fill(engine: Engine) -> None:
         conn.execute(insert(cases), case_rows)
         conn.execute(insert(case_versions), versions)
         conn.execute(insert(case_latest), latest)
+        # Files, and rows of them in quarantine (half corrected by a later file): what the
+        # 待补正 count of each batch reads.
+        shas = [f"{n:064x}" for n in range(40)]
+        conn.execute(
+            insert(files),
+            [
+                {
+                    "sha256": sha, "inspection_id": "x" if n % 2 else "y", "name": f"{n}.xlsx",
+                    "stored_path": f"{n}.xlsx", "size": 1, "received_on": DAY + dt.timedelta(days=n % 10),
+                    "batch_no": 1 + n % 10, "status": "partial", "rows_total": 1, "rows_loaded": 0,
+                    "rows_quarantined": 1, "warnings": 0,
+                }
+                for n, sha in enumerate(shas)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            insert(quarantined_rows),
+            [
+                {
+                    "file_sha256": shas[n % 40], "sheet": "s", "row": n, "inspection_id": "x" if n % 2 else "y",
+                    "case_id": f"D3HNQ{n:07d}", "raw": {}, "errors": [], "resolved": n % 2 == 0,
+                    "resolved_by": shas[(n + 1) % 40] if n % 2 == 0 else None,
+                }
+                for n in range(QUARANTINED)
+            ],
+        )  # fmt: skip
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
 
@@ -145,9 +181,10 @@ def test_sqlite_plans_at_size_scan_nothing_per_case(sqlite_at_size: Engine) -> N
         for query in QUERIES:
             plan = conn.execute(text(f"EXPLAIN QUERY PLAN {query}")).all()
             assert not _sqlite_inner_scans(plan), (query, [r[3] for r in plan])
-        statement, params = _case_states_sql(conn)
-        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
-    assert not _sqlite_inner_scans(plan), [r[3] for r in plan]
+        for sent in (_case_states_sql, _batch_accounts_sql):
+            statement, params = sent(conn)
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+            assert not _sqlite_inner_scans(plan), [r[3] for r in plan]
 
 
 def _per_row_scans(node: dict, inner: bool = False) -> list[str]:
@@ -171,9 +208,10 @@ def test_postgres_plans_at_size_scan_nothing_per_case(postgres_at_size: Engine) 
         for query in QUERIES:
             (plan,) = conn.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}")).one()
             assert _per_row_scans(plan[0]["Plan"]) == [], (query, plan)
-        statement, params = _case_states_sql(conn)
-        (plan,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).one()
-    assert _per_row_scans(plan[0]["Plan"]) == [], plan
+        for sent in (_case_states_sql, _batch_accounts_sql):
+            statement, params = sent(conn)
+            (plan,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).one()
+            assert _per_row_scans(plan[0]["Plan"]) == [], plan
 
 
 def _lookup_statements(conn, known: int) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
