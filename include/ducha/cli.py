@@ -86,6 +86,15 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="only this batch's table, as of --as-of (default: the latest day), into <out>/<inspection>/batches/",
     )
+    u.add_argument(
+        "--pending",
+        choices=("publish", "hold"),
+        default=None,
+        help="with --batch, for a batch with rows awaiting correction (待补正): publish it now, or hold it "
+        "until they are corrected; recorded in the warehouse, it applies to the day tables from --as-of on",
+    )
+    u.add_argument("--by", default=None, help="who decides --pending (default: the login name)")
+    u.add_argument("--note", default="", help="why, kept with the decision")
 
     lg = sub.add_parser("ledgers", help="the 交办/办理/办结 ledgers as of a day, and what is due or overdue")
     lg.add_argument("--as-of", type=_date, default=None, help="default: today in the project's timezone")
@@ -265,6 +274,9 @@ def _publish(args: argparse.Namespace) -> int:
     from ducha.disclosure.publish import UnknownInspection, publish_run
     from ducha.warehouse.db import upgrade
 
+    if args.pending and args.batch is None:
+        print("ducha publish: --pending decides for one batch: give --batch", file=sys.stderr)
+        return EXIT_USAGE
     engine = upgrade(warehouse_url(args.warehouse))
     if args.batch is not None:
         return _publish_batch(engine, args)
@@ -284,18 +296,38 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _publish_batch(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from ducha.disclosure.publish import UnknownBatch, publish_batch
+    import getpass
+
+    from ducha.disclosure.publish import PendingChoiceNeeded, UnknownBatch, publish_batch
 
     if not args.inspection:
         print("ducha publish --batch: name the inspection (--inspection)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        o = publish_batch(engine, args.inspection, args.out, args.batch, as_of=args.as_of)
+        o = publish_batch(
+            engine,
+            args.inspection,
+            args.out,
+            args.batch,
+            as_of=args.as_of,
+            pending=args.pending,
+            decided_by=args.by or getpass.getuser(),
+            note=args.note,
+        )
     except UnknownBatch as exc:
         print(f"ducha publish: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except PendingChoiceNeeded as exc:
+        print(f"ducha publish: {exc}; nothing published", file=sys.stderr)
+        return EXIT_REJECTED
+    if o.decision is not None:
+        d = o.decision
+        print(
+            f"{o.inspection_id} 第{args.batch}批: {d.pending} row(s) awaiting correction; decision "
+            f"'{d.decision}' by {d.decided_by} recorded, in force from {d.effective_on}"
+        )
     if o.folder is None:
-        print(f"{o.inspection_id}: nothing to publish")
+        print(f"{o.inspection_id} 第{args.batch}批: nothing published")
     else:
         print(
             f"{o.inspection_id} 第{args.batch}批: {len(o.files)} files as of {o.as_of} ({o.cases} cases) in {o.folder}"
@@ -392,6 +424,7 @@ def _print_batch_accounts(engine) -> None:  # type: ignore[no-untyped-def]
     """Batches whose cases are not all published, as of each inspection's latest day."""
     from sqlalchemy import select
 
+    from ducha.disclosure import decisions
     from ducha.disclosure import tables as T
     from ducha.warehouse.schema import inspections
 
@@ -404,13 +437,16 @@ def _print_batch_accounts(engine) -> None:  # type: ignore[no-untyped-def]
             if day is None:
                 continue
             accounts = T.batch_accounts(conn, inspection_id, day, T.case_states(conn, inspection_id, day))
+            decided = decisions.in_force(conn, inspection_id, day)
             short = [a for a in accounts.values() if a.published != a.expected]
             print(
                 f"Batches    {inspection_id} as of {day}: {len(accounts)} batches, "
                 f"{len(short)} not wholly published"
             )
             for a in short:
-                print(f"  {T.batch_label(a.batch_no)}: {a.sentence()}")
+                d = decided.get(a.batch_no)
+                why = f" [{d.decision}: {d.decided_by}, {d.decided_at:%Y-%m-%d %H:%M} UTC]" if d else ""
+                print(f"  {T.batch_label(a.batch_no)}: {a.sentence()}{why}")
 
 
 def _batch_count(args: argparse.Namespace) -> int:

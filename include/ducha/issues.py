@@ -31,6 +31,7 @@ RULES: dict[str, str] = {
     "SHEET_NO_HEADER": "工作表没有可识别的表头，未读取",
     "COLUMN_INTERNAL": "内部联系信息列，未读取",
     "COLUMN_DUPLICATE": "列名重复，仅读取第一列",
+    "SEQ_OWN_NUMBERING": "本表序号为自编序号，已按受理编号匹配，原批次序号不变",
     # row level
     "REQUIRED_VALUE": "必填项为空",
     "CASE_ID_DUPLICATE": "受理编号在本文件中重复",

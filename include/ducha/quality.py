@@ -402,7 +402,46 @@ def compare_with_warehouse(
         meta = _meta(rule)
         for pos in rows.nonzero()[0]:
             parsed.add_issue(int(pos), _row_issue(parsed, int(pos), meta, contract))
+    own_numbering(parsed, known_facts)
     note_changes(parsed, known_facts)
+
+
+def own_numbering(parsed: ParsedFile, known_facts: dict[str, dict[str, object]]) -> None:
+    """A sheet that numbers its own rows (a city's feedback file: 1, 2, 3 … over cases of
+    several batches) does not renumber the cases: 序号 is read as given only where it is
+    the batch's number. A sheet is taken to number its own rows when its 序号 run 1..n
+    down the sheet and disagree with the numbers already on record for most of its known
+    cases; a resent batch list that corrects one or two numbers still corrects them."""
+    if not known_facts or "seq" not in parsed.given.columns:
+        return
+    frame, given = parsed.frame, parsed.given
+    seqs, sources, case_ids = frame["seq"].tolist(), frame["_source"].tolist(), frame["case_id"].tolist()
+    gave = given["seq"].to_numpy().copy()
+    changed = False
+    for source in dict.fromkeys(sources):
+        rows = [pos for pos, s in enumerate(sources) if s == source]
+        if [seqs[pos] for pos in rows] != list(range(1, len(rows) + 1)):
+            continue
+        known = [pos for pos in rows if (case_ids[pos] in known_facts) and gave[pos]]
+        differ = [pos for pos in known if known_facts[case_ids[pos]].get("seq") != seqs[pos]]
+        if not known or 2 * len(differ) <= len(known):
+            continue
+        gave[rows] = False  # the sheet's new cases too: their 序号 is a row number as well
+        changed = True
+        sheet = parsed.sources[source].sheet.name
+        column = parsed.sources[source].written.get("seq")
+        parsed.issues.append(
+            issue(
+                "warning",
+                "SEQ_OWN_NUMBERING",
+                f"{len(differ)} 行的序号与原批次序号不同",
+                sheet=sheet,
+                column=column,
+                expected="原批次序号（如为自编序号，无需更正）",
+            )
+        )
+    if changed:
+        given["seq"] = gave
 
 
 def note_changes(parsed: ParsedFile, known_facts: dict[str, dict[str, object]]) -> None:

@@ -279,13 +279,44 @@ PARKS = ("金霞", "新港", "城南", "沿江", "临港", "龙岭")
 ROADS = ("建设", "人民", "解放", "迎宾", "新华", "劳动", "车站", "环城", "滨江")
 BRANDS = ("鑫达", "恒发", "宏远", "永盛", "利民", "顺通", "金源", "德丰", "大成", "新宇", "众鑫", "振邦")
 DURATIONS = ("", "", "长期", "近半年来", "自去年以来", "每天夜间", "近两个月来", "一直")
-EXTRA_SENTENCES = (
-    "该问题已存在多年，当地一直未彻底解决。",
-    "举报人称曾多次拨打12345热线反映，问题依旧。",
-    "附近还有一所小学，师生深受其害。",
-    "雨天时情况更为严重。",
-    "举报人要求依法查处并公开处理结果。",
+# How a complaint goes on after what it is about: drawn in parts, so that no closing
+# sentence repeats word for word through the round (a real round has thousands of texts).
+CLOSINGS = (
+    (
+        ("该问题已存在", "这种情况已持续", "此问题已反映"),
+        ("多年", "两三年", "十余年", "大半年", "好几年"),
+        ("，当地一直未彻底解决", "，多次整治后又反弹", "，相关部门来看过但一直没有处理", "，至今没有改善"),
+    ),
+    (
+        ("举报人称曾多次拨打", "来电人表示已向", "群众称多次通过"),
+        ("12345热线", "12369环保热线", "市长信箱", "乡镇政府"),
+        ("反映，问题依旧", "反映，至今无人处理", "投诉，但没有结果", "反映，对方只是敷衍"),
+    ),
+    (
+        ("附近还有一所", "离此处不远有一所", "周边有"),
+        ("小学", "幼儿园", "中学", "卫生院", "养老院"),
+        ("，师生深受其害", "，孩子们每天经过", "，影响很大", "，老人和孩子受影响最大"),
+    ),
+    (
+        ("雨天时", "夏季", "夜间", "周末", "每逢赶集时", "刮风时"),
+        ("情况更为严重", "气味尤其明显", "问题更加突出", "影响最大"),
+        ("", "，居民苦不堪言", "，已严重影响正常生活"),
+    ),
+    (
+        ("举报人", "来电人", "来信人", "周边群众", "附近村民"),
+        ("希望", "要求", "恳请", "请求"),
+        (
+            "有关部门尽快查处",
+            "依法查处并公开处理结果",
+            "督察组督促当地彻底整改",
+            "尽快还大家一个良好的环境",
+            "相关部门加强监管",
+            "彻底关停该企业",
+        ),
+    ),
 )
+
+
 ROUND_FINES = (5000, 10000, 20000, 25000, 30000, 50000, 100000, 200000)
 
 
@@ -346,6 +377,10 @@ class Sheet:
     rows: list[dict[str, object] | None]  # None: a blank row
     notes: str | None
     created: dt.datetime
+    subtitle: str | None = None  # a second title row (填报单位, 填报日期)
+    # A two-row header: (group label, first field, last field) over the columns between.
+    groups: tuple[tuple[str, str, str], ...] = ()
+    merge_down: str | None = None  # a field whose runs of one value are merged down (行政区域)
 
 
 @dataclass(frozen=True)
@@ -468,7 +503,16 @@ def plan(profile: Profile, days: int, rng: random.Random) -> tuple[list[Sheet], 
             extras.append(extra)
         batches.append(sheet)
         history.extend(cases)
-    updates = [s for index in range(days) if (s := _update_sheet(profile, index, history))]
+    updates: list[Sheet] = []
+    for index in range(days):
+        due = _due(index, history)
+        city = feedback_city(profile.regions, index)
+        if city:  # that city sends its own file; the province's table carries the others
+            own = [pair for pair in due if pair[0].city == city]
+            updates.extend(_feedback_sheets(profile, index, city, own))
+            due = [pair for pair in due if pair[0].city != city]
+        if due:
+            updates.append(_update_sheet(profile, index, due))
     return [*batches, *updates, *extras], dirty
 
 
@@ -625,12 +669,14 @@ def _summary(rng: random.Random, story: Story) -> str:
     templates = (
         f"{where}{who}{what}，{cons}。",
         f"举报人反映，{where}的{who}{what}，{cons}，多次向当地有关部门反映未果。",
-        f"{where}附近的{who}{what}，{cons}。举报人希望有关部门尽快查处。",
+        f"{where}附近的{who}{what}，{cons}。",
         f"反映{where}{who}{what}。{cons}。",
+        f"{who}位于{where}，{what}，{cons}。",
+        f"群众反映{where}有一家{who}，{what}。",
     )
     text = rng.choice(templates)
-    for sentence in rng.sample(EXTRA_SENTENCES, rng.choice((0, 0, 1, 2))):
-        text += sentence
+    for closing in rng.sample(CLOSINGS, rng.choice((0, 1, 1, 2))):
+        text += "".join(rng.choice(choices) for choices in closing) + "。"
     return text
 
 
@@ -638,7 +684,9 @@ def _repeat_summary(rng: random.Random, story: Story) -> str:
     where = story.place + story.polluter
     text = f"群众再次反映：{where}{_problems_text(story)}的问题仍未解决，{story.consequence}。"
     if rng.random() < 0.5:
-        text += "此前已向督察组反映过，整改不到位。"
+        text += rng.choice(("此前已向督察组反映过，", "上次反映后，", "去年整改后，")) + rng.choice(
+            ("整改不到位。", "问题又出现了。", "情况没有好转。", "企业又恢复了生产。")
+        )
     return text
 
 
@@ -823,9 +871,32 @@ def _case_row(case: Case, result: Result | None) -> dict[str, object]:
     return row
 
 
+# Every TRANSFER_EVERY-th batch arrives as the team's own 转办清单: the case and where it
+# is, nothing about its handling yet.
+TRANSFER_EVERY = 4
+TRANSFER_FIELDS = ("seq", "case_id", "summary", "region", "pollution_types", "key_case")
+
+
+def is_transfer_list(index: int) -> bool:
+    return index % TRANSFER_EVERY == TRANSFER_EVERY - 1
+
+
 def _batch_sheet(profile: Profile, index: int, cases: list[Case]) -> Sheet:
     batch_no, day = index + 1, profile.day(index)
     label = batch_label(batch_no)
+    mark = KEY_MARKS[batch_no % len(KEY_MARKS)][0]
+    if is_transfer_list(index):
+        return Sheet(
+            name=batch_file_name(batch_no),
+            day=index,
+            sheet=label,
+            title=f"{profile.inspection.name}{label}转办群众信访举报件清单（{cn_date(day)} 共{len(cases)}件）",
+            columns=[c for c in profile.columns if c.field in TRANSFER_FIELDS],
+            rows=[{f: v for f, v in _case_row(case, None).items() if f in TRANSFER_FIELDS} for case in cases],
+            notes=f"注：请于{profile.inspection.conventions.feedback_days}日内反馈查处整改情况；"
+            f"“重点关注”为“{mark}”的为重点件。（此行非数据）",
+            created=dt.datetime.combine(day, dt.time(17, 0)),
+        )
     return Sheet(
         name=batch_file_name(batch_no),
         day=index,
@@ -836,16 +907,19 @@ def _batch_sheet(profile: Profile, index: int, cases: list[Case]) -> Sheet:
         columns=profile.columns,
         rows=[_case_row(case, None) for case in cases],
         notes=f"注：1.本表所列为{label}交办信访件，调查核实和处理整改情况将陆续公开；"
-        f"2.“重点关注”为“{KEY_MARKS[batch_no % len(KEY_MARKS)][0]}”的为重点件。（此行非数据）",
+        f"2.“重点关注”为“{mark}”的为重点件。（此行非数据）",
         created=dt.datetime.combine(day, dt.time(18, 0)),
     )
 
 
-def _update_sheet(profile: Profile, index: int, cases: list[Case]) -> Sheet | None:
+def _due(index: int, cases: list[Case]) -> list[tuple[Case, Result]]:
+    """The results published on day ``index``, in batch and 序号 order."""
     due = [(case, r) for case in cases for r in case.results if r.day == index]
-    if not due:
-        return None
     due.sort(key=lambda pair: (pair[0].batch_no, pair[0].seq))
+    return due
+
+
+def _update_sheet(profile: Profile, index: int, due: list[tuple[Case, Result]]) -> Sheet:
     day = profile.day(index)
     batch_column = Column("batch", load_contract().fields["batch"].label, 8)
     return Sheet(
@@ -858,6 +932,97 @@ def _update_sheet(profile: Profile, index: int, cases: list[Case]) -> Sheet | No
         notes="注：本表公开此前各批次交办件的最新办理情况，序号为原批次序号。（此行非数据）",
         created=dt.datetime.combine(day, dt.time(20, 0)),
     )
+
+
+# --- a city's own feedback file ---------------------------------------------------------------
+
+FEEDBACK_FROM = 4  # from day 5 on, every other day one city sends its results itself
+FEEDBACK_XLS_EVERY = 4  # … and every second such file is an .xls saved by WPS
+# The city's columns: its own 序号, the headers its office uses, a two-row header with
+# groups, and its staff's contact columns (never read: contract internal_columns).
+FEEDBACK_COLUMNS = (
+    Column("seq", "序号", 6),
+    Column("case_id", "受理编号", 20),
+    Column("summary", "交办问题基本情况", 40),
+    Column("region", "行政区域", 12),
+    Column("findings", "核查情况", 40),
+    Column("verified", "是否属实", 8),
+    Column("target", "整改目标", 16),
+    Column("handling", "处理情况", 40),
+    Column("status", "办理状态", 10),
+    *(Column(name, load_contract().fields[name].label, 8) for name in PENALTY_FIELDS),
+    Column("accountability", "问责情况", 16),
+    Column("unit", "责任单位", 16),
+    Column("contact", "联系人", 8),
+    Column("contact_phone", "联系电话", 14),
+)
+FEEDBACK_GROUPS = (
+    ("调查核实情况", "findings", "verified"),
+    ("处理和整改情况", "target", "status"),
+    ("查处情况", PENALTY_FIELDS[0], PENALTY_FIELDS[-1]),
+)
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙朱马胡郭林何高罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+
+
+def feedback_city(regions: tuple[Region, ...], index: int) -> str | None:
+    """The city that sends its own feedback file on day ``index``, if any."""
+    if index < FEEDBACK_FROM or index % 2 or len(regions) < 2:
+        return None
+    others = regions[1:]  # not the capital: its cases open each batch, 序号 1, 2 …
+    return others[(index // 2) % len(others)].name
+
+
+def feedback_file_name(city: str, index: int, day: dt.date) -> str:
+    ext = ".xls" if (index // 2) % (FEEDBACK_XLS_EVERY // 2) == 0 else ".xlsx"
+    return f"{city}信访件办理情况反馈表（{cn_date(day)}）{ext}"
+
+
+def _feedback_sheets(profile: Profile, index: int, city: str, due: list[tuple[Case, Result]]) -> list[Sheet]:
+    """One sheet per batch, each numbered from 1, the city's office and contact on every
+    row, summaries cut to their first sentence, the region merged down its rows."""
+    day = profile.day(index)
+    rng = random.Random(f"{city}{index}")  # its own: day i must not depend on how many days run
+    name = feedback_file_name(city, index, day)
+    contact = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(("", *GIVEN))
+    phone = _mobile(rng)
+    columns = [
+        replace(c, header=f"{c.header}（{profile.inspection.fine_unit}）") if c.field == "fine_amount" else c
+        for c in FEEDBACK_COLUMNS
+    ]
+    sheets = []
+    for batch_no in sorted({case.batch_no for case, _ in due}):
+        pairs = sorted((p for p in due if p[0].batch_no == batch_no), key=lambda p: (p[0].region, p[0].seq))
+        rows: list[dict[str, object] | None] = []
+        for seq, (case, result) in enumerate(pairs, start=1):
+            row = _case_row(case, result)
+            first, _, rest = case.summary.partition("。")
+            rows.append(
+                row
+                | {
+                    "seq": seq,
+                    "summary": first + "。" if rest else case.summary,
+                    "unit": f"{case.region}人民政府",
+                    "contact": contact,
+                    "contact_phone": phone,
+                }
+            )
+        sheets.append(
+            Sheet(
+                name=name,
+                day=index,
+                sheet=batch_label(batch_no),
+                title=f"{city}群众信访举报件办理情况反馈表",
+                subtitle=f"填报单位：{city}生态环境保护督察整改工作领导小组办公室    填报日期：{cn_date(day)}",
+                columns=columns,
+                rows=rows,
+                notes=None,
+                created=dt.datetime.combine(day, dt.time(19, 0)),
+                groups=FEEDBACK_GROUPS,
+                merge_down="region",
+            )
+        )
+    return sheets
 
 
 # --- how clerks write -------------------------------------------------------------------------
@@ -989,57 +1154,120 @@ def _write_all(root: Path, profile: Profile, sheets: list[Sheet], days: int, sho
     from rich.console import Console
     from rich.progress import Progress
 
-    by_day: dict[int, list[Sheet]] = {}
+    # Sheets of one file name on one day are the sheets of one workbook, in order.
+    books: dict[int, dict[str, list[Sheet]]] = {}
     for sheet in sheets:
-        by_day.setdefault(sheet.day, []).append(sheet)
+        books.setdefault(sheet.day, {}).setdefault(sheet.name, []).append(sheet)
     files: list[Path] = []
     with Progress(console=Console(stderr=True), transient=True, disable=not show) as bar:
         task = bar.add_task(f"生成样例数据 {profile.inspection.id}", total=days)
         for index in range(days):
             folder = root / f"{profile.day(index):%Y-%m-%d}"
             folder.mkdir(parents=True, exist_ok=True)
-            for sheet in by_day.get(index, []):
-                path = folder / sheet.name
-                write_sheet(path, sheet)
+            for name, book in books.get(index, {}).items():
+                path = folder / name
+                write_book(path, book)
                 files.append(path)
             bar.advance(task)
     return files
 
 
-def write_sheet(path: Path, sheet: Sheet) -> None:
-    """One worksheet: a merged title row, the header row, data rows, a merged notes row."""
-    # in_memory: zip entries get a fixed 1980 timestamp; "created" fixes docProps/core.xml.
-    workbook = xlsxwriter.Workbook(str(path), {"in_memory": True})
-    workbook.set_properties({"title": sheet.title, "created": sheet.created})
-    ws = workbook.add_worksheet(sheet.sheet)
-    title_fmt = workbook.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"})
-    head_fmt = workbook.add_format(
-        {
-            "bold": True,
-            "border": 1,
-            "text_wrap": True,
-            "align": "center",
-            "valign": "vcenter",
-            "bg_color": "#D9E1F2",
-        }
-    )
-    body_fmt = workbook.add_format({"border": 1, "text_wrap": True, "valign": "top"})
-    note_fmt = workbook.add_format({"italic": True, "text_wrap": True})
+# Where each cell goes: (row, column, value, style) and merged ranges (r0, c0, r1, c1, value,
+# style), worked out once and drawn by either writer.
+_Cell = tuple[int, int, object, str]
+_Merge = tuple[int, int, int, int, object, str]
+
+
+def _layout(sheet: Sheet) -> tuple[list[_Cell], list[_Merge], int]:
+    """A merged title row (and subtitle), the header in one row or two (groups over
+    sub-columns, other headers merged down both rows), data rows with runs of one
+    ``merge_down`` value merged, a merged notes row; and the first data row."""
     last = len(sheet.columns) - 1
-    ws.merge_range(0, 0, 0, last, sheet.title, title_fmt)
-    ws.set_row(0, 32)
+    cells: list[_Cell] = []
+    merges: list[_Merge] = [(0, 0, 0, last, sheet.title, "title")]
+    r = 1
+    if sheet.subtitle:
+        merges.append((1, 0, 1, last, sheet.subtitle, "sub"))
+        r = 2
+    index = {col.field: c for c, col in enumerate(sheet.columns)}
+    grouped = {}
+    for label, first, end in sheet.groups:
+        c0, c1 = index[first], index[end]
+        merges.append((r, c0, r, c1, label, "head"))
+        grouped |= dict.fromkeys(range(c0, c1 + 1), label)
+    depth = 2 if sheet.groups else 1
     for c, col in enumerate(sheet.columns):
-        ws.set_column(c, c, col.width)
-        ws.write_string(1, c, col.header, head_fmt)
-    r = 2
+        if c in grouped:
+            cells.append((r + 1, c, col.header, "head"))
+        elif depth == 2:
+            merges.append((r, c, r + 1, c, col.header, "head"))
+        else:
+            cells.append((r, c, col.header, "head"))
+    start = r = r + depth
+    merged_col = index.get(sheet.merge_down) if sheet.merge_down else None
+    runs: dict[int, int] = {}  # first row of a run -> its last row
+    if merged_col is not None:
+        field = sheet.merge_down
+        values = [None if row is None else row.get(field) for row in sheet.rows]  # type: ignore[arg-type]
+        i = 0
+        while i < len(values):
+            j = i
+            while j + 1 < len(values) and values[i] not in (None, "") and values[j + 1] == values[i]:
+                j += 1
+            if j > i:
+                runs[start + i] = start + j
+            i = j + 1
+    covered: set[int] = set()
     for row in sheet.rows:
         if row is not None:
             for c, col in enumerate(sheet.columns):
-                _write_cell(ws, r, c, row.get(col.field), body_fmt)
+                if c == merged_col and r in runs:
+                    merges.append((r, c, runs[r], c, row.get(col.field), "body"))
+                    covered |= set(range(r + 1, runs[r] + 1))
+                elif c != merged_col or r not in covered:
+                    cells.append((r, c, row.get(col.field), "body"))
         r += 1
     if sheet.notes:
-        ws.merge_range(r, 0, r, last, sheet.notes, note_fmt)
-    ws.freeze_panes(2, 0)
+        merges.append((r, 0, r, last, sheet.notes, "note"))
+    return cells, merges, start
+
+
+def write_book(path: Path, sheets: list[Sheet]) -> None:
+    """One workbook of one or more sheets: .xlsx by xlsxwriter, .xls (as WPS saves it) by xlwt."""
+    if path.suffix == ".xls":
+        _write_xls(path, sheets)
+        return
+    # in_memory: zip entries get a fixed 1980 timestamp; "created" fixes docProps/core.xml.
+    workbook = xlsxwriter.Workbook(str(path), {"in_memory": True})
+    workbook.set_properties({"title": sheets[0].title, "created": sheets[0].created})
+    formats = {
+        "title": workbook.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"}),
+        "sub": workbook.add_format({"align": "left"}),
+        "head": workbook.add_format(
+            {
+                "bold": True,
+                "border": 1,
+                "text_wrap": True,
+                "align": "center",
+                "valign": "vcenter",
+                "bg_color": "#D9E1F2",
+            }
+        ),
+        "body": workbook.add_format({"border": 1, "text_wrap": True, "valign": "top"}),
+        "note": workbook.add_format({"italic": True, "text_wrap": True}),
+    }
+    for sheet in sheets:
+        ws = workbook.add_worksheet(sheet.sheet)
+        cells, merges, start = _layout(sheet)
+        ws.set_row(0, 32)
+        for c, col in enumerate(sheet.columns):
+            ws.set_column(c, c, col.width)
+        for r0, c0, r1, c1, value, style in merges:
+            ws.merge_range(r0, c0, r1, c1, "", formats[style])
+            _write_cell(ws, r0, c0, value, formats[style])
+        for r, c, value, style in cells:
+            _write_cell(ws, r, c, value, formats[style])
+        ws.freeze_panes(start, 0)
     workbook.close()
 
 
@@ -1050,3 +1278,33 @@ def _write_cell(ws, r: int, c: int, value: object, fmt) -> None:
         ws.write_number(r, c, value, fmt)
     else:
         ws.write_string(r, c, str(value), fmt)
+
+
+def _write_xls(path: Path, sheets: list[Sheet]) -> None:
+    import xlwt
+
+    styles = {
+        "title": xlwt.easyxf("font: bold on, height 280; align: horiz center, vert center"),
+        "sub": xlwt.easyxf("align: horiz left"),
+        "head": xlwt.easyxf(
+            "font: bold on; align: horiz center, vert center, wrap on; borders: left thin, right thin, "
+            "top thin, bottom thin; pattern: pattern solid, fore_colour pale_blue"
+        ),
+        "body": xlwt.easyxf(
+            "align: vert top, wrap on; borders: left thin, right thin, top thin, bottom thin"
+        ),
+        "note": xlwt.easyxf("font: italic on; align: wrap on"),
+    }
+    book = xlwt.Workbook(encoding="utf-8")
+    for sheet in sheets:
+        ws = book.add_sheet(sheet.sheet)
+        for c, col in enumerate(sheet.columns):
+            ws.col(c).width = 256 * col.width
+        cells, merges, start = _layout(sheet)
+        for r0, c0, r1, c1, value, style in merges:
+            ws.write_merge(r0, r1, c0, c1, "" if value is None else value, styles[style])
+        for r, c, value, style in cells:
+            ws.write(r, c, "" if value is None else value, styles[style])
+        ws.set_panes_frozen(True)
+        ws.set_horz_split_pos(start)
+    book.save(str(path))

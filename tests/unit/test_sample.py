@@ -13,7 +13,7 @@ from python_calamine import CalamineWorkbook
 
 from ducha.config import get_inspection
 from ducha.contract import strip_unit
-from ducha.sample import KEY_MARKS, SampleSummary, generate
+from ducha.sample import KEY_MARKS, SampleSummary, feedback_city, generate, is_transfer_list
 from ducha.text import header_key, int_to_cn
 
 INSPECTION = "c3-hn-2024"
@@ -44,6 +44,8 @@ HEADERS = [
     "约谈（人）",
     "问责（人）",
 ]
+# The team's 转办清单 (days 3 and 7 here): the case and where it is, nothing more.
+TRANSFER_HEADERS = ["序号", "受理编号", "交办问题基本情况", "行政区域", "问题类型", "重点关注"]
 STATUS_RANK = {"正在办理": 0, "阶段性办结": 1, "已办结": 2}
 VERIFIED = {"属实", "基本属实", "部分属实", "不属实"}
 TYPES = {"水", "大气", "土壤", "生态", "噪声", "辐射", "其他"}
@@ -91,6 +93,37 @@ def table(path: Path) -> tuple[str, list[str], list[dict[str, object]]]:
 
 def batch_rows(root: Path, index: int) -> list[dict[str, object]]:
     return table(batch_path(root, index))[2]
+
+
+def feedback_paths(root: Path, index: int) -> list[Path]:
+    """A city's own feedback files of a day (.xls or .xlsx)."""
+    folder = root / INSPECTION / f"{day_of(index):%Y-%m-%d}"
+    return sorted(p for p in folder.glob("*反馈表*") if p.is_file())
+
+
+def feedback_sheets(path: Path) -> list[tuple[str, list[str], list[dict[str, object]]]]:
+    """(tab, header, rows) of every sheet of a feedback file, read without Ducha: two title
+    rows, a header over two rows (a group label above its sub-columns, the other headers
+    merged down both rows), the region merged down its rows."""
+    book = CalamineWorkbook.from_path(str(path))
+    out = []
+    for name in book.sheet_names:
+        rows = book.get_sheet_by_name(name).to_python()
+        upper, lower = rows[2], rows[3]
+        header = [str(b or a) for a, b in zip(upper, lower, strict=True)]
+        data, region = [], ""
+        for row in rows[4:]:
+            rec = dict(zip(header, row, strict=True))
+            region = rec["行政区域"] = rec["行政区域"] or region
+            data.append(rec)
+        out.append((name, header, data))
+    return out
+
+
+def all_rows(path: Path) -> list[dict[str, object]]:
+    if "反馈表" in path.name:
+        return [r for _, _, rows in feedback_sheets(path) for r in rows]
+    return table(path)[2]
 
 
 def update_days(root: Path) -> list[int]:
@@ -144,6 +177,15 @@ def test_folders_and_file_names(sample: tuple[Path, SampleSummary]) -> None:
     assert update_days(root) == list(range(3, DAYS))
     expected |= {update_path(root, i) for i in range(3, DAYS)}
     expected.add(root / INSPECTION / f"{day_of(7):%Y-%m-%d}" / "补报材料.xlsx")
+    # From day 4, every other day one city (never the capital) sends its own feedback file,
+    # every second one an .xls as WPS saves it.
+    inspection = get_inspection(INSPECTION)
+    feedback = {i: feedback_city(inspection.regions, i) for i in range(DAYS)}
+    assert [i for i, city in feedback.items() if city] == [4, 6]
+    assert inspection.regions[0].name not in feedback.values()
+    for i, ext in ((4, "xls"), (6, "xlsx")):
+        name = f"{feedback[i]}信访件办理情况反馈表（{cn_date(day_of(i))}）.{ext}"
+        expected.add(root / INSPECTION / f"{day_of(i):%Y-%m-%d}" / name)
     on_disk = {p for p in root.rglob("*") if p.is_file()}
     assert on_disk == expected
     assert set(summary.files) == expected and len(summary.files) == len(expected)
@@ -160,10 +202,16 @@ def test_title_rows_sheet_names_and_notes(sample: tuple[Path, SampleSummary]) ->
         rows = read(batch_path(root, i))
         # The team's count of the batch, every row sent (a row later rejected too).
         cases = sum(any(c != "" for c in r) for r in rows[2:-1])  # between header and notes, not blank
-        assert (
-            rows[0][0]
-            == f"群众信访举报转办和边督边改公开情况一览表（{label} {cn_date(day_of(i))} 共{cases}件）"
-        )
+        if is_transfer_list(i):
+            assert rows[0][0] == (
+                f"第三轮第二批中央生态环境保护督察（湖南省）{label}转办群众信访举报件清单"
+                f"（{cn_date(day_of(i))} 共{cases}件）"
+            )
+        else:
+            assert (
+                rows[0][0]
+                == f"群众信访举报转办和边督边改公开情况一览表（{label} {cn_date(day_of(i))} 共{cases}件）"
+            )
         assert all(cell == "" for cell in rows[0][1:])  # merged across all columns
         assert str(rows[-1][0]).startswith("注：") and rows[-1][0].endswith("（此行非数据）")
         assert CalamineWorkbook.from_path(str(batch_path(root, i))).sheet_names == [label]
@@ -181,7 +229,8 @@ def test_header_rows(sample: tuple[Path, SampleSummary]) -> None:
             assert "受理\n編號" in header and "是否\n屬實" in header and "調查核實情況" in header
             assert [header_key(h) for h in header] == [header_key(h) for h in HEADERS]
         else:
-            assert header == HEADERS
+            assert header == (TRANSFER_HEADERS if is_transfer_list(i) else HEADERS)
+    assert [i for i in range(DAYS) if is_transfer_list(i)] == [3, 7]
     for i in update_days(root):
         assert table(update_path(root, i))[1] == ["批次", *HEADERS]
 
@@ -195,9 +244,10 @@ def test_batch_sizes_and_sequence_numbers(sample: tuple[Path, SampleSummary]) ->
         rows = batch_rows(root, i)
         assert 60 <= len({r["受理编号"] for r in rows}) <= 280
         assert [r["序号"] for r in rows] == list(range(1, len(rows) + 1))
-        assert {r["是否办结"] for r in rows} <= {"正在办理", "处理中啦"}
+        assert {r.get("是否办结", "") for r in rows} <= {"正在办理", "处理中啦", ""}
         for r in rows:  # new cases carry no results yet
-            assert r["调查核实情况"] == r["是否属实"] == r["处理和整改情况"] == r["罚款金额"] == ""
+            results = ("调查核实情况", "是否属实", "处理和整改情况", "罚款金额")
+            assert {r.get(k, "") for k in results} == {""}
 
 
 def test_case_ids_encode_round_province_and_received_date(sample: tuple[Path, SampleSummary]) -> None:
@@ -237,7 +287,7 @@ def test_regions_types_flags_and_repeats(sample: tuple[Path, SampleSummary]) -> 
             marks = KEY_MARKS[(i + 1) % len(KEY_MARKS)]  # batch i + 1's way of marking
             assert r["重点关注"] in marks
             keys += r["重点关注"] == marks[0]
-            if r["重复件"]:  # an earlier case, same place and problem
+            if r.get("重复件"):  # an earlier case, same place and problem (no column in a 转办清单)
                 repeats += 1
                 original = seen[str(r["重复件"])]
                 assert original["行政区域"] == r["行政区域"] and original["问题类型"] == r["问题类型"]
@@ -273,7 +323,7 @@ def test_update_rows_repeat_their_batch_row(sample: tuple[Path, SampleSummary]) 
             assert 3 <= day - index <= 12
             original = rows[int(r["序号"]) - 1]
             for key in ("受理编号", "交办问题基本情况", "行政区域", "问题类型", "重点关注", "重复件"):
-                assert r[key] == original[key]
+                assert r[key] == original.get(key, r[key])
             assert r["是否属实"] in VERIFIED
             assert r["是否办结"] in ("阶段性办结", "已办结")
             assert str(r["调查核实情况"]).startswith("经调查核实")
@@ -287,6 +337,63 @@ def test_update_rows_repeat_their_batch_row(sample: tuple[Path, SampleSummary]) 
     assert verified["部分属实"] > verified["不属实"] and verified["属实"] > verified["基本属实"]
 
 
+def test_a_city_sends_its_own_feedback_file(sample: tuple[Path, SampleSummary]) -> None:
+    """As cities send them: a sheet per batch, each numbered from 1, a two-row header with
+    groups, the region merged down, the city's office and contact on every row, summaries
+    shortened; every row a case of that city with a result, as in the combined update."""
+    root, _ = sample
+    inspection = get_inspection(INSPECTION)
+    batches = {
+        f"第{int_to_cn(i + 1)}批": {str(r["受理编号"]): r for r in batch_rows(root, i)} for i in range(DAYS)
+    }
+    seen_xls = seen_shortened = seen_merged = 0
+    for i in (4, 6):
+        [path] = feedback_paths(root, i)
+        city = feedback_city(inspection.regions, i)
+        assert path.name.startswith(str(city))
+        seen_xls += path.suffix == ".xls"
+        assert path.read_bytes()[:4] == (b"\xd0\xcf\x11\xe0" if path.suffix == ".xls" else b"PK\x03\x04")
+        sheets = feedback_sheets(path)
+        assert [tab for tab, _, _ in sheets] == sorted(
+            (tab for tab, _, _ in sheets), key=lambda t: list(batches).index(t)
+        )
+        raw = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+        assert str(raw[1][0]).startswith("填报单位：") and cn_date(day_of(i)) in str(raw[1][0])
+        assert raw[2][4] == "调查核实情况" and raw[3][4] == "核查情况" and raw[3][0] == ""  # two rows
+        for tab, header, rows in sheets:
+            assert {"责任单位", "联系人", "联系电话", "核查情况", "处理情况", "办理状态"} <= set(header)
+            assert [r["序号"] for r in rows] == list(range(1, len(rows) + 1))
+            seen_merged += sum(r == "" for r in [row[3] for row in raw[4:]]) if tab == sheets[0][0] else 0
+            for r in rows:
+                original = batches[tab][str(r["受理编号"])]
+                assert (
+                    str(original["行政区域"]).startswith(str(city)) and r["行政区域"] == original["行政区域"]
+                )
+                assert str(original["交办问题基本情况"]).startswith(str(r["交办问题基本情况"]))
+                seen_shortened += r["交办问题基本情况"] != original["交办问题基本情况"]
+                assert r["是否属实"] in VERIFIED and r["办理状态"] in ("阶段性办结", "已办结")
+                assert PHONE.fullmatch(str(r["联系电话"])) and r["责任单位"] == f"{r['行政区域']}人民政府"
+        # The combined update of that day carries every other city's results, not this one's.
+        assert not [r for r in table(update_path(root, i))[2] if str(r["行政区域"]).startswith(str(city))]
+    assert seen_xls == 1 and seen_shortened > 0 and seen_merged > 0
+
+
+def test_complaints_do_not_repeat_the_same_sentences(sample: tuple[Path, SampleSummary]) -> None:
+    """Real complaints are written by thousands of people: no sentence of the generator's
+    may run through the round word for word (one once closed 35% of all summaries)."""
+    root, _ = sample
+    summaries = [
+        str(r["交办问题基本情况"])
+        for i in range(DAYS)
+        for r in batch_rows(root, i)
+        if not str(r["交办问题基本情况"]).startswith("群众再次反映")
+    ]
+    sentences = Counter(x for text in summaries for x in set(re.split(r"(?<=[。])", text)) if x)
+    [(top, count)] = sentences.most_common(1)
+    assert count < 0.05 * len(summaries), top
+    assert len(set(summaries)) == len(summaries)
+
+
 def test_status_never_goes_backwards(sample: tuple[Path, SampleSummary]) -> None:
     root, _ = sample
     status: dict[str, int] = {}
@@ -295,10 +402,11 @@ def test_status_never_goes_backwards(sample: tuple[Path, SampleSummary]) -> None
         day_rows = list(batch_rows(root, i))
         if update_path(root, i).exists():
             day_rows += table(update_path(root, i))[2]
+        day_rows += [r for path in feedback_paths(root, i) for r in all_rows(path)]
         for r in day_rows:
-            if r["是否办结"] not in STATUS_RANK:
+            if r.get("是否办结", r.get("办理状态")) not in STATUS_RANK:
                 continue  # the deliberate invalid status
-            case_id, rank = str(r["受理编号"]), STATUS_RANK[str(r["是否办结"])]
+            case_id, rank = str(r["受理编号"]), STATUS_RANK[str(r.get("是否办结", r.get("办理状态")))]
             assert rank >= status.get(case_id, 0), case_id
             moved_on += status.get(case_id) == 1 and rank == 2
             status[case_id] = rank
@@ -307,7 +415,7 @@ def test_status_never_goes_backwards(sample: tuple[Path, SampleSummary]) -> None
 
 def test_summary_counts_match_the_files(sample: tuple[Path, SampleSummary]) -> None:
     _, summary = sample
-    rows = [r for path in summary.files for r in table(path)[2]]
+    rows = [r for path in summary.files for r in all_rows(path)]
     assert summary.rows == len(rows)
     assert summary.cases == len({r["受理编号"] for r in rows if r.get("受理编号")})
 

@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from ducha.config import Inspection, get_inspection, publish_workers, registry
+from ducha.disclosure import decisions
 from ducha.disclosure import tables as T
 from ducha.disclosure.weekly import write_weekly
 from ducha.disclosure.writers import (
@@ -36,7 +37,7 @@ from ducha.disclosure.writers import (
 )
 from ducha.parallel import can_fork, fork_map
 from ducha.paths import check_inspection_id, safe_name, under
-from ducha.warehouse.schema import files, inspections
+from ducha.warehouse.schema import batch_decisions, files, inspections
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class PublishOutcome:
     folder: str | None
     files: list[dict[str, object]] = field(default_factory=list)
     cases: int = 0
+    decision: decisions.Decision | None = None  # an operator's choice recorded by this publish
 
 
 class UnknownInspection(ValueError):
@@ -97,15 +99,22 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
         source = warehouse_state(conn, inspection_id, day)
         states = T.case_states(conn, inspection_id, day)
         accounts = T.batch_accounts(conn, inspection_id, day, states)
-        before: dict[int, T.BatchAccount] = {}
-        if insp.conventions.pending_rows == "hold":  # the day before: was a batch held?
+        decided = decisions.in_force(conn, inspection_id, day)
+        default = insp.conventions.pending_rows
+        held = (T.held_batches(accounts, decided, default), set[int]())
+        if default == "hold" or decided:  # the day before: was a batch held?
+            yesterday = day - dt.timedelta(days=1)
             earlier = states[states["first_reported"] < day] if len(states) else states
-            before = T.batch_accounts(conn, inspection_id, day - dt.timedelta(days=1), earlier)
+            before = T.batch_accounts(conn, inspection_id, yesterday, earlier)
+            held = (
+                held[0],
+                T.held_batches(before, decisions.in_force(conn, inspection_id, yesterday), default),
+            )
     states = T.with_cities(states, insp)  # read once, shared by every table and chart
     layout = T.layouts()[insp.layout]
     final = under(out_root, inspection_id, day.isoformat())
     with _aside(final) as tmp:
-        entries = _write_day(tmp, states, insp, layout, day, accounts, before)
+        entries = _write_day(tmp, states, insp, layout, day, accounts, held)
         write_manifest(
             tmp,
             files=entries,
@@ -120,6 +129,8 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
                         "transferred": a.expected,
                         "published": a.published,
                         "pending": a.pending,
+                        **({"held": True} if a.batch_no in held[0] else {}),
+                        **({"decision": decided[a.batch_no].to_manifest()} if a.batch_no in decided else {}),
                     }
                     for a in accounts.values()
                 ],
@@ -130,36 +141,85 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
 
 
 def publish_batch(
-    engine: Engine, inspection_id: str, out_root: Path, batch_no: int, *, as_of: dt.date | None = None
+    engine: Engine,
+    inspection_id: str,
+    out_root: Path,
+    batch_no: int,
+    *,
+    as_of: dt.date | None = None,
+    pending: str | None = None,
+    decided_by: str = "",
+    note: str = "",
 ) -> PublishOutcome:
     """One batch's table (and its cities' copies) as of a day, on an operator's demand:
     into ``out_root/<inspection>/batches/第N批（截至<day>）/``, beside the day folders,
     so a day's folder stays what the warehouse alone decides. After its arrival day the
-    table is titled with the update wording ("（更新）")."""
+    table is titled with the update wording ("（更新）").
+
+    A batch with rows awaiting correction needs the operator's explicit choice
+    (``pending``: publish | hold, and who decides): it is recorded in the warehouse and
+    applies to the day folders from ``as_of`` on; "hold" publishes nothing now."""
     insp = get_inspection(check_inspection_id(inspection_id))
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         day = as_of or T.latest_data_day(conn, inspection_id)
         if day is None:
             return PublishOutcome(inspection_id, None, None)
         states = T.case_states(conn, inspection_id, day)
         accounts = T.batch_accounts(conn, inspection_id, day, states)
+        account = accounts.get(batch_no)
+        if account is None:
+            raise UnknownBatch(f"{inspection_id} has no 第{batch_no}批 as of {day}")
+        made = None
+        if account.pending:
+            if pending is None:
+                raise PendingChoiceNeeded(batch_no, account.pending, day)
+            made = decisions.record(
+                conn,
+                inspection_id,
+                batch_no,
+                pending,
+                effective_on=day,
+                pending=account.pending,
+                decided_by=decided_by,
+                note=note,
+            )
+    if made is not None and made.decision == "hold":
+        return PublishOutcome(inspection_id, day.isoformat(), None, decision=made)
     states = T.with_cities(states[states["batch_no"] == batch_no], insp)
-    if states.empty:
-        raise UnknownBatch(f"{inspection_id} has no 第{batch_no}批 as of {day}")
+    if states.empty:  # every row of it awaits correction: nothing to show yet
+        return PublishOutcome(inspection_id, day.isoformat(), None, decision=made)
     update = day > min(states["first_reported"])
     created = dt.datetime.combine(day, dt.time(0, 0))
     final = under(out_root, inspection_id, "batches", f"{T.batch_label(batch_no)}（截至{day.isoformat()}）")
     with _aside(final) as tmp:
         tables = _Tables(tmp, created)
-        _batch_files(tables, states, batch_no, update, accounts.get(batch_no), T.layouts()[insp.layout], insp)
+        _batch_files(tables, states, batch_no, update, account, T.layouts()[insp.layout], insp)
         write_table_files(tables.files, workers=1)
         write_manifest(
             tmp,
             files=tables.entries,
             as_of=day.isoformat(),
-            extra={"inspection_id": inspection_id, "batch_no": batch_no},
+            extra={
+                "inspection_id": inspection_id,
+                "batch_no": batch_no,
+                **({"decision": made.to_manifest()} if made else {}),
+            },
         )
-    return PublishOutcome(inspection_id, day.isoformat(), str(final), tables.entries, len(states))
+    return PublishOutcome(
+        inspection_id, day.isoformat(), str(final), tables.entries, len(states), decision=made
+    )
+
+
+class PendingChoiceNeeded(ValueError):
+    """A batch with rows awaiting correction, published on demand without a decision."""
+
+    def __init__(self, batch_no: int, pending: int, day: dt.date) -> None:
+        self.batch_no, self.pending, self.day = batch_no, pending, day
+        super().__init__(
+            f"第{batch_no}批 has {pending} row(s) awaiting correction (待补正) as of {day}: "
+            "choose --pending publish (publish it now, the note says how many await correction) "
+            "or --pending hold (keep it back until they are corrected)"
+        )
 
 
 class UnknownBatch(ValueError):
@@ -191,19 +251,14 @@ def _write_day(
     layout: T.Layout,
     day: dt.date,
     accounts: dict[int, T.BatchAccount],
-    accounts_before: dict[int, T.BatchAccount],
+    held: tuple[set[int], set[int]],
 ) -> list[dict[str, object]]:
     """Every table, chart and page of the day into ``tmp``; the manifest entries (the
     manifest adds each file's hash and size)."""
     created = dt.datetime.combine(day, dt.time(0, 0))  # fixed metadata: same data, same bytes
     table = _Tables(tmp, created)
     batch_tables = T.batch_tables(states, day, insp)
-    if insp.conventions.pending_rows == "hold":
-        batch_tables = T.held_and_released(
-            batch_tables,
-            {b: a.pending for b, a in accounts.items()},
-            {b: a.pending for b, a in accounts_before.items()},
-        )
+    batch_tables = T.held_and_released(batch_tables, *held)  # held: (as of the day, the day before)
     # Split once: each batch's tables (and its cities' copies) read only its own rows, so
     # a day that brings many batches (a landing backlog) stays linear in the cases.
     wanted = [t.batch_no for t in batch_tables]
@@ -268,6 +323,9 @@ def _batch_files(
     """A batch's table (xlsx, csv, html) and each city's copy of it (xlsx); republished
     with its results, titled and named with the update wording."""
     stem = T.batch_stem(batch_no, update, insp)
+    # A case no locality has reported on yet (a team's 转办清单 has no status column) is
+    # shown with the one label for open cases, not a blank.
+    rows = rows.assign(status=rows["status"].where(rows["status"].notna(), insp.conventions.open_label))
     wording = insp.conventions.update_wording if update else ""
     sheet = T.batch_sheet(
         rows, batch_no, layout, account, update_wording=wording, note=insp.conventions.batch_note
@@ -353,19 +411,29 @@ def _inspection_ids(engine: Engine, inspection_id: str | None) -> list[str]:
 
 def warehouse_state(conn: Connection, inspection_id: str, day: dt.date) -> dict[str, object]:
     """What a day's tables are built from: the inspection's files loaded for days up to
-    ``day`` (and undated ones), as a count and a fingerprint of their hashes."""
+    ``day`` (and undated ones) and the operators' batch decisions in force, as a count and
+    a fingerprint."""
     return _state(_loaded(conn, inspection_id), day)
 
 
+_DECISION = "decision:"
+
+
 def _loaded(conn: Connection, inspection_id: str) -> list[tuple[dt.date | None, str]]:
-    """(landing day, sha256) of every file loaded for the inspection."""
+    """(landing day, sha256) of every file loaded for the inspection, and (effective day,
+    "decision:<id>") of every batch decision: a new decision makes its days stale."""
     q = select(files.c.received_on, files.c.sha256).where(files.c.inspection_id == inspection_id)
-    return [(day, sha) for day, sha in conn.execute(q)]
+    d = batch_decisions
+    decided = select(d.c.effective_on, d.c.decision_id).where(d.c.inspection_id == inspection_id)
+    return [(day, sha) for day, sha in conn.execute(q)] + [
+        (day, f"{_DECISION}{n}") for day, n in conn.execute(decided)
+    ]
 
 
 def _state(loaded: list[tuple[dt.date | None, str]], day: dt.date) -> dict[str, object]:
-    shas = sorted(sha for d, sha in loaded if d is None or d <= day)
-    return {"files": len(shas), "fingerprint": hashlib.sha256("\n".join(shas).encode()).hexdigest()}
+    tokens = sorted(token for d, token in loaded if d is None or d <= day)
+    shas = [t for t in tokens if not t.startswith(_DECISION)]
+    return {"files": len(shas), "fingerprint": hashlib.sha256("\n".join(tokens).encode()).hexdigest()}
 
 
 def stale_days(engine: Engine, out_root: Path, inspection_id: str | None = None) -> list[tuple[str, dt.date]]:
@@ -376,7 +444,7 @@ def stale_days(engine: Engine, out_root: Path, inspection_id: str | None = None)
     with engine.connect() as conn:
         for insp_id in ids:
             loaded = _loaded(conn, insp_id)
-            for day in sorted({d for d, _ in loaded if d is not None}):
+            for day in sorted({d for d, t in loaded if d is not None and not t.startswith(_DECISION)}):
                 if _published_state(out_root, insp_id, day) != _state(loaded, day):
                     out.append((insp_id, day))
     return sorted(out, key=lambda item: (item[1], item[0]))

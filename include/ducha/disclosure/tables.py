@@ -253,19 +253,25 @@ def batch_tables(states: pd.DataFrame, day: dt.date, insp: Inspection) -> list[B
     ]
 
 
+def held_batches(accounts: dict[int, BatchAccount], decisions: dict[int, object], default: str) -> set[int]:
+    """Batches held back on a day: rows of theirs await correction, and the operator's
+    decision in force for the batch (``decisions``: batch -> an object with
+    ``.decision``), else the inspection's `pending_rows`, says hold."""
+    return {
+        b
+        for b, a in accounts.items()
+        if a.pending and getattr(decisions.get(b), "decision", default) == "hold"
+    }
+
+
 def held_and_released(
-    tables: list[BatchTable],
-    pending_now: dict[int, int],
-    pending_before: dict[int, int],
+    tables: list[BatchTable], held_now: set[int], held_before: set[int]
 ) -> list[BatchTable]:
-    """``pending_rows: hold``: a batch's table waits while rows of it await correction,
-    and comes out on the day the last of them is corrected. ``pending_*``: batch ->
-    rows pending as of the day and as of the day before."""
-    kept = [t for t in tables if t.update or not pending_now.get(t.batch_no)]
+    """A held batch's table waits, and comes out on the first day it is no longer held
+    (its last row corrected, or an operator's decision to publish)."""
+    kept = [t for t in tables if t.update or t.batch_no not in held_now]
     released = [
-        BatchTable(b, False)
-        for b, before in pending_before.items()
-        if before and not pending_now.get(b) and all(t.batch_no != b for t in kept)
+        BatchTable(b, False) for b in sorted(held_before - held_now) if all(t.batch_no != b for t in kept)
     ]
     return sorted([*kept, *released], key=lambda t: (t.batch_no, t.update))
 

@@ -238,7 +238,10 @@ def _parse_sheets(
         if parsed.as_of is None:
             parsed.as_of = day_override or folder_day or title.day
         parsed.sheets.append(sheet.name)
-        chunks.append(_parse_rows(parsed, sheet, match, contract, title_batch, batch_override))
+        # A workbook with one sheet per batch (a city's feedback file) names it on the tab:
+        # the last resort, as a copied sheet keeps a stale tab name.
+        tab_batch = batch_number(sheet.name) if "批" in sheet.name else None
+        chunks.append(_parse_rows(parsed, sheet, match, contract, title_batch, batch_override, tab_batch))
     if not found_header:
         raise FileRejected("NO_HEADER", "前若干行中没有「受理编号」「交办问题基本情况」等列名")
     _assemble(parsed, chunks)
@@ -317,6 +320,7 @@ def _parse_rows(
     contract: Contract,
     title_batch: int | None,
     batch_override: int | None,
+    tab_batch: int | None = None,
 ) -> _Chunk:
     """The sheet's case rows as columns: each column converted as a whole, each distinct
     cell value once (regions, types, statuses repeat thousands of times)."""
@@ -359,7 +363,7 @@ def _parse_rows(
         else [None] * n
     )
     chunk.batch_no = [
-        batch_override or row_batch or title_batch or id_batch
+        batch_override or row_batch or title_batch or id_batch or tab_batch
         for row_batch, (_, id_batch) in zip(row_batches, ids, strict=True)
     ]
     for no in dict.fromkeys(b for b in chunk.batch_no if b is not None):

@@ -7,8 +7,10 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
+    DateTime,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -157,6 +159,28 @@ case_latest = Table(
     Column("as_of", Date, nullable=False),
     Column("closed_on", Date),
     ForeignKeyConstraint(["inspection_id", "case_id"], ["cases.inspection_id", "cases.case_id"]),
+)
+
+# An operator's explicit choice for a batch whose rows still await correction (待补正):
+# publish its table now, or hold it until the last of them is corrected. The latest one
+# in force on a day (effective_on, the as-of day it was made for, on or before it)
+# overrides the inspection's `pending_rows`, so an earlier day republishes the same.
+# Never updated: the history of who decided what is kept.
+batch_decisions = Table(
+    "batch_decisions",
+    metadata,
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    Column("inspection_id", String(64), nullable=False),
+    Column("batch_no", Integer, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("pending", Integer, nullable=False),  # rows awaiting correction when it was made
+    Column("decided_by", String(200), nullable=False),
+    Column("decided_at", DateTime, nullable=False),  # UTC, from the application's clock
+    Column("note", Text, nullable=False),
+    ForeignKeyConstraint(["inspection_id", "batch_no"], ["batches.inspection_id", "batches.batch_no"]),
+    CheckConstraint("decision IN ('publish', 'hold')", name="ck_batch_decisions_decision"),
+    Index("ix_batch_decisions_batch", "inspection_id", "batch_no", "effective_on"),
 )
 
 # One row per pollution type of each case's latest version (for queries by type).

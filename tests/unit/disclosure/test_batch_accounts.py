@@ -142,3 +142,92 @@ def test_hold_keeps_a_batch_back_until_its_last_row_is_corrected(
     assert not (third / name).exists()  # once
     monkeypatch.setattr(P, "get_inspection", lambda _id: insp)  # publish (the default): at once
     assert (Path(publish(landed.engine, HN, tmp_path / "d", as_of=BATCH_DAY).folder or "") / name).exists()
+
+
+# --- an operator's explicit choice ------------------------------------------------------------
+
+
+def _decisions(ingestor: Ingestor) -> list[tuple]:
+    from ducha.warehouse.schema import batch_decisions as d
+
+    with ingestor.engine.connect() as conn:
+        q = select(d.c.batch_no, d.c.decision, d.c.effective_on, d.c.pending, d.c.decided_by, d.c.note)
+        return [tuple(r) for r in conn.execute(q.order_by(d.c.decision_id))]
+
+
+def test_publishing_a_batch_with_pending_rows_needs_an_explicit_choice(
+    landed: Ingestor, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ducha publish --batch 3` refuses while a row awaits correction; the operator's
+    choice is recorded with who, why and from which day, and the day tables follow it."""
+    from ducha.disclosure.publish import stale_days
+
+    url, out = f"sqlite:///{tmp_path / 'w.sqlite'}", tmp_path / "out"
+    args = ["publish", "--inspection", HN, "--warehouse", url, "--out", str(out), "--batch", "3"]
+    name = "第三批公开情况一览表.xlsx"
+    daily = Path(publish(landed.engine, HN, out, as_of=BATCH_DAY).folder or "")
+    assert (daily / name).exists()  # the default (publish), with its note
+    assert main(args) == 1
+    assert "待补正" in capsys.readouterr().err
+    assert _decisions(landed) == [] and not (out / HN / "batches").exists()
+    assert main(["publish", "--warehouse", url, "--out", str(out), "--pending", "hold"]) == 2  # which batch?
+
+    # Hold: nothing published now; the day's tables are stale, and republished without it.
+    assert main([*args, "--pending", "hold", "--by", "李科长", "--note", "待核实后公开"]) == 0
+    assert _decisions(landed) == [(3, "hold", BATCH_DAY, 1, "李科长", "待核实后公开")]
+    assert not (out / HN / "batches").exists()
+    assert stale_days(landed.engine, out, HN) == [(HN, BATCH_DAY)]
+    daily = Path(publish(landed.engine, HN, out, as_of=BATCH_DAY).folder or "")
+    assert not (daily / name).exists()
+    manifest = json.loads((daily / "manifest.json").read_text("utf-8"))
+    (entry,) = manifest["batches"]
+    assert entry["held"] is True and entry["decision"]["decision"] == "hold"
+    assert (entry["decision"]["by"], entry["decision"]["note"], entry["decision"]["pending_then"]) == (
+        "李科长",
+        "待核实后公开",
+        1,
+    )
+    monkeypatch.setenv("DUCHA_DATA_DIR", str(tmp_path))
+    capsys.readouterr()
+    assert main(["status", "--warehouse", url]) == 0
+    assert "[hold: 李科长," in capsys.readouterr().out
+
+    # A later decision for the same day wins; the earlier one is kept as history.
+    assert main([*args, "--pending", "publish", "--by", "王处长"]) == 0
+    assert [d[1] for d in _decisions(landed)] == ["hold", "publish"]
+    on_demand = out / HN / "batches" / f"第三批（截至{BATCH_DAY.isoformat()}）"
+    rows = CalamineWorkbook.from_path(str(on_demand / name)).get_sheet_by_index(0).to_python()
+    assert "待补正1件" in rows[-1][0]
+    assert json.loads((on_demand / "manifest.json").read_text("utf-8"))["decision"]["by"] == "王处长"
+    daily = Path(publish(landed.engine, HN, out, as_of=BATCH_DAY).folder or "")
+    assert (daily / name).exists()
+
+
+def test_an_operator_releases_a_held_batch_on_its_day(
+    landed: Ingestor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `pending_rows: hold`, a decision to publish releases the batch from its day
+    on; the days before it republish as they were (still held)."""
+    from dataclasses import replace
+
+    from ducha.config import get_inspection
+    from ducha.disclosure import publish as P
+
+    insp = get_inspection(HN)
+    held = replace(insp, conventions=replace(insp.conventions, pending_rows="hold"))
+    monkeypatch.setattr(P, "get_inspection", lambda _id: held)
+    name = "第三批公开情况一览表.xlsx"
+    later = tmp_path / "landing" / HN / NEXT_DAY.isoformat()
+    write_xlsx(later / "c.xlsx", standard_sheet([case(5)], title="一览表（第四批 2024年6月4日）"))
+    landed.ingest_day(NEXT_DAY)
+    assert not (Path(publish(landed.engine, HN, tmp_path / "a", as_of=NEXT_DAY).folder or "") / name).exists()
+    P.publish_batch(
+        landed.engine, HN, tmp_path / "x", 3, as_of=NEXT_DAY, pending="publish", decided_by="王处长"
+    )
+    released = Path(publish(landed.engine, HN, tmp_path / "b", as_of=NEXT_DAY).folder or "")
+    assert (released / name).exists()
+    assert not (
+        Path(publish(landed.engine, HN, tmp_path / "c", as_of=BATCH_DAY).folder or "") / name
+    ).exists()
+    with pytest.raises(ValueError, match="names who"):
+        P.publish_batch(landed.engine, HN, tmp_path / "x", 3, as_of=NEXT_DAY, pending="hold", decided_by=" ")

@@ -87,6 +87,24 @@ def test_batch_region_and_update_tables(warehouse: dict, tmp_path: Path) -> None
     assert {r[2] for r in updates[2:] if r[2]} == changed and changed
 
 
+def test_a_batch_sent_as_the_teams_list_shows_its_cases_as_open(warehouse: dict, tmp_path: Path) -> None:
+    """第四批 arrives as the team's 转办清单 (no status column): the warehouse holds no status,
+    and the table shows the one configured label for open cases, not a blank."""
+    day = DAYS[3]
+    with warehouse["engine"].connect() as conn:
+        statuses = set(
+            conn.execute(
+                text("SELECT DISTINCT status FROM case_versions WHERE version_no = 1 AND as_of = :d"),
+                {"d": day},
+            ).scalars()
+        )
+    assert statuses == {None}
+    folder = Path(publish(warehouse["engine"], INSP, tmp_path, as_of=day).folder or "")
+    rows = _rows(folder / "第四批公开情况一览表.xlsx")
+    column = rows[1].index("是否办结")
+    assert {r[column] for r in rows[2:] if r[1]} == {get_inspection(INSP).conventions.open_label}
+
+
 def test_summary_matches_the_warehouse_views(warehouse: dict) -> None:
     day = DAYS[-1]
     insp = get_inspection(INSP)

@@ -338,7 +338,7 @@ BAD: list[Bad] = [
     ),
     Bad(
         "no_batch_anywhere",
-        table(case(1), title="群众信访举报转办情况一览表"),
+        table(case(1), name="Sheet1", title="群众信访举报转办情况一览表"),
         "file",
         (Expect("error", "NO_BATCH"),),
     ),

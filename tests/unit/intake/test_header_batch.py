@@ -305,6 +305,20 @@ def test_batch_from_the_id_prefix(tmp_path: Path, generic: Inspection) -> None:
     assert parsed.batches == {31: None}
 
 
+def test_batch_from_the_sheet_tab_as_a_last_resort(tmp_path: Path, generic: Inspection) -> None:
+    """A city's feedback file with one sheet per batch names each on its tab; a title,
+    a folder or an ID prefix says more (a copied sheet keeps a stale tab)."""
+    untitled = [standard_sheet([case(1)], name, title="办理情况反馈表") for name in ("第二批", "第5批")]
+    parsed = parse_file(write_xlsx(tmp_path / "tabs.xlsx", *untitled), generic)
+    assert not parsed.rejected, parsed.issues
+    assert [r.batch_no for r in parsed.rows] == [2, 5]
+    assert parsed.batches == {2: None, 5: None}  # a tab says nothing of the batch's date
+    titled = standard_sheet([case(1)], "第二批", title="一览表（第七批 2024年6月7日）")
+    assert [r.batch_no for r in parse_file(write_xlsx(tmp_path / "t.xlsx", titled), generic).rows] == [7]
+    folder = write_xlsx(tmp_path / "第8批" / "f.xlsx", standard_sheet([case(1)], "第二批", title=None))
+    assert [r.batch_no for r in parse_file(folder, generic).rows] == [8]
+
+
 @pytest.mark.parametrize("folder", ["第8批", "第八批", "第8批交办件"])
 def test_batch_from_a_folder_name(tmp_path: Path, generic: Inspection, folder: str) -> None:
     path = write_xlsx(tmp_path / folder / "x.xlsx", standard_sheet([case(1)], title=None))
@@ -323,7 +337,7 @@ def test_batch_override_beats_everything(tmp_path: Path, generic: Inspection) ->
 
 
 def test_no_batch_anywhere(tmp_path: Path, generic: Inspection) -> None:
-    path = write_xlsx(tmp_path / "x.xlsx", standard_sheet([case(1)], title="一览表"))
+    path = write_xlsx(tmp_path / "x.xlsx", standard_sheet([case(1)], "Sheet1", title="一览表"))
     parsed = parse_file(path, generic)
     assert parsed.rejected
     assert [i.rule for i in parsed.issues] == ["NO_BATCH"]

@@ -302,11 +302,9 @@ def test_reconciliation_per_file(loaded: Warehouse) -> None:
         assert f.status == expected, f.name
     by_name = {f.name: f for f in rows}
     assert by_name[BROKEN].rows_total == 0  # refused before any row was read
-    assert by_name["第三批交办清单.xlsx"].rows_total == 174
-    assert (by_name["第三批交办清单.xlsx"].rows_loaded, by_name["第三批交办清单.xlsx"].rows_quarantined) == (
-        173,
-        1,
-    )
+    third = by_name["第三批交办清单.xlsx"]
+    written = len(_sheet_rows(_file(loaded, "第三批交办清单.xlsx"))[1]) - 3  # title, header, notes
+    assert (third.rows_total, third.rows_loaded, third.rows_quarantined) == (written, written - 1, 1)
 
 
 def test_quarantined_rows_carry_raw_and_errors(loaded: Warehouse) -> None:
@@ -533,6 +531,76 @@ def test_a_blank_fact_keeps_what_is_known(loaded: Warehouse, tmp_path: Path) -> 
         history = _version_facts(conn, str(target[ids]))
     assert _count(w.engine, case_versions) == versions  # nothing changed, nothing erased
     assert [h[5] for h in history] == [True]
+
+
+def _report(w: Warehouse, outcome) -> dict:  # type: ignore[no-untyped-def]
+    return json.loads((w.root / outcome.report).read_text(encoding="utf-8"))
+
+
+_LATEST = text(
+    "SELECT v.case_id, v.seq, v.findings, v.status FROM case_versions v JOIN case_latest l"
+    " ON l.inspection_id = v.inspection_id AND l.case_id = v.case_id AND l.version_no = v.version_no"
+)
+
+
+def test_a_city_feedback_file_numbers_its_own_rows(loaded: Warehouse, tmp_path: Path) -> None:
+    """A city's file numbers its rows 1, 2, 3 …: matched by 受理编号, its results load and
+    the cases keep their batch 序号 (no CASE_CHANGED), with one note per sheet."""
+    w = clone(loaded, tmp_path)
+    _, rows = _sheet_rows(_file(w, "第二批交办清单.xlsx"))
+    cols = {h: _col(rows, h) for h in ("序号", "受理编号", "交办问题基本情况", "行政区域")}
+    capital = str(rows[2][cols["行政区域"]])[:3]
+    city_rows = [
+        r for r in rows[2:-1] if r[cols["受理编号"]] and not str(r[cols["行政区域"]]).startswith(capital)
+    ]
+    picked = city_rows[:6]
+    header = [
+        "序号",
+        "受理编号",
+        "交办问题基本情况",
+        "行政区域",
+        "核查情况",
+        "是否属实",
+        "办理状态",
+        "联系人",
+    ]
+    grid = [["某市群众信访举报件办理情况反馈表"], header]
+    for n, r in enumerate(picked, start=1):
+        grid.append(
+            [n, r[cols["受理编号"]], r[cols["交办问题基本情况"]], r[cols["行政区域"]],
+             f"经调查核实，反馈{n}。", "属实", "已办结", "张三"]
+        )  # fmt: skip
+    path = write_xlsx(w.landing(DAY5) / "某市反馈表.xlsx", Sheet("第二批", grid))
+    outcome = w.ingestor.ingest_file(path, get_inspection(HN), day=DAY5)
+    assert outcome.status == "loaded"
+    with w.engine.connect() as conn:
+        latest = {r.case_id: r for r in conn.execute(_LATEST).all()}
+    for n, r in enumerate(picked, start=1):
+        case = latest[str(r[cols["受理编号"]])]
+        assert case.seq == int(r[cols["序号"]]) != n  # the batch's number, not the file's
+        assert (case.findings, case.status) == (f"经调查核实，反馈{n}。", "已办结")
+    report = _report(w, outcome)
+    assert [e["rule"] for e in report["warnings"] if e["rule"] in ("SEQ_OWN_NUMBERING", "CASE_CHANGED")] == [
+        "SEQ_OWN_NUMBERING"
+    ]
+
+
+def test_a_resent_list_that_renumbers_two_rows_still_corrects_them(loaded: Warehouse, tmp_path: Path) -> None:
+    """The control: 序号 running 1..n down a resent batch list that disagrees on two rows
+    only is a correction of those two, loaded and reported."""
+    w = clone(loaded, tmp_path)
+    name, rows = _sheet_rows(_file(w, FIRST))
+    seq, ids = _col(rows, "序号"), _col(rows, "受理编号")
+    body = [list(r) for r in rows[2:-1] if r[ids]]
+    body[0], body[1] = body[1], body[0]  # two rows change places, the numbers stay 1, 2, 3 …
+    body[0][seq], body[1][seq] = 1, 2
+    path = write_xlsx(w.landing(DAY5) / "第一批交办清单（更正序号）.xlsx", Sheet(name, [*rows[:2], *body]))
+    outcome = w.ingestor.ingest_file(path, get_inspection(HN), day=DAY5)
+    rules = [e["rule"] for e in _report(w, outcome)["warnings"]]
+    assert "SEQ_OWN_NUMBERING" not in rules and rules.count("CASE_CHANGED") == 2
+    with w.engine.connect() as conn:
+        got = {r.case_id: r.seq for r in conn.execute(_LATEST).all()}
+    assert (got[str(body[0][ids])], got[str(body[1][ids])]) == (1, 2)
 
 
 def test_reconciliation_counts_the_database_not_the_split(loaded: Warehouse, tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_load_days_on_postgres_matches_sqlite(postgres_url: str, tmp_path: Path)
     pg_snap, lite_snap = _snapshot(pg.engine), _snapshot(lite.engine)
     assert pg_snap.keys() == lite_snap.keys()
     for name in pg_snap:  # the same rows, value for value: not only as many
-        assert pg_snap[name], name
+        assert pg_snap[name] or name == "batch_decisions", name  # that one only operators fill
         assert pg_snap[name] == lite_snap[name], name
     with pg.engine.connect() as a, lite.engine.connect() as b:
         latest = "SELECT * FROM v_case_latest ORDER BY case_id"

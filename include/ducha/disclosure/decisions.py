@@ -1,0 +1,92 @@
+"""An operator's explicit choice for a batch whose rows still await correction (待补正):
+publish its table now, or hold it until the last of them is corrected.
+
+The inspection's `pending_rows` convention decides by default; a decision recorded here
+overrides it for one batch from its as-of day on. Decisions are never updated: the latest
+in force on a day wins and the earlier ones stay as history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select
+
+from ducha.warehouse.schema import batch_decisions
+
+CHOICES = ("publish", "hold")
+
+
+@dataclass(frozen=True)
+class Decision:
+    batch_no: int
+    decision: str  # publish | hold
+    effective_on: dt.date
+    pending: int  # rows awaiting correction when it was made
+    decided_by: str
+    decided_at: dt.datetime  # UTC
+    note: str
+
+    def to_manifest(self) -> dict[str, object]:
+        return {
+            "decision": self.decision,
+            "effective_on": self.effective_on.isoformat(),
+            "pending_then": self.pending,
+            "by": self.decided_by,
+            "at": self.decided_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "note": self.note,
+        }
+
+
+def record(
+    conn: Connection,
+    inspection_id: str,
+    batch_no: int,
+    decision: str,
+    *,
+    effective_on: dt.date,
+    pending: int,
+    decided_by: str,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Decision:
+    if decision not in CHOICES:
+        raise ValueError(f"a decision is one of {CHOICES}, not {decision!r}")
+    by = " ".join(decided_by.split())
+    if not by:
+        raise ValueError("a decision names who made it")
+    at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
+    made = Decision(batch_no, decision, effective_on, pending, by[:200], at, note.strip())
+    conn.execute(
+        insert(batch_decisions).values(
+            inspection_id=inspection_id,
+            batch_no=batch_no,
+            decision=made.decision,
+            effective_on=made.effective_on,
+            pending=made.pending,
+            decided_by=made.decided_by,
+            decided_at=made.decided_at,
+            note=made.note,
+        )
+    )
+    return made
+
+
+def in_force(conn: Connection, inspection_id: str, as_of: dt.date) -> dict[int, Decision]:
+    """batch -> the latest decision made for a day on or before ``as_of``."""
+    d = batch_decisions
+    rows = conn.execute(
+        select(
+            d.c.batch_no,
+            d.c.decision,
+            d.c.effective_on,
+            d.c.pending,
+            d.c.decided_by,
+            d.c.decided_at,
+            d.c.note,
+        )
+        .where(d.c.inspection_id == inspection_id, d.c.effective_on <= as_of)
+        .order_by(d.c.batch_no, d.c.effective_on, d.c.decision_id)
+    ).all()
+    return {int(r.batch_no): Decision(int(r.batch_no), *r[1:]) for r in rows}  # the last of each wins
