@@ -62,19 +62,21 @@ _PATTERNS: dict[str, str] = {
     # Before the number kinds: a mobile number can be an e-mail name (13812345678@qq.com).
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
     # Labelled accounts: the label says what the number or name is.
-    "qq": r"(?i:qq)(?:号码|号|號碼|號)?[ :：]*\d{5,11}(?!\d)",
-    "wechat": r"(?:微信|weixin|WeChat)(?:号|號)?[ :：]*[A-Za-z][-_A-Za-z0-9]{5,19}(?![-_A-Za-z0-9])",
+    "qq": r"(?i:qq)(?:号码|号|號碼|號)?(?:是|为|為)?[ :：]*\d{5,11}(?!\d)",
+    "wechat": r"(?:微信|(?i:weixin|wechat))(?:号|號)?(?:是|为|為)?[ :：]*[A-Za-z][-_A-Za-z0-9]{5,19}"
+    + r"(?![-_A-Za-z0-9])",
     # 18 characters (optionally 6-8-4 with spaces or dashes), or 15 digits with a valid
     # YYMMDD (15-digit runs are also company registration numbers, which are public).
     "id_card": _AFTER_CODE
-    + r"(?:\d{6}[ -]?\d{8}[ -]?\d{3}[\dXx]|[1-9]\d{5}\d{2}"
+    + r"(?:\d{6}[ -]?\d{8}[ -]?\d{3}[\dXx]|\d{6}(?P<id_sep>[ -])\d{4}(?P=id_sep)\d{4}(?P=id_sep)\d{3}[\dXx]"
+    + r"|[1-9]\d{5}\d{2}"
     + _DAY
     + r"\d{2}[\dXx])"
     + r"(?![\dA-Za-z])(?![.]\d)",
     "bank_card": _AFTER_CODE
     + r"(?:\d{16,19}|\d{4}(?P<bank_sep>[ -])\d{4}(?P=bank_sep)\d{4}(?P=bank_sep)\d{4}(?:(?P=bank_sep)\d{1,3})?)"
     + _END,
-    "mobile": _AFTER_DIGIT + r"(?:(?:\+|00)?86[ -]?)?1[3-9]\d[ .-]?\d{4}[ .-]?\d{4}" + _END,
+    "mobile": _AFTER_DIGIT + r"(?:(?:\+|00)?86[ .-]?)?1[3-9]\d[ .-]?\d{4}[ .-]?\d{4}" + _END,
     # Area codes: 010 and 02x have three digits, the rest four.
     "landline": _AFTER_CODE
     + r"(?:\(0(?:10|2\d|[3-9]\d{2})\)|0(?:10|2\d|[3-9]\d{2}))[ .-]?\d{3,4}[ .-]?\d{4}"
@@ -191,11 +193,16 @@ def _mask_name(m: re.Match[str]) -> str:
     return m.group(0)[: m.start("who") - m.start()] + names
 
 
+# The label of a QQ or WeChat account, as the patterns above accept it: kept when masked.
+_ACCOUNT_LABEL = re.compile(
+    r"(?:(?i:qq)(?:号码|号|號碼|號)?|(?:微信|(?i:weixin|wechat))(?:号|號)?)(?:是|为|為)?[ :：]*"
+)
+
+
 def _mask_account(text: str) -> str:
     """A labelled QQ or WeChat account: the label stays, the account goes."""
-    folded = _fold(text)
-    m = re.search(r"[ :：]*([0-9A-Za-z][-_A-Za-z0-9]*)$", folded)
-    start = m.start(1) if m else len(text)
+    label = _ACCOUNT_LABEL.match(_fold(text))
+    start = label.end() if label else len(text)
     return text[:start] + "*" * (len(text) - start)
 
 

@@ -403,22 +403,22 @@ def test_looks_like_formula_agrees_with_neutralise(text: str, formula: bool) -> 
     assert neutralise_formula(text) == ("'" + text if formula else text)
 
 
-# Known gaps, found while writing the tests above: each leaks an account or a number, or
-# loses the label the scheme keeps. strict: a fix turns them into failures to promote.
-GAPS = [
-    ("qq", "QQ123456789", "QQ"),  # found, but the label goes too: "***********"
-    ("qq", "QQ号是123456789", "QQ号是"),  # not found
-    ("qq", "QQ号为 123456789", "QQ号为 "),  # not found
-    ("wechat", "wechat: zhangsan01", "wechat: "),  # lower-case label: not found
-    ("wechat", "微信号是zhangsan01", "微信号是"),  # not found
-    ("mobile", "+86.138.1234.5678", ""),  # dot after the country code: not found
-    ("id_card", "430102-1990-0101-123X", ""),  # 6-4-4-4 grouping: not found
+# Gaps found while writing the tests above, then closed: each leaked an account or a
+# number, or lost the label the scheme keeps.
+ONCE_MISSED = [
+    ("qq", "QQ123456789", "QQ"),  # the label went too: "***********"
+    ("qq", "QQ号是123456789", "QQ号是"),
+    ("qq", "QQ号为 123456789", "QQ号为 "),
+    ("wechat", "wechat: zhangsan01", "wechat: "),  # lower-case label
+    ("wechat", "微信号是zhangsan01", "微信号是"),
+    ("wechat", "WeChat号abc12345", "WeChat号"),
+    ("mobile", "+86.138.1234.5678", ""),  # dot after the country code
+    ("id_card", "430102-1990-0101-123X", ""),  # 6-4-4-4 grouping
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap in redact.py, see GAPS")
-@pytest.mark.parametrize(("kind", "raw", "label"), GAPS, ids=[r for _, r, _ in GAPS])
-def test_known_gaps(kind: str, raw: str, label: str) -> None:
+@pytest.mark.parametrize(("kind", "raw", "label"), ONCE_MISSED, ids=[r for _, r, _ in ONCE_MISSED])
+def test_gaps_once_missed(kind: str, raw: str, label: str) -> None:
     text = f"举报人联系方式{raw}，请回访。"
     masked = mask_personal(text)
     assert masked.startswith("举报人联系方式" + label)
