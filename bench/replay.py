@@ -116,3 +116,114 @@ def _calls(count: bool, step: Callable[..., T], *args: object, **kwargs: object)
     profile = cProfile.Profile()
     result = profile.runcall(step, *args, **kwargs)
     return result, pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+
+
+# --- the floor: the least any pipeline must do for the same round ------------------------------
+
+_FLOOR_WIDTH = 24  # text columns of the bare table: wider than any sample sheet
+_CHECKED = {"受理编号": "受理编号", "交办问题基本情况": "交办问题基本情况", "行政区域": "行政区域",
+            "是否办结": "是否办结", "办理状态": "是否办结"}  # fmt: skip
+
+
+def _raw_rows(path: Path) -> tuple[list[tuple], dict[str, list[object]]]:
+    """Every data row of every sheet as read (calamine), padded to the bare table's width,
+    and the four columns the naive suite checks, found by their header as written (a
+    two-row header: the lower cell, else the upper)."""
+    from python_calamine import CalamineWorkbook
+
+    rows: list[tuple] = []
+    checked: dict[str, list[object]] = {name: [] for name in set(_CHECKED.values())}
+    book = CalamineWorkbook.from_path(str(path))
+    for name in book.sheet_names:
+        grid = book.get_sheet_by_name(name).to_python()
+        top = next((r for r in range(min(6, len(grid))) if "受理编号" in grid[r]), None)
+        if top is None:
+            continue
+        header, start = [str(c) for c in grid[top]], top + 1
+        if start < len(grid) and grid[start] and grid[start][0] == "":  # a two-row header
+            header = [str(low or up) for up, low in zip(grid[top], grid[start], strict=False)]
+            start += 1
+        body = [r for r in grid[start:] if r and r[0] != "" and not str(r[0]).startswith("注")]
+        for r in body:
+            rows.append(
+                tuple(str(c) for c in r[:_FLOOR_WIDTH]) + ("",) * (_FLOOR_WIDTH - min(len(r), _FLOOR_WIDTH))
+            )
+        at = {_CHECKED[h]: c for c, h in enumerate(header) if h in _CHECKED}
+        for name, values in checked.items():
+            values.extend(r[at[name]] if name in at else None for r in body)
+    return rows, checked
+
+
+def floor(root: Path, url: str, provinces: int, days: int) -> float:
+    """Seconds for the floor of the replay written under ``root``: day by day, each day's
+    files read raw (calamine), the naive six-expectation GX suite run once on the day's
+    frame, the rows appended to one bare table (``executemany`` / ``COPY``), then, per
+    inspection, its rows so far read back and the day's files written unmasked and
+    unformatted: the day's rows (xlsx, csv, html), one xlsx per city, and a count by
+    region (xlsx). No versions, keys, masking, notes or charts."""
+    import csv
+
+    import pandas as pd
+    import xlsxwriter
+    from sqlalchemy import create_engine, text
+
+    from bench.naive import validate
+
+    engine = create_engine(url)
+    sqlite = url.startswith("sqlite")
+    cols = ", ".join(["inspection text", *(f"c{i} text" for i in range(_FLOOR_WIDTH))])
+    with engine.begin() as conn:  # a fresh warehouse: one bare table, no key, no index
+        conn.exec_driver_sql(f"CREATE TABLE floor_rows ({cols})")
+    out = root / "floor-out"
+    total = 0.0
+    for offset in range(days):
+        day = FIRST_DAY + dt.timedelta(days=offset)
+        t0 = time.perf_counter()
+        today: dict[str, list[tuple]] = {}
+        checked: dict[str, list[object]] = {}
+        for inspection_id in inspection_ids(provinces):
+            folder = root / "landing" / inspection_id / day.isoformat()
+            for path in sorted(folder.glob("*.xls*")):
+                rows, found = _raw_rows(path)
+                today.setdefault(inspection_id, []).extend((inspection_id, *r) for r in rows)
+                for k, v in found.items():
+                    checked.setdefault(k, []).extend(v)
+        validate(pd.DataFrame(checked))
+        every = [r for rows in today.values() for r in rows]
+        with engine.begin() as conn:
+            if sqlite:
+                marks = ", ".join(["?"] * (_FLOOR_WIDTH + 1))
+                conn.exec_driver_sql(f"INSERT INTO floor_rows VALUES ({marks})", every)
+            else:
+                with (
+                    conn.connection.driver_connection.cursor() as cur,
+                    cur.copy("COPY floor_rows FROM STDIN") as copy,
+                ):
+                    for r in every:
+                        copy.write_row(r)
+        for inspection_id, rows in today.items():
+            with engine.connect() as conn:
+                so_far = pd.read_sql(
+                    text("SELECT * FROM floor_rows WHERE inspection = :i"), conn, params={"i": inspection_id}
+                )
+            folder = out / inspection_id / day.isoformat()
+            folder.mkdir(parents=True, exist_ok=True)
+            frame = pd.DataFrame([r[1:] for r in rows])
+            _xlsx(xlsxwriter, folder / "day.xlsx", frame)
+            with (folder / "day.csv").open("w", newline="", encoding="utf-8-sig") as fh:
+                csv.writer(fh).writerows(frame.itertuples(index=False, name=None))
+            (folder / "day.html").write_text(frame.to_html(index=False), encoding="utf-8")
+            for n, (_, part) in enumerate(frame.groupby(frame[3].str[:3], sort=True)):
+                _xlsx(xlsxwriter, folder / f"city{n}.xlsx", part)
+            _xlsx(xlsxwriter, folder / "summary.xlsx", so_far.groupby("c3").size().reset_index())
+        total += time.perf_counter() - t0
+    engine.dispose()
+    return total
+
+
+def _xlsx(xlsxwriter, path: Path, frame) -> None:  # type: ignore[no-untyped-def]
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet()
+    for r, row in enumerate(frame.itertuples(index=False, name=None)):
+        sheet.write_row(r, 0, row)
+    book.close()

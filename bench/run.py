@@ -300,7 +300,7 @@ def round_replay(tmp: Path, wh: Warehouses, provinces: int, days: int, once_prov
     round's intake dropped at once (``once_provinces`` × ``days``: 5 × 30 is about the
     24,000 cases of issue 9's target): landing -> tables in one ingest and publish."""
     sys.path.insert(0, str(REPO))
-    from bench.replay import FIRST_DAY, replay, write_landing
+    from bench.replay import FIRST_DAY, floor, replay, write_landing
 
     out = {}
     for backend in wh.backends():
@@ -316,6 +316,11 @@ def round_replay(tmp: Path, wh: Warehouses, provinces: int, days: int, once_prov
             "first day s": round(r.per_day[0].ingest_seconds + r.per_day[0].publish_seconds, 2),
             "last day s": round(r.per_day[-1].ingest_seconds + r.per_day[-1].publish_seconds, 2),
         }
+        # The same landing through the floor (bench/replay.py: raw read, the naive suite,
+        # a bare table, unmasked unformatted files): the target is within 3× of it.
+        floor_s = floor(root, wh.fresh(backend), provinces, days)
+        out[backend]["floor s"] = round(floor_s, 1)
+        out[backend]["replay / floor"] = round(r.seconds / floor_s, 2)
         # Everything at once: the same round's files in one landing day.
         import datetime as dt
         import shutil
