@@ -160,8 +160,9 @@ def floor(root: Path, url: str, provinces: int, days: int) -> float:
     frame, the rows appended to one bare table (``executemany`` / ``COPY``), then, per
     inspection, its rows so far read back and the day's files written unmasked and
     unformatted: the day's rows (xlsx, csv, html), one xlsx per city, and a count by
-    region (xlsx). No versions, keys, masking, notes or charts."""
+    region over all its rows so far (xlsx). No versions, keys, masking, notes or charts."""
     import csv
+    import html
 
     import pandas as pd
     import xlsxwriter
@@ -203,27 +204,36 @@ def floor(root: Path, url: str, provinces: int, days: int) -> float:
                         copy.write_row(r)
         for inspection_id, rows in today.items():
             with engine.connect() as conn:
-                so_far = pd.read_sql(
-                    text("SELECT * FROM floor_rows WHERE inspection = :i"), conn, params={"i": inspection_id}
-                )
+                regions = conn.execute(
+                    text("SELECT c3, count(*) FROM floor_rows WHERE inspection = :i GROUP BY c3"),
+                    {"i": inspection_id},
+                ).all()
             folder = out / inspection_id / day.isoformat()
             folder.mkdir(parents=True, exist_ok=True)
-            frame = pd.DataFrame([r[1:] for r in rows])
-            _xlsx(xlsxwriter, folder / "day.xlsx", frame)
+            body = [r[1:] for r in rows]
+            _xlsx(xlsxwriter, folder / "day.xlsx", body)
             with (folder / "day.csv").open("w", newline="", encoding="utf-8-sig") as fh:
-                csv.writer(fh).writerows(frame.itertuples(index=False, name=None))
-            (folder / "day.html").write_text(frame.to_html(index=False), encoding="utf-8")
-            for n, (_, part) in enumerate(frame.groupby(frame[3].str[:3], sort=True)):
+                csv.writer(fh).writerows(body)
+            (folder / "day.html").write_text(
+                "<table>"
+                + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body)
+                + "</table>",
+                encoding="utf-8",
+            )
+            cities: dict[str, list[tuple]] = {}
+            for r in body:
+                cities.setdefault(r[3][:3], []).append(r)
+            for n, part in enumerate(cities.values()):
                 _xlsx(xlsxwriter, folder / f"city{n}.xlsx", part)
-            _xlsx(xlsxwriter, folder / "summary.xlsx", so_far.groupby("c3").size().reset_index())
+            _xlsx(xlsxwriter, folder / "summary.xlsx", [tuple(r) for r in regions])
         total += time.perf_counter() - t0
     engine.dispose()
     return total
 
 
-def _xlsx(xlsxwriter, path: Path, frame) -> None:  # type: ignore[no-untyped-def]
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+def _xlsx(xlsxwriter, path: Path, rows: list[tuple]) -> None:  # type: ignore[no-untyped-def]
+    book = xlsxwriter.Workbook(str(path), {"in_memory": True})
     sheet = book.add_worksheet()
-    for r, row in enumerate(frame.itertuples(index=False, name=None)):
+    for r, row in enumerate(rows):
         sheet.write_row(r, 0, row)
     book.close()
