@@ -471,8 +471,8 @@ def _batch_count(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     print(
-        f"{args.inspection} 第{args.batch}批: {args.count} transferred. Tables already published say "
-        f"otherwise until republished: ducha publish --inspection {args.inspection} --as-of <day> --out …"
+        f"{args.inspection} 第{args.batch}批: {args.count} transferred. Every published day is stale now: "
+        "the next publish (or ducha publish --out …) rebuilds them"
     )
     return EXIT_OK
 

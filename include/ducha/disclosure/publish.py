@@ -37,7 +37,7 @@ from ducha.disclosure.writers import (
 )
 from ducha.parallel import can_fork, fork_map
 from ducha.paths import check_inspection_id, safe_name, under
-from ducha.warehouse.schema import batch_decisions, files, inspections
+from ducha.warehouse.schema import batch_decisions, batches, files, inspections
 
 log = logging.getLogger(__name__)
 
@@ -411,28 +411,34 @@ def _inspection_ids(engine: Engine, inspection_id: str | None) -> list[str]:
 
 def warehouse_state(conn: Connection, inspection_id: str, day: dt.date) -> dict[str, object]:
     """What a day's tables are built from: the inspection's files loaded for days up to
-    ``day`` (and undated ones) and the operators' batch decisions in force, as a count and
-    a fingerprint."""
+    ``day`` (and undated ones) and what operators entered (batch decisions in force,
+    batch counts), as a count of files and a fingerprint of all of it."""
     return _state(_loaded(conn, inspection_id), day)
 
 
-_DECISION = "decision:"
+_OPERATOR = "op:"  # tokens of what operators entered, beside the files' hashes
 
 
 def _loaded(conn: Connection, inspection_id: str) -> list[tuple[dt.date | None, str]]:
-    """(landing day, sha256) of every file loaded for the inspection, and (effective day,
-    "decision:<id>") of every batch decision: a new decision makes its days stale."""
+    """(landing day, sha256) of every file loaded for the inspection; (effective day,
+    "op:decision:<id>") of every batch decision and (None: every day, "op:count:<batch>=<n>")
+    of every count an operator entered: a new one makes the days it changes stale."""
     q = select(files.c.received_on, files.c.sha256).where(files.c.inspection_id == inspection_id)
-    d = batch_decisions
+    d, b = batch_decisions, batches
     decided = select(d.c.effective_on, d.c.decision_id).where(d.c.inspection_id == inspection_id)
-    return [(day, sha) for day, sha in conn.execute(q)] + [
-        (day, f"{_DECISION}{n}") for day, n in conn.execute(decided)
+    counted = select(b.c.batch_no, b.c.transferred_count).where(
+        b.c.inspection_id == inspection_id, b.c.counted_on.is_(None), b.c.transferred_count.is_not(None)
+    )
+    return [
+        *((day, sha) for day, sha in conn.execute(q)),
+        *((day, f"{_OPERATOR}decision:{n}") for day, n in conn.execute(decided)),
+        *((None, f"{_OPERATOR}count:{no}={n}") for no, n in conn.execute(counted)),
     ]
 
 
 def _state(loaded: list[tuple[dt.date | None, str]], day: dt.date) -> dict[str, object]:
     tokens = sorted(token for d, token in loaded if d is None or d <= day)
-    shas = [t for t in tokens if not t.startswith(_DECISION)]
+    shas = [t for t in tokens if not t.startswith(_OPERATOR)]
     return {"files": len(shas), "fingerprint": hashlib.sha256("\n".join(tokens).encode()).hexdigest()}
 
 
@@ -444,7 +450,7 @@ def stale_days(engine: Engine, out_root: Path, inspection_id: str | None = None)
     with engine.connect() as conn:
         for insp_id in ids:
             loaded = _loaded(conn, insp_id)
-            for day in sorted({d for d, t in loaded if d is not None and not t.startswith(_DECISION)}):
+            for day in sorted({d for d, t in loaded if d is not None and not t.startswith(_OPERATOR)}):
                 if _published_state(out_root, insp_id, day) != _state(loaded, day):
                     out.append((insp_id, day))
     return sorted(out, key=lambda item: (item[1], item[0]))

@@ -95,6 +95,15 @@ def test_an_operator_records_the_count_and_status_shows_the_gap(
     with landed.engine.connect() as conn:
         assert conn.execute(select(batches.c.transferred_count)).scalar_one() == 5
     assert main(["batch-count", "--inspection", HN, "9", "5", "--warehouse", url]) == 2  # no such batch
+    # The count changes every day's tables: a day published before it is stale after it.
+    from ducha.disclosure.publish import stale_days
+
+    landed.engine.dispose()
+    publish(landed.engine, HN, tmp_path / "out", as_of=BATCH_DAY)
+    assert stale_days(landed.engine, tmp_path / "out", HN) == []
+    assert main(["batch-count", "--inspection", HN, "3", "6", "--warehouse", url]) == 0
+    assert stale_days(landed.engine, tmp_path / "out", HN) == [(HN, BATCH_DAY)]
+    assert main(["batch-count", "--inspection", HN, "3", "5", "--warehouse", url]) == 0
     monkeypatch.setenv("DUCHA_DATA_DIR", str(tmp_path))
     capsys.readouterr()
     assert main(["status", "--warehouse", url]) == 0
