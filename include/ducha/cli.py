@@ -311,7 +311,7 @@ def _publish_batch(engine, args: argparse.Namespace) -> int:  # type: ignore[no-
             args.batch,
             as_of=args.as_of,
             pending=args.pending,
-            decided_by=args.by or getpass.getuser(),
+            decided_by=args.by or (getpass.getuser() if args.pending else ""),
             note=args.note,
         )
     except UnknownBatch as exc:

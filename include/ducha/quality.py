@@ -418,8 +418,10 @@ def own_numbering(parsed: ParsedFile, known_facts: dict[str, dict[str, object]])
     seqs, sources, case_ids = frame["seq"].tolist(), frame["_source"].tolist(), frame["case_id"].tolist()
     gave = given["seq"].to_numpy().copy()
     changed = False
-    for source in dict.fromkeys(sources):
-        rows = [pos for pos, s in enumerate(sources) if s == source]
+    by_sheet: dict[int, list[int]] = {}
+    for pos, source in enumerate(sources):
+        by_sheet.setdefault(source, []).append(pos)
+    for source, rows in by_sheet.items():
         if [seqs[pos] for pos in rows] != list(range(1, len(rows) + 1)):
             continue
         known = [pos for pos in rows if (case_ids[pos] in known_facts) and gave[pos]]

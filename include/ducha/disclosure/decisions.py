@@ -9,7 +9,7 @@ in force on a day wins and the earlier ones stay as history.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 from sqlalchemy import Connection, insert, select
 
@@ -58,18 +58,7 @@ def record(
         raise ValueError("a decision names who made it")
     at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
     made = Decision(batch_no, decision, effective_on, pending, by[:200], at, note.strip())
-    conn.execute(
-        insert(batch_decisions).values(
-            inspection_id=inspection_id,
-            batch_no=batch_no,
-            decision=made.decision,
-            effective_on=made.effective_on,
-            pending=made.pending,
-            decided_by=made.decided_by,
-            decided_at=made.decided_at,
-            note=made.note,
-        )
-    )
+    conn.execute(insert(batch_decisions).values(inspection_id=inspection_id, **asdict(made)))
     return made
 
 
@@ -77,16 +66,13 @@ def in_force(conn: Connection, inspection_id: str, as_of: dt.date) -> dict[int, 
     """batch -> the latest decision made for a day on or before ``as_of``."""
     d = batch_decisions
     rows = conn.execute(
-        select(
-            d.c.batch_no,
-            d.c.decision,
-            d.c.effective_on,
-            d.c.pending,
-            d.c.decided_by,
-            d.c.decided_at,
-            d.c.note,
-        )
+        select(*(d.c[f.name] for f in fields(Decision)))
         .where(d.c.inspection_id == inspection_id, d.c.effective_on <= as_of)
         .order_by(d.c.batch_no, d.c.effective_on, d.c.decision_id)
     ).all()
-    return {int(r.batch_no): Decision(int(r.batch_no), *r[1:]) for r in rows}  # the last of each wins
+    return {r.batch_no: Decision(**r._mapping) for r in rows}  # the last of each wins
+
+
+def choices(decided: dict[int, Decision]) -> dict[int, str]:
+    """batch -> publish | hold, of the decisions in force."""
+    return {b: d.decision for b, d in decided.items()}

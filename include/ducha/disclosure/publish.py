@@ -101,20 +101,19 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
         accounts = T.batch_accounts(conn, inspection_id, day, states)
         decided = decisions.in_force(conn, inspection_id, day)
         default = insp.conventions.pending_rows
-        held = (T.held_batches(accounts, decided, default), set[int]())
+        held_now = T.held_batches(accounts, decisions.choices(decided), default)
+        held_before: set[int] = set()
         if default == "hold" or decided:  # the day before: was a batch held?
             yesterday = day - dt.timedelta(days=1)
             earlier = states[states["first_reported"] < day] if len(states) else states
             before = T.batch_accounts(conn, inspection_id, yesterday, earlier)
-            held = (
-                held[0],
-                T.held_batches(before, decisions.in_force(conn, inspection_id, yesterday), default),
-            )
+            earlier_choices = decisions.choices(decisions.in_force(conn, inspection_id, yesterday))
+            held_before = T.held_batches(before, earlier_choices, default)
     states = T.with_cities(states, insp)  # read once, shared by every table and chart
     layout = T.layouts()[insp.layout]
     final = under(out_root, inspection_id, day.isoformat())
     with _aside(final) as tmp:
-        entries = _write_day(tmp, states, insp, layout, day, accounts, held)
+        entries = _write_day(tmp, states, insp, layout, day, accounts, (held_now, held_before))
         write_manifest(
             tmp,
             files=entries,
@@ -129,7 +128,7 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
                         "transferred": a.expected,
                         "published": a.published,
                         "pending": a.pending,
-                        **({"held": True} if a.batch_no in held[0] else {}),
+                        **({"held": True} if a.batch_no in held_now else {}),
                         **({"decision": decided[a.batch_no].to_manifest()} if a.batch_no in decided else {}),
                     }
                     for a in accounts.values()

@@ -253,15 +253,11 @@ def batch_tables(states: pd.DataFrame, day: dt.date, insp: Inspection) -> list[B
     ]
 
 
-def held_batches(accounts: dict[int, BatchAccount], decisions: dict[int, object], default: str) -> set[int]:
+def held_batches(accounts: dict[int, BatchAccount], choices: dict[int, str], default: str) -> set[int]:
     """Batches held back on a day: rows of theirs await correction, and the operator's
-    decision in force for the batch (``decisions``: batch -> an object with
-    ``.decision``), else the inspection's `pending_rows`, says hold."""
-    return {
-        b
-        for b, a in accounts.items()
-        if a.pending and getattr(decisions.get(b), "decision", default) == "hold"
-    }
+    choice in force for the batch (``choices``: batch -> publish | hold), else the
+    inspection's `pending_rows`, says hold."""
+    return {b for b, a in accounts.items() if a.pending and choices.get(b, default) == "hold"}
 
 
 def held_and_released(

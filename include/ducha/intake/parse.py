@@ -320,7 +320,7 @@ def _parse_rows(
     contract: Contract,
     title_batch: int | None,
     batch_override: int | None,
-    tab_batch: int | None = None,
+    tab_batch: int | None,
 ) -> _Chunk:
     """The sheet's case rows as columns: each column converted as a whole, each distinct
     cell value once (regions, types, statuses repeat thousands of times)."""
