@@ -410,8 +410,10 @@ def own_numbering(parsed: ParsedFile, known_facts: dict[str, dict[str, object]])
     """A sheet that numbers its own rows (a city's feedback file: 1, 2, 3 … over cases of
     several batches) does not renumber the cases: 序号 is read as given only where it is
     the batch's number. A sheet is taken to number its own rows when its 序号 run 1..n
-    down the sheet and disagree with the numbers already on record for most of its known
-    cases; a resent batch list that corrects one or two numbers still corrects them."""
+    down the sheet, every row is a case already known, and the numbers disagree with
+    those on record for most of them. A sheet that brings new cases is a batch list (a
+    list loaded after a city's file corrects the numbers that file gave), and a resent
+    list that corrects one or two numbers still corrects them."""
     if not known_facts or "seq" not in parsed.given.columns:
         return
     frame, given = parsed.frame, parsed.given
@@ -425,10 +427,13 @@ def own_numbering(parsed: ParsedFile, known_facts: dict[str, dict[str, object]])
         if [seqs[pos] for pos in rows] != list(range(1, len(rows) + 1)):
             continue
         known = [pos for pos in rows if (case_ids[pos] in known_facts) and gave[pos]]
-        differ = [pos for pos in known if known_facts[case_ids[pos]].get("seq") != seqs[pos]]
-        if not known or 2 * len(differ) <= len(known):
+        if len(known) < len(rows):  # it brings new cases: a batch list, whose 序号 count
             continue
-        gave[rows] = False  # the sheet's new cases too: their 序号 is a row number as well
+        on_record = [(pos, known_facts[case_ids[pos]].get("seq")) for pos in known]
+        differ = [pos for pos, seq in on_record if seq is not None and seq != seqs[pos]]
+        if 2 * len(differ) <= len(known):
+            continue
+        gave[rows] = False
         changed = True
         sheet = parsed.sources[source].sheet.name
         column = parsed.sources[source].written.get("seq")

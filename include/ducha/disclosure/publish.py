@@ -262,6 +262,9 @@ def _write_day(
     # a day that brings many batches (a landing backlog) stays linear in the cases.
     wanted = [t.batch_no for t in batch_tables]
     by_batch = dict(tuple(states[states["batch_no"].isin(wanted)].groupby("batch_no", sort=True)))
+    # A batch released while every row of it still awaits correction has nothing to show:
+    # its table comes the day its first corrected rows arrive.
+    batch_tables = [t for t in batch_tables if t.batch_no in by_batch]
     for t in batch_tables:
         _batch_files(
             table, by_batch[t.batch_no], t.batch_no, t.update, accounts.get(t.batch_no), layout, insp

@@ -240,3 +240,31 @@ def test_an_operator_releases_a_held_batch_on_its_day(
     ).exists()
     with pytest.raises(ValueError, match="names who"):
         P.publish_batch(landed.engine, HN, tmp_path / "x", 3, as_of=NEXT_DAY, pending="hold", decided_by=" ")
+
+
+def test_a_released_batch_with_every_row_still_awaiting_correction_publishes_nothing_yet(
+    tmp_path: Path,
+) -> None:
+    """Hold, then publish, a batch whose only row is quarantined: the day is published
+    (no table for it, nothing to show), and its table comes once its row is corrected."""
+    from ducha.disclosure.publish import publish_batch, reconcile
+
+    first = tmp_path / "landing" / HN / BATCH_DAY.isoformat()
+    write_xlsx(first / "a.xlsx", standard_sheet([case(1, 是否办结="处理中啦")]))
+    nxt = tmp_path / "landing" / HN / NEXT_DAY.isoformat()
+    write_xlsx(nxt / "b.xlsx", standard_sheet([case(9)], title="一览表（第四批 2024年6月4日）"))
+    ingestor = Ingestor(data_dirs(tmp_path), f"sqlite:///{tmp_path / 'w.sqlite'}", run_label="t")
+    ingestor.ingest_day(BATCH_DAY)
+    ingestor.ingest_day(NEXT_DAY)
+    out = tmp_path / "out"
+    publish_batch(ingestor.engine, HN, out, 3, as_of=BATCH_DAY, pending="hold", decided_by="李科长")
+    publish_batch(ingestor.engine, HN, out, 3, as_of=NEXT_DAY, pending="publish", decided_by="王处长")
+    outcomes = reconcile(ingestor.engine, out, inspection_id=HN)
+    assert [o.as_of for o in outcomes] == [BATCH_DAY.isoformat(), NEXT_DAY.isoformat()]
+    assert not list((out / HN / NEXT_DAY.isoformat()).glob("第三批*"))
+    later = NEXT_DAY + dt.timedelta(days=1)
+    write_xlsx(tmp_path / "landing" / HN / later.isoformat() / "c.xlsx", standard_sheet([case(1)]))
+    ingestor.ingest_day(later)
+    assert (
+        Path(publish(ingestor.engine, HN, out, as_of=later).folder or "") / "第三批公开情况一览表.xlsx"
+    ).exists()

@@ -603,6 +603,27 @@ def test_a_resent_list_that_renumbers_two_rows_still_corrects_them(loaded: Wareh
     assert (got[str(body[0][ids])], got[str(body[1][ids])]) == (1, 2)
 
 
+def test_a_batch_list_after_a_city_file_sets_the_batch_numbers(loaded: Warehouse, tmp_path: Path) -> None:
+    """A city's file can arrive before its batch's list (the list refused and resent): its
+    new cases first take the city's row numbers; the list, which brings cases of its own,
+    is a batch list and corrects them (no SEQ_OWN_NUMBERING)."""
+    w = clone(loaded, tmp_path)
+    header = ["序号", "受理编号", "交办问题基本情况", "行政区域", "是否办结"]
+    ids = [f"D3HN20240604{n:04d}" for n in range(901, 909)]
+    summary = "雨花区某厂{}号车间噪声扰民。"
+    city = [[n - 4, ids[n - 1], summary.format(n), "长沙市雨花区", "正在办理"] for n in (5, 6, 7)]
+    first = write_xlsx(w.landing(DAY5) / "某市反馈表.xlsx", Sheet("第九批", [["反馈表"], header, *city]))
+    assert w.ingestor.ingest_file(first, get_inspection(HN), day=DAY5).status == "loaded"
+    full = [[n, ids[n - 1], summary.format(n), "长沙市雨花区", "正在办理"] for n in range(1, 9)]
+    title = "一览表（第九批 2024年6月5日）"
+    listed = write_xlsx(w.landing(DAY5) / "第九批交办清单.xlsx", Sheet("第九批", [[title], header, *full]))
+    outcome = w.ingestor.ingest_file(listed, get_inspection(HN), day=DAY5)
+    assert "SEQ_OWN_NUMBERING" not in [e["rule"] for e in _report(w, outcome)["warnings"]]
+    with w.engine.connect() as conn:
+        got = {r.case_id: r.seq for r in conn.execute(_LATEST).all()}
+    assert [got[i] for i in ids] == list(range(1, 9))
+
+
 def test_reconciliation_counts_the_database_not_the_split(loaded: Warehouse, tmp_path: Path) -> None:
     """Two accepted rows of one case (a file that skipped validation) would load as one
     case: the counts from the database disagree with the file, and the load rolls back."""
