@@ -29,13 +29,12 @@ class Decision:
     note: str
 
     def to_manifest(self) -> dict[str, object]:
+        """What the published manifest says of it: not who decided nor why (a name, a free
+        text); those stay in the warehouse and `ducha status`."""
         return {
             "decision": self.decision,
             "effective_on": self.effective_on.isoformat(),
             "pending_then": self.pending,
-            "by": self.decided_by,
-            "at": self.decided_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "note": self.note,
         }
 
 
@@ -53,9 +52,13 @@ def record(
 ) -> Decision:
     if decision not in CHOICES:
         raise ValueError(f"a decision is one of {CHOICES}, not {decision!r}")
-    by = " ".join(decided_by.split())
+    # Printed by `ducha status`: no control characters from a terminal's argument.
+    by = " ".join("".join(c for c in decided_by if c.isprintable()).split())
     if not by:
         raise ValueError("a decision names who made it")
+    current = in_force(conn, inspection_id, effective_on).get(batch_no)
+    if current is not None and current.decision == decision:
+        return current  # the same choice again: nothing new, no day made stale
     at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
     made = Decision(batch_no, decision, effective_on, pending, by[:200], at, note.strip())
     conn.execute(insert(batch_decisions).values(inspection_id=inspection_id, **asdict(made)))

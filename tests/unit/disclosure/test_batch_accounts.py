@@ -190,12 +190,12 @@ def test_publishing_a_batch_with_pending_rows_needs_an_explicit_choice(
     assert not (daily / name).exists()
     manifest = json.loads((daily / "manifest.json").read_text("utf-8"))
     (entry,) = manifest["batches"]
-    assert entry["held"] is True and entry["decision"]["decision"] == "hold"
-    assert (entry["decision"]["by"], entry["decision"]["note"], entry["decision"]["pending_then"]) == (
-        "李科长",
-        "待核实后公开",
-        1,
-    )
+    assert entry["held"] is True
+    # Who and why stay in the warehouse: the manifest is published.
+    assert entry["decision"] == {"decision": "hold", "effective_on": BATCH_DAY.isoformat(), "pending_then": 1}
+    # The same choice again records nothing and makes no day stale.
+    assert main([*args, "--pending", "hold", "--by", "李科长"]) == 0
+    assert len(_decisions(landed)) == 1 and stale_days(landed.engine, out, HN) == []
     monkeypatch.setenv("DUCHA_DATA_DIR", str(tmp_path))
     capsys.readouterr()
     assert main(["status", "--warehouse", url]) == 0
@@ -207,7 +207,7 @@ def test_publishing_a_batch_with_pending_rows_needs_an_explicit_choice(
     on_demand = out / HN / "batches" / f"第三批（截至{BATCH_DAY.isoformat()}）"
     rows = CalamineWorkbook.from_path(str(on_demand / name)).get_sheet_by_index(0).to_python()
     assert "待补正1件" in rows[-1][0]
-    assert json.loads((on_demand / "manifest.json").read_text("utf-8"))["decision"]["by"] == "王处长"
+    assert json.loads((on_demand / "manifest.json").read_text("utf-8"))["decision"]["decision"] == "publish"
     daily = Path(publish(landed.engine, HN, out, as_of=BATCH_DAY).folder or "")
     assert (daily / name).exists()
 
