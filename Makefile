@@ -6,6 +6,8 @@ BIN := $(CURDIR)/$(VENV)/bin
 DAYS ?= 10
 INSPECTION ?= c3-hn-2024
 SEED ?= 7
+# The pages' ECharts and maps (scripts/vendor_assets.py), served by the app itself: no CDN.
+ASSETS := include/ducha/web/static/vendor/.stamp
 
 # One project-local Airflow home and data root, shared by demo, airflow and the CLI.
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
@@ -16,13 +18,14 @@ export AIRFLOW__CORE__DEFAULT_TIMEZONE := Asia/Shanghai
 export DUCHA_DATA_DIR ?= $(CURDIR)/data
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install install-dev airflow-home demo test lint format lock lock-check airflow bench clean
+.PHONY: help install install-dev assets browser airflow-home demo test lint format lock lock-check airflow bench clean
 
 help:
 	@echo "make demo    - sample inspection through the real DAGs on SQLite; prints where the tables are"
 	@echo "make test    - unit, DAG and end-to-end tests (PostgreSQL tests need 127.0.0.1:5432)"
 	@echo "make airflow - Airflow UI (standalone) on http://localhost:8080 with the same home"
 	@echo "make lint    - ruff;  make lock - refresh constraints.txt;  make bench - benchmarks"
+	@echo "make assets  - ECharts and the province maps for the pages, from pinned npm/PyPI packages"
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +37,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Pinned npm/PyPI archives, checked against their pinned hashes; a no-op while the stamp
+# records the same versions.
+$(ASSETS): scripts/vendor_assets.py $(VENV)/.installed
+	$(BIN)/python scripts/vendor_assets.py
+	touch $@
+
+assets: $(ASSETS)
+install: $(VENV)/.installed $(ASSETS)
 install-dev: $(VENV)/.installed-dev
 
 $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
@@ -47,12 +57,21 @@ $(AIRFLOW_HOME)/.pools: $(AIRFLOW_HOME)/.migrated
 	$(BIN)/airflow pools set ducha_warehouse_writers 1 "Ducha tasks that write the warehouse" > $(AIRFLOW_HOME)/pools.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/pools.log; exit 1)
 	touch $@
 
-airflow-home: $(AIRFLOW_HOME)/.migrated $(AIRFLOW_HOME)/.pools
+airflow-home: $(ASSETS) $(AIRFLOW_HOME)/.migrated $(AIRFLOW_HOME)/.pools
 
 demo: airflow-home
 	$(BIN)/python scripts/demo.py "$(INSPECTION)" "$(DAYS)" "$(SEED)"
 
-test: install-dev
+# The pages' browser tests drive Debian's chromium (CJK fonts for readable screenshots);
+# installed here when missing and we may (root), else the tests say how and skip.
+browser:
+	@command -v chromium >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    mkdir -p build; (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) > build/browser-install.log 2>&1 \
+	      || (tail -20 build/browser-install.log; echo "chromium not installed: the browser tests will skip (fail in CI)"); \
+	  else echo "browser tests need Debian's chromium and fonts-noto-cjk (apt-get install chromium fonts-noto-cjk)"; fi
+
+test: install-dev $(ASSETS) browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
@@ -78,4 +97,4 @@ bench: install-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .airflow data .pytest_cache .ruff_cache
+	rm -rf $(VENV) .airflow data .pytest_cache .ruff_cache include/ducha/web/static/vendor

@@ -406,6 +406,59 @@ def pickup_latency(tmp: Path, runs: int, every_minutes: int = 1) -> dict:
     }
 
 
+def pages(book: Path, wh: Warehouses, tmp: Path, runs: int) -> dict:
+    """The 案件查询 and 挂图作战 queries on a warehouse of the book's cases: a first and a
+    40th page of everything, a keyword, a city's overdue cases, the map's figures —
+    median milliseconds, and each against `count(*) FROM v_case_latest` on the same
+    warehouse (reading every case's latest state once: the floor of a count)."""
+    import datetime as dt
+
+    from sqlalchemy import create_engine, text
+
+    from ducha.config import get_inspection
+    from ducha.web import search, stats
+    from ducha.web.access import Scope
+
+    insp = get_inspection("c3-hn-2024")
+    everything, city = Scope(everything=True), Scope(regions=frozenset({"长沙市"}))
+    today = dt.date(2024, 7, 1)
+    asks = {
+        "page 1": lambda c: search.search(c, insp, search.Criteria(today=today), everything),
+        "page 40": lambda c: search.search(c, insp, search.Criteria(today=today), everything, page=40),
+        "keyword": lambda c: search.search(c, insp, search.Criteria(keyword="废水", today=today), everything),
+        "city overdue": lambda c: search.search(c, insp, search.Criteria(overdue=True, today=today), city),
+        "map figures": lambda c: stats.dashboard(c, insp, everything, today),
+    }
+    out = {}
+    for backend in wh.backends():
+        url = wh.fresh(backend)
+        _fresh_data(tmp)
+        env = {**os.environ, "DUCHA_DATA_DIR": str(tmp / "data")}
+        subprocess.run([*ingest_argv(book), url], check=False, capture_output=True, env=env)
+        engine = create_engine(url)
+        row: dict[str, object] = {}
+        with engine.connect() as conn:
+            row["cases"] = conn.execute(text("SELECT count(*) FROM v_case_latest")).scalar_one()
+
+            def ms(ask) -> float:  # type: ignore[no-untyped-def]
+                seconds = []
+                for _ in range(max(runs, 5)):
+                    t0 = time.perf_counter()
+                    ask(conn)
+                    seconds.append(time.perf_counter() - t0)
+                return round(1000 * statistics.median(seconds), 1)
+
+            floor = ms(lambda c: c.execute(text("SELECT count(*) FROM v_case_latest")).scalar_one())
+            row["count floor ms"] = floor
+            for name, ask in asks.items():
+                took = ms(ask)
+                row[f"{name} ms"] = took
+                row[f"{name} / floor"] = round(took / floor, 2)
+        engine.dispose()
+        out[backend] = row
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000)
@@ -425,7 +478,7 @@ def main() -> int:
     from bench.workbook import big_workbook
 
     report: dict[str, object] = {"machine": _machine(), "rows": args.rows, "runs": args.runs}
-    sections = set(args.only or ["process", "stages", "scale", "publish", "replay", "pickup"])
+    sections = set(args.only or ["process", "stages", "scale", "publish", "pages", "replay", "pickup"])
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         wh = Warehouses(tmp)
@@ -450,6 +503,11 @@ def main() -> int:
                         "count": latest_count_and_publish(book, wh, tmp, args.runs),
                         "publish": latest_count_and_publish(half, wh, tmp, args.runs),
                     },
+                )
+            if "pages" in sections:
+                half = big_workbook(tmp / "half.xlsx", args.rows // 2)
+                report["pages"] = _show(
+                    "pages: case search and map figures (half)", pages(half, wh, tmp, args.runs)
                 )
             if "pickup" in sections:
                 report["same-day pickup"] = _show(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Asset, Param, dag, task
 
 from ducha.orchestration import WAREHOUSE_ASSET_NAME, WAREHOUSE_ASSET_URI, default_args
@@ -28,6 +29,10 @@ Into `outbox/<inspection>/<as_of>/` go:
   inspection's configured layout, header exactly as published, and one per city;
 * the cumulative summary as of that day and the periodic charts;
 * `manifest.json` with each file's sha256 and row count, and the warehouse state.
+
+These are **drafts**: each day written asks for its sign-off (one `ducha_signoff` run
+per draft, named by the draft's manifest hash, so an unchanged day asks nothing new).
+Only a signed-off day is copied to `released/<inspection>/<day>/`.
 
 With the `as_of` param, that day is published whether stale or not (for one inspection
 with `inspection`).
@@ -85,7 +90,25 @@ def ducha_publish():
             if o.folder
         ]
 
-    publish()
+    @task
+    def sign_off_requests(published: list, **context) -> list:
+        """One sign-off run per draft written (drafts unchanged since ask nothing)."""
+        from ducha.config import data_dirs
+        from ducha.disclosure.release import draft_sha, signoff_request
+
+        outbox = data_dirs().outbox
+        requests = []
+        for day in published:
+            draft = draft_sha(outbox, day["inspection"], day["as_of"])
+            if draft:
+                requests.append(signoff_request(day["inspection"], day["as_of"], draft, context["run_id"]))
+        return requests
+
+    TriggerDagRunOperator.partial(
+        task_id="ask_sign_off",
+        trigger_dag_id="ducha_signoff",
+        skip_when_already_exists=True,
+    ).expand_kwargs(sign_off_requests(publish()))
 
 
 ducha_publish()

@@ -170,10 +170,7 @@ def _template(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from ducha.config import get_inspection
-    from ducha.intake.parse import parse_file
-    from ducha.issues import UNREADABLE_RULES
-    from ducha.quality import Validator
-    from ducha.reports import file_report
+    from ducha.intake.check import check_files, unreadable
 
     worst = EXIT_OK
     files = []
@@ -182,18 +179,13 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{path}: no such file", file=sys.stderr)
             worst = EXIT_USAGE
             continue
-        insp = get_inspection(args.inspection or _inspection_from_path(path))
-        files.append(parse_file(path, insp, batch_override=args.batch))
-    if files:
-        Validator().check(files)  # all at once: one GX run
-    for parsed in files:
-        report = file_report(parsed, display_name=str(parsed.path))
+        files.append((path, get_inspection(args.inspection or _inspection_from_path(path)), str(path)))
+    for report in check_files(files, batch_override=args.batch):
         if args.json:
             print(json.dumps(report, ensure_ascii=False))
         else:
             _print_report(report)
-        unreadable = any(e["rule"] in UNREADABLE_RULES for e in report["errors"])  # type: ignore[union-attr]
-        code = EXIT_USAGE if unreadable else (EXIT_OK if report["ok"] else EXIT_REJECTED)
+        code = EXIT_USAGE if unreadable(report) else (EXIT_OK if report["ok"] else EXIT_REJECTED)
         worst = max(worst, code)
     return worst
 

@@ -314,6 +314,11 @@ class DataDirs:
         return self.root / "outbox"
 
     @property
+    def released(self) -> Path:
+        """Tables a publisher signed off (签发): what goes to the public."""
+        return self.root / "released"
+
+    @property
     def reports(self) -> Path:
         return self.root / "reports"
 
@@ -327,7 +332,15 @@ class DataDirs:
         return self.root / "warehouse.sqlite"
 
     def ensure(self) -> DataDirs:
-        for p in (self.landing, self.archive, self.quarantine, self.outbox, self.reports, self.ledgers):
+        for p in (
+            self.landing,
+            self.archive,
+            self.quarantine,
+            self.outbox,
+            self.released,
+            self.reports,
+            self.ledgers,
+        ):
             p.mkdir(parents=True, exist_ok=True)
         return self
 

@@ -44,6 +44,7 @@ def test_expected_dags(dagbag) -> None:
         "ducha_ledgers",
         "ducha_tables_due",
         "ducha_pickup",
+        "ducha_signoff",
     }
 
 
@@ -60,6 +61,31 @@ def test_policy(dagbag, dag_id: str) -> None:
         assert task.retries >= 1, task.task_id
         # Whoever runs Ducha hears of a failure (ducha.notify.task_failed).
         assert [getattr(c, "__name__", c) for c in _callbacks(task.on_failure_callback)] == ["task_failed"]
+
+
+def test_signoff_waits_for_a_person_then_records_either_answer(dagbag) -> None:
+    """One run per draft, many may wait at once; the approval is never retried (that
+    would ask again); the decision is recorded whether approved or rejected (Reject
+    skips only ``approved``); every other task is a normal Ducha task."""
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+    dag = dagbag.dags["ducha_signoff"]
+    assert "ducha" in dag.tags and dag.doc_md and len(dag.doc_md) > 200
+    assert dag.max_active_runs > 1 and dag.schedule is None
+    sign_off, approved, record = dag.get_task("sign_off"), dag.get_task("approved"), dag.get_task("record")
+    assert isinstance(sign_off, ApprovalOperator) and sign_off.retries == 0
+    assert not sign_off.ignore_downstream_trigger_rules
+    assert sign_off.downstream_task_ids == {"approved"} and approved.downstream_task_ids == {"record"}
+    assert record.trigger_rule == "all_done"
+    assert set(sign_off.params) == {"comment"}  # the form asks for nothing else
+    for task in dag.tasks:
+        assert task.owner == "ducha"
+        if task.task_id != "sign_off":
+            assert task.retries >= 1, task.task_id
+    publish = dagbag.dags["ducha_publish"]
+    ask = publish.get_task("ask_sign_off")
+    assert ask.partial_kwargs["trigger_dag_id"] == "ducha_signoff"
+    assert ask.partial_kwargs["skip_when_already_exists"] is True
 
 
 def _callbacks(value: object) -> list:

@@ -112,7 +112,7 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
     states = T.with_cities(states, insp)  # read once, shared by every table and chart
     layout = T.layouts()[insp.layout]
     final = under(out_root, inspection_id, day.isoformat())
-    with _aside(final) as tmp:
+    with folder_aside(final) as tmp:
         entries = _write_day(tmp, states, insp, layout, day, accounts, (held_now, held_before))
         write_manifest(
             tmp,
@@ -190,7 +190,7 @@ def publish_batch(
     update = day > min(states["first_reported"])
     created = dt.datetime.combine(day, dt.time(0, 0))
     final = under(out_root, inspection_id, "batches", f"{T.batch_label(batch_no)}（截至{day.isoformat()}）")
-    with _aside(final) as tmp:
+    with folder_aside(final) as tmp:
         tables = _Tables(tmp, created)
         _batch_files(tables, states, batch_no, update, account, T.layouts()[insp.layout], insp)
         write_table_files(tables.files, workers=1)
@@ -304,12 +304,20 @@ class _Tables:
         kind: str,
         formats: tuple[TableFormat, ...],
         rows: int | None = None,
+        **facts: object,
     ) -> None:
+        """``facts`` go into each file's manifest entry (batch_no, region: what the
+        officers' pages group and scope by, without reading names)."""
         for ext in formats:
             path = under(self.folder, f"{stem}.{ext}")
             self.files.append(TableFile(path, ext, tuple(sheets), self.created, sheets[0].title or stem))
             self.entries.append(
-                {"name": path.name, "rows": len(sheets[0].rows) if rows is None else rows, "kind": kind}
+                {
+                    "name": path.name,
+                    "rows": len(sheets[0].rows) if rows is None else rows,
+                    "kind": kind,
+                    **facts,
+                }
             )
 
 
@@ -332,16 +340,17 @@ def _batch_files(
     sheet = T.batch_sheet(
         rows, batch_no, layout, account, update_wording=wording, note=insp.conventions.batch_note
     )
-    table(stem, [sheet], "batch_update" if update else "batch", ("xlsx", "csv", "html"))
+    kind = "batch_update" if update else "batch"
+    table(stem, [sheet], kind, ("xlsx", "csv", "html"), batch_no=batch_no)
     copies = T.city_sheets(rows, batch_no, layout, insp, update_wording=wording)
     names = region_file_names([region for region, _ in copies])
-    for (_, copy), name in zip(copies, names, strict=True):
+    for (region, copy), name in zip(copies, names, strict=True):
         # Each city publishes its own rows of the batch, keeping the batch-wide 序号.
-        table(f"{stem}（{name}）", [copy], "batch_region", ("xlsx",))
+        table(f"{stem}（{name}）", [copy], "batch_region", ("xlsx",), batch_no=batch_no, region=region)
 
 
 @contextmanager
-def _aside(final: Path) -> Iterator[Path]:
+def folder_aside(final: Path) -> Iterator[Path]:
     """A folder built beside ``final`` (".<name>.tmp") and swapped in whole when the
     block ends; removed, leaving ``final`` as it was, if the block fails."""
     tmp = final.with_name(f".{final.name}.tmp")

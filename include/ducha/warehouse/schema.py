@@ -90,6 +90,8 @@ cases = Table(
     # region, region_code, pollution_types, key_case and seq here are as first reported;
     # the versions carry their corrections (v_case_latest shows the latest).
     ForeignKeyConstraint(["inspection_id", "batch_no"], ["batches.inspection_id", "batches.batch_no"]),
+    # The order the case search lists in (newest batch first): a page reads its own rows.
+    Index("ix_cases_batch_order", "inspection_id", "batch_no", "case_id"),
 )
 
 PENALTY_COLUMNS = (

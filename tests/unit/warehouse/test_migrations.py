@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 from ducha.warehouse.db import _alembic_config, current_revision, engine, upgrade
 from ducha.warehouse.schema import metadata
 
-HEAD = "0007"
+HEAD = "0008"
 VIEWS = {"v_case_latest", "v_ledger_assigned", "v_ledger_in_progress", "v_ledger_closed"}
 LATEST_COLUMNS = [
     "case_id",

@@ -191,7 +191,13 @@ def _per_row_scans(node: dict, inner: bool = False) -> list[str]:
     """Sequential scans run once per row of an outer loop (the inner side of a nested
     loop), and subplans: the shapes whose cost grows with cases × cases."""
     found = [node["Subplan Name"]] if "Subplan Name" in node else []
-    if inner and node["Node Type"] == "Seq Scan" and node.get("Actual Loops", 1) > 1:
+    # A parallel-aware scan's loops are its worker processes, each reading a share once.
+    if (
+        inner
+        and node["Node Type"] == "Seq Scan"
+        and node.get("Actual Loops", 1) > 1
+        and not node.get("Parallel Aware")
+    ):
         found.append(f"Seq Scan on {node.get('Relation Name')} × {node['Actual Loops']}")
     children = node.get("Plans", [])
     for i, child in enumerate(children):
@@ -266,3 +272,46 @@ def test_postgres_load_lookups_at_size(postgres_at_size: Engine) -> None:
 
 def _nodes(node: dict) -> list[dict]:
     return [node, *(n for child in node.get("Plans", []) for n in _nodes(child))]
+
+
+def _pages_statements(conn) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    """Every SELECT the officers' pages send for a search (filtered, scoped to a city, a
+    page of results, a case's history) and for the 挂图作战 figures."""
+    from dataclasses import replace
+
+    from ducha.config import get_inspection
+    from ducha.web import search, stats
+    from ducha.web.access import Scope
+    from tests.unit.warehouse.test_plans import _sent
+
+    insp = replace(get_inspection("c3-hn-2024"), id="x")
+    city = Scope(regions=frozenset({"长沙市"}))
+    county = Scope(regions=frozenset({"长沙市天心区"}))
+    everything = Scope(everything=True)
+    today = DAY + dt.timedelta(days=30)
+
+    def run() -> None:
+        search.search(conn, insp, search.Criteria(today=today), everything, page=40)
+        search.search(conn, insp, search.Criteria(keyword="案件12", overdue=True, today=today), city)
+        search.search(conn, insp, search.Criteria(status=search.OPEN, batch_no=3, today=today), county)
+        search.history(conn, insp, "D3HN20240602000001", city)
+        stats.dashboard(conn, insp, city, today)
+
+    return [(s, p) for s, p in _sent(conn, run) if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_sqlite_pages_queries_at_size_scan_nothing_per_case(sqlite_at_size: Engine) -> None:
+    with sqlite_at_size.connect() as conn:
+        statements = _pages_statements(conn)
+        assert len(statements) >= 8  # searches (count and page, or one with a keyword), history, figures
+        for statement, params in statements:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+            assert not _sqlite_inner_scans(plan), (statement, [r[3] for r in plan])
+
+
+@pytest.mark.postgres
+def test_postgres_pages_queries_at_size_scan_nothing_per_case(postgres_at_size: Engine) -> None:
+    with postgres_at_size.connect() as conn:
+        for statement, params in _pages_statements(conn):
+            (plan,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).one()
+            assert _per_row_scans(plan[0]["Plan"]) == [], (statement, plan)

@@ -1,0 +1,86 @@
+"""Sign-off (签发) of one day's draft tables by a publisher, then their release."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Param, dag, task
+
+from ducha.orchestration import default_args
+
+DOC = """
+### Sign off a day's tables (签发)
+
+`ducha_publish` writes each day's tables into `outbox/<inspection>/<day>/` as **drafts**
+and starts one run of this DAG per draft (conf: `inspection`, `day`, `draft` — the sha256
+of the draft's manifest — and `publish_run`). The run waits, in Airflow's
+human-in-the-loop state, for a publisher to approve or reject it: on the 信息公开 page
+(which checks the publisher role of `include/config/access.yaml`) or in Airflow's
+Required Actions.
+
+* **Approve**: the draft is copied, checked file by file, to
+  `released/<inspection>/<day>/`; its manifest gains who approved, when, and the comment.
+* **Reject**: nothing is released; the decision and its comment are kept in
+  `released/<inspection>/history/<day>.json`. Fix the data; the day is published again
+  and asks for a new sign-off.
+
+A draft published again before it was signed is not released by an old approval: the
+run finds its draft gone and ends without asking.
+"""
+
+
+@dag(
+    dag_id="ducha_signoff",
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=64,  # one waiting run per unsigned day
+    tags=["ducha", "publish"],
+    doc_md=DOC,
+    default_args=default_args(),
+)
+def ducha_signoff():
+    @task
+    def check_draft(**context) -> str:
+        """The draft this run is for is still the outbox's; the text the publisher sees."""
+        from airflow.exceptions import AirflowSkipException
+
+        from ducha.config import data_dirs
+        from ducha.disclosure.release import draft_sha, draft_summary
+
+        conf = context["dag_run"].conf or {}
+        outbox = data_dirs().outbox
+        if draft_sha(outbox, conf["inspection"], conf["day"]) != conf["draft"]:
+            raise AirflowSkipException("published again since: the newer draft has its own sign-off")
+        return draft_summary(outbox, conf["inspection"], conf["day"])
+
+    sign_off = ApprovalOperator(
+        task_id="sign_off",
+        subject="签发 {{ dag_run.conf['inspection'] }} {{ dag_run.conf['day'] }}",
+        body="{{ ti.xcom_pull(task_ids='check_draft') }}",
+        params={"comment": Param("", type="string", title="意见", maxLength=2000)},
+        retries=0,  # a retry would ask the publisher again
+    )
+    approved = EmptyOperator(task_id="approved")  # skipped on Reject
+
+    @task(trigger_rule="all_done")
+    def record(**context) -> str | None:
+        """Keep the decision, approve or reject, and release an approved draft."""
+        from ducha.config import data_dirs
+        from ducha.disclosure.release import record as record_signoff
+        from ducha.disclosure.release import signoff_from_response
+
+        response = context["ti"].xcom_pull(task_ids="sign_off")
+        if not response:
+            return None  # no draft to sign (published again since)
+        dirs = data_dirs().ensure()
+        signoff = signoff_from_response(context["dag_run"].conf or {}, response, context["run_id"])
+        folder = record_signoff(dirs.released, dirs.outbox, signoff)
+        return str(folder) if folder else None
+
+    check_draft() >> sign_off >> approved >> record()
+
+
+ducha_signoff()

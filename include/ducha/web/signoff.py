@@ -1,0 +1,90 @@
+"""The pages' side of sign-off: what Airflow's human-in-the-loop API says of a day's
+draft, and a publisher's answer sent back through that same API, as the user
+themselves (their own token), so Airflow records who answered and the sign-off run
+resumes exactly as from Airflow's own Required Actions view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import httpx
+
+from ducha.disclosure.release import SIGNOFF_DAG_ID, signoff_request
+
+TASK_ID = "sign_off"
+TIMEOUT = 10.0
+
+
+class SignoffError(RuntimeError):
+    """Airflow refused or could not be reached; the message is for the page."""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A draft's sign-off as Airflow holds it."""
+
+    run_id: str
+    responded: bool
+    chosen: str | None
+    by: str | None
+    at: str | None
+    comment: str
+
+
+def run_id_for(inspection_id: str, day: str, draft: str) -> str:
+    return str(signoff_request(inspection_id, day, draft, "")["trigger_run_id"])
+
+
+def _url(api_root: str, run_id: str) -> str:
+    return (
+        f"{api_root.rstrip('/')}/api/v2/dags/{SIGNOFF_DAG_ID}/dagRuns/{quote(run_id, safe='')}"
+        f"/taskInstances/{TASK_ID}/-1/hitlDetails"
+    )
+
+
+def status(api_root: str, token: str, inspection_id: str, day: str, draft: str) -> Waiting | None:
+    """The draft's sign-off, None when none was asked yet (or the run has not reached
+    its approval task)."""
+    run_id = run_id_for(inspection_id, day, draft)
+    try:
+        got = httpx.get(_url(api_root, run_id), headers=_auth(token), timeout=TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise SignoffError(f"Airflow 无法连接：{type(exc).__name__}") from exc
+    if got.status_code == 404:
+        return None
+    if got.status_code != 200:
+        raise SignoffError(f"Airflow 返回 {got.status_code}")
+    detail = got.json()
+    user = detail.get("responded_by_user") or {}
+    chosen = detail.get("chosen_options") or []
+    return Waiting(
+        run_id=run_id,
+        responded=bool(detail.get("response_received")),
+        chosen=chosen[0] if chosen else None,
+        by=user.get("name"),
+        at=detail.get("responded_at"),
+        comment=str((detail.get("params_input") or {}).get("comment") or ""),
+    )
+
+
+def answer(
+    api_root: str, token: str, inspection_id: str, day: str, draft: str, approve: bool, comment: str
+) -> None:
+    """Approve or reject the draft, as the user whose token this is."""
+    run_id = run_id_for(inspection_id, day, draft)
+    body = {"chosen_options": ["Approve" if approve else "Reject"], "params_input": {"comment": comment}}
+    try:
+        got = httpx.patch(_url(api_root, run_id), json=body, headers=_auth(token), timeout=TIMEOUT)
+    except httpx.HTTPError as exc:
+        raise SignoffError(f"Airflow 无法连接：{type(exc).__name__}") from exc
+    if got.status_code == 409:
+        raise SignoffError("该稿已有签发意见")
+    if got.status_code == 404:
+        raise SignoffError("该稿尚无待签发的任务（发布任务可能仍在运行）")
+    if got.status_code >= 300:
+        raise SignoffError(f"Airflow 拒绝：{got.status_code} {got.text[:200]}")
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
