@@ -121,36 +121,57 @@ def _calls(count: bool, step: Callable[..., T], *args: object, **kwargs: object)
 # --- the floor: the least any pipeline must do for the same round ------------------------------
 
 _FLOOR_WIDTH = 24  # text columns of the bare table: wider than any sample sheet
-_CHECKED = {"受理编号": "受理编号", "交办问题基本情况": "交办问题基本情况", "行政区域": "行政区域",
-            "是否办结": "是否办结", "办理状态": "是否办结"}  # fmt: skip
+# The naive suite's columns, by the contract's field they hold.
+_CHECKED = {"case_id": "受理编号", "summary": "交办问题基本情况", "region": "行政区域", "status": "是否办结"}
+_HEADER_ROWS = 6  # a floor looks only this far for the header (the pipeline: header_search_rows)
 
 
 def _raw_rows(path: Path) -> tuple[list[tuple], dict[str, list[object]]]:
-    """Every data row of every sheet as read (calamine), padded to the bare table's width,
-    and the four columns the naive suite checks, found by their header as written (a
-    two-row header: the lower cell, else the upper)."""
+    """Every data row of every sheet as read (calamine) — its region, then its cells padded
+    to the bare table's width — and the columns the naive suite checks. Headers are found
+    as the pipeline finds them, cell by cell through the contract's aliases (any variant,
+    Traditional too; a two-row header: the lower cell, else the upper), so the floor reads
+    every sheet the pipeline reads; a row counts if any cell holds something (a merged 序号
+    leaves the first blank) and it is not a notes row."""
     from python_calamine import CalamineWorkbook
 
+    from ducha.contract import load_contract, strip_unit
+    from ducha.text import header_key
+
+    index = load_contract().alias_index()
+
+    def field(cell: object) -> str | None:
+        key = header_key(cell)
+        return index.get(strip_unit(key)) or index.get(key) if key else None
+
     rows: list[tuple] = []
-    checked: dict[str, list[object]] = {name: [] for name in set(_CHECKED.values())}
+    checked: dict[str, list[object]] = {name: [] for name in _CHECKED.values()}
     book = CalamineWorkbook.from_path(str(path))
     for name in book.sheet_names:
         grid = book.get_sheet_by_name(name).to_python()
-        top = next((r for r in range(min(6, len(grid))) if "受理编号" in grid[r]), None)
+        top = next((r for r in range(min(_HEADER_ROWS, len(grid))) if "case_id" in map(field, grid[r])), None)
         if top is None:
             continue
-        header, start = [str(c) for c in grid[top]], top + 1
-        if start < len(grid) and grid[start] and grid[start][0] == "":  # a two-row header
-            header = [str(low or up) for up, low in zip(grid[top], grid[start], strict=False)]
+        header, start = list(grid[top]), top + 1
+        if start < len(grid) and grid[start] and sum(field(c) is not None for c in grid[start]) >= 2:
+            header = [low if field(low) else up for up, low in zip(grid[top], grid[start], strict=False)]
             start += 1
-        body = [r for r in grid[start:] if r and r[0] != "" and not str(r[0]).startswith("注")]
+        at = {f: c for c, f in ((c, field(h)) for c, h in enumerate(header)) if f in _CHECKED}
+        region_at = at.get("region")
+        body = [
+            r
+            for r in grid[start:]
+            if any(c != "" for c in r) and not str(next((c for c in r if c != ""), "")).startswith("注")
+        ]
+        region = ""
         for r in body:
-            rows.append(
-                tuple(str(c) for c in r[:_FLOOR_WIDTH]) + ("",) * (_FLOOR_WIDTH - min(len(r), _FLOOR_WIDTH))
-            )
-        at = {_CHECKED[h]: c for c, h in enumerate(header) if h in _CHECKED}
-        for name, values in checked.items():
-            values.extend(r[at[name]] if name in at else None for r in body)
+            # 行政区域 merged down a city's rows: its value is in the first (a fill-down)
+            cell = str(r[region_at]) if region_at is not None and region_at < len(r) else ""
+            region = cell or region
+            cells = tuple(str(c) for c in r[:_FLOOR_WIDTH])
+            rows.append((region, *cells, *("",) * (_FLOOR_WIDTH - len(cells))))
+        for f, column in _CHECKED.items():
+            checked[column].extend(r[at[f]] if f in at and at[f] < len(r) else None for r in body)
     return rows, checked
 
 
@@ -172,7 +193,7 @@ def floor(root: Path, url: str, provinces: int, days: int) -> float:
 
     engine = create_engine(url)
     sqlite = url.startswith("sqlite")
-    cols = ", ".join(["inspection text", *(f"c{i} text" for i in range(_FLOOR_WIDTH))])
+    cols = ", ".join(["inspection text", "region text", *(f"c{i} text" for i in range(_FLOOR_WIDTH))])
     with engine.begin() as conn:  # a fresh warehouse: one bare table, no key, no index
         conn.exec_driver_sql(f"CREATE TABLE floor_rows ({cols})")
     out = root / "floor-out"
@@ -193,7 +214,7 @@ def floor(root: Path, url: str, provinces: int, days: int) -> float:
         every = [r for rows in today.values() for r in rows]
         with engine.begin() as conn:
             if sqlite:
-                marks = ", ".join(["?"] * (_FLOOR_WIDTH + 1))
+                marks = ", ".join(["?"] * (_FLOOR_WIDTH + 2))
                 conn.exec_driver_sql(f"INSERT INTO floor_rows VALUES ({marks})", every)
             else:
                 with (
@@ -205,12 +226,12 @@ def floor(root: Path, url: str, provinces: int, days: int) -> float:
         for inspection_id, rows in today.items():
             with engine.connect() as conn:
                 regions = conn.execute(
-                    text("SELECT c3, count(*) FROM floor_rows WHERE inspection = :i GROUP BY c3"),
+                    text("SELECT region, count(*) FROM floor_rows WHERE inspection = :i GROUP BY region"),
                     {"i": inspection_id},
                 ).all()
             folder = out / inspection_id / day.isoformat()
             folder.mkdir(parents=True, exist_ok=True)
-            body = [r[1:] for r in rows]
+            body = [r[2:] for r in rows]
             _xlsx(xlsxwriter, folder / "day.xlsx", body)
             with (folder / "day.csv").open("w", newline="", encoding="utf-8-sig") as fh:
                 csv.writer(fh).writerows(body)
@@ -221,8 +242,8 @@ def floor(root: Path, url: str, provinces: int, days: int) -> float:
                 encoding="utf-8",
             )
             cities: dict[str, list[tuple]] = {}
-            for r in body:
-                cities.setdefault(r[3][:3], []).append(r)
+            for r in rows:  # by the city the region names first (the floor resolves nothing)
+                cities.setdefault(r[1][:3], []).append(r[2:])
             for n, part in enumerate(cities.values()):
                 _xlsx(xlsxwriter, folder / f"city{n}.xlsx", part)
             _xlsx(xlsxwriter, folder / "summary.xlsx", [tuple(r) for r in regions])

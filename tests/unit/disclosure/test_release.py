@@ -147,7 +147,9 @@ def test_a_signoff_from_airflows_response() -> None:
     assert (made.decision, made.by, made.comment, made.run_id) == (REJECT, "officer", "请核实", "run-9")
 
 
-@pytest.mark.parametrize("inspection,day", [("..", DAY), (INSPECTION, ".."), (INSPECTION, "2024-06-03/../..")])
+@pytest.mark.parametrize(
+    "inspection,day", [("..", DAY), (INSPECTION, ".."), (INSPECTION, "2024-06-03/../..")]
+)
 def test_a_draft_is_looked_up_only_by_plain_names(tmp_path: Path, inspection: str, day: str) -> None:
     """The sign-off run's conf is not checked by Params: the library refuses it."""
     with pytest.raises((UnsafePath, ValueError)):

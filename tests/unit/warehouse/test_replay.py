@@ -112,3 +112,23 @@ def test_the_latest_state_view_counts_without_a_scan_per_case(round_replayed) ->
         work = (count() - before) * STEPS_PER_UNIT
     assert cases == result.per_day[-1].cases
     assert work < 200 * versions, (work, versions)  # a scan per case would be ~cases × versions
+
+
+def test_the_floor_reads_every_row_the_pipeline_reads(round_replayed) -> None:  # type: ignore[no-untyped-def]
+    """The replay's floor is compared with the pipeline, so it must read as much: every
+    sheet (Traditional headers, two-row headers, team lists, city files), every data row
+    (a blank 序号 too), and the region by its header, not by its place."""
+    import sqlite3
+
+    from bench.replay import _raw_rows
+
+    root, _ = round_replayed
+    with sqlite3.connect(root / "w.sqlite") as db:
+        taken = dict(db.execute("SELECT name, rows_total FROM files WHERE rows_total > 0"))
+    read = {}
+    for path in sorted((root / "landing").rglob("*.xls*")):
+        rows, checked = _raw_rows(path)
+        read[path.name] = len(rows)
+        assert len(checked["行政区域"]) == len(rows)
+        assert all(r[0] for r in rows), path.name  # every row's region found
+    assert {name: read.get(name) for name in taken} == taken
