@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, task
 
-from ducha.orchestration import default_args
+from ducha.orchestration import default_args, signoff_wait_days
+from ducha.signoff_tasks import SignOffOperator
 
 DOC = """
 ### Sign off a day's tables (签发)
@@ -27,7 +27,11 @@ Required Actions.
   and asks for a new sign-off.
 
 A draft published again before it was signed is not released by an old approval: the
-run finds its draft gone and ends without asking.
+run finds its draft gone and ends without asking, or, if it was already waiting, its
+approval fails (`record`) and releases nothing. Only a publisher of `access.yaml` may
+approve: when publishers are named there, `record` refuses anyone else's approval, even
+one given in Required Actions. A draft nobody answers is rejected after
+`signoff.wait_days` (ducha.yaml).
 """
 
 
@@ -56,27 +60,40 @@ def ducha_signoff():
             raise AirflowSkipException("published again since: the newer draft has its own sign-off")
         return draft_summary(outbox, conf["inspection"], conf["day"])
 
-    sign_off = ApprovalOperator(
+    sign_off = SignOffOperator(
         task_id="sign_off",
         subject="签发 {{ dag_run.conf['inspection'] }} {{ dag_run.conf['day'] }}",
         body="{{ ti.xcom_pull(task_ids='check_draft') }}",
         params={"comment": Param("", type="string", title="意见", maxLength=2000)},
         retries=0,  # a retry would ask the publisher again
+        # Unanswered (a draft superseded while it waited, a day nobody signs): rejected
+        # after ducha.yaml `signoff.wait_days`, so runs do not wait for ever.
+        response_timeout=timedelta(days=signoff_wait_days()),
+        defaults="Reject",
     )
     approved = EmptyOperator(task_id="approved")  # skipped on Reject
 
-    @task(trigger_rule="all_done")
+    # none_failed: runs after a Reject (which skips `approved`) and when there was nothing
+    # to sign; not when the approval task failed (the run fails, and says so).
+    @task(trigger_rule="none_failed")
     def record(**context) -> str | None:
         """Keep the decision, approve or reject, and release an approved draft."""
         from ducha.config import data_dirs
+        from ducha.disclosure.release import APPROVE, approver_allowed, signoff_from_response
         from ducha.disclosure.release import record as record_signoff
-        from ducha.disclosure.release import signoff_from_response
+        from ducha.signoff_tasks import RESPONSE_KEY
+        from ducha.web.access import load_access
 
-        response = context["ti"].xcom_pull(task_ids="sign_off")
+        response = context["ti"].xcom_pull(task_ids="sign_off", key=RESPONSE_KEY)
         if not response:
             return None  # no draft to sign (published again since)
         dirs = data_dirs().ensure()
         signoff = signoff_from_response(context["dag_run"].conf or {}, response, context["run_id"])
+        if signoff.decision == APPROVE and not approver_allowed(signoff.by, load_access()):
+            raise PermissionError(
+                f"{signoff.by!r} approved {signoff.inspection_id} {signoff.day} but is not a publisher for "
+                "the whole province (include/config/access.yaml): nothing is released"
+            )
         folder = record_signoff(dirs.released, dirs.outbox, signoff)
         return str(folder) if folder else None
 

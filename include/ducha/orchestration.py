@@ -59,6 +59,12 @@ def tables_deadline(schedule_hour: int = 22) -> dt.timedelta:
     return delta if delta > dt.timedelta(0) else delta + dt.timedelta(days=1)
 
 
+def signoff_wait_days() -> int:
+    """How long a draft waits for its sign-off before it counts as rejected (ducha.yaml
+    ``signoff.wait_days``)."""
+    return int((project_settings().get("signoff") or {}).get("wait_days", 14))
+
+
 def pickup_minutes() -> int:
     """How often ducha_pickup looks into landing (ducha.yaml ``pickup.every_minutes``)."""
     value = (

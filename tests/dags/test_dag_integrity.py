@@ -76,7 +76,8 @@ def test_signoff_waits_for_a_person_then_records_either_answer(dagbag) -> None:
     assert isinstance(sign_off, ApprovalOperator) and sign_off.retries == 0
     assert not sign_off.ignore_downstream_trigger_rules
     assert sign_off.downstream_task_ids == {"approved"} and approved.downstream_task_ids == {"record"}
-    assert record.trigger_rule == "all_done"
+    assert record.trigger_rule == "none_failed"  # after a Reject; not after a failed approval
+    assert sign_off.response_timeout and sign_off.defaults == ["Reject"]  # no run waits for ever
     assert set(sign_off.params) == {"comment"}  # the form asks for nothing else
     for task in dag.tasks:
         assert task.owner == "ducha"

@@ -223,27 +223,72 @@ def test_the_map_colours_the_cities(site: Site, browser) -> None:  # type: ignor
     page.context.close()
 
 
-def test_an_officer_signs_the_day_off_and_it_is_released(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 300
-    while not site.services.metadata(
-        "SELECT 1 FROM task_instance WHERE dag_id = 'ducha_signoff' AND task_id = 'sign_off' AND state = 'awaiting_input'"
-    ):
+def _awaiting(site: Site, timeout: float = 300) -> str:
+    """The run id of a sign-off waiting for its answer (the newest)."""
+    deadline = time.monotonic() + timeout
+    query = (
+        "SELECT run_id FROM task_instance WHERE dag_id = 'ducha_signoff' AND task_id = 'sign_off'"
+        " AND state = 'awaiting_input' ORDER BY start_date DESC"
+    )
+    while not (rows := site.services.metadata(query)):
         assert time.monotonic() < deadline, site.services.metadata(
             "SELECT dag_id, task_id, state FROM task_instance"
         )
         time.sleep(2)
+    return rows[0]["run_id"]
+
+
+def _why(site: Site) -> str:
+    """The sign-off tasks' states and the end of `record`'s log: what a failure shows."""
+    states = site.services.metadata("SELECT task_id, state FROM task_instance WHERE dag_id = 'ducha_signoff'")
+    logs = sorted((Path(site.services.env["AIRFLOW_HOME"]) / "logs").rglob("*record*/*.log"))
+    return f"{states}\n" + "\n".join(p.read_text(errors="replace")[-2000:] for p in logs)
+
+
+def _history(site: Site) -> list[dict]:
+    path = site.data / "released" / INSPECTION / "history" / f"{DAY}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def _until(check, what, timeout: float = 300) -> None:  # type: ignore[no-untyped-def]
+    """Wait for ``check()``; ``what`` (text, or a function giving it) says what did not come."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what() if callable(what) else what
+        time.sleep(2)
+
+
+def test_a_day_rejected_fixed_and_approved_is_released_with_its_history(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    first = _awaiting(site)
     page = _login(browser, site, "officer", then=f"/ducha/collect/{INSPECTION}/{DAY}")
     page.get_by_text("本稿等待签发").wait_for()
     _shot(page, "06-awaiting-signoff")
+    # Rejected: nothing released, the decision kept.
+    page.locator("textarea[name=comment]").fill("第三批尚有待补正，暂缓公开")
+    page.get_by_role("button", name="退回（须填写意见）").click()
+    _until(
+        lambda: [h["decision"] for h in _history(site)] == ["reject"],
+        lambda: _why(site),
+    )
+    assert not (site.data / "released" / INSPECTION / DAY).exists()
+    # The fix: batch 3 held until its row is corrected; the day is published again and
+    # asks for its own sign-off.
+    env = site.services.env
+    fix = [str(BIN / "ducha"), "publish", "--inspection", INSPECTION, "--out", str(site.data / "outbox")]
+    fix += ["--batch", "3", "--pending", "hold", "--by", "ops", "--as-of", DAY]
+    done = subprocess.run(fix, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    site.services.airflow("dags", "trigger", "ducha_publish", "-c", json.dumps({"inspection": INSPECTION}))
+    second = _awaiting(site)
+    assert second != first
+    page.reload()
+    page.get_by_text("本稿等待签发").wait_for()
     page.locator("textarea[name=comment]").fill("经审核，同意公开")
     page.get_by_role("button", name="同意签发").click()
     released = site.data / "released" / INSPECTION / DAY / "manifest.json"
-    deadline = time.monotonic() + 300
-    while not released.exists():
-        assert time.monotonic() < deadline, site.services.metadata(
-            "SELECT task_id, state FROM task_instance WHERE dag_id = 'ducha_signoff'"
-        )
-        time.sleep(2)
+    _until(released.exists, lambda: _why(site))
     manifest = json.loads(released.read_text(encoding="utf-8"))
     assert manifest["release"]["approved_by"] == "officer"
     assert manifest["release"]["comment"] == "经审核，同意公开"
@@ -251,6 +296,8 @@ def test_an_officer_signs_the_day_off_and_it_is_released(site: Site, browser) ->
         (site.data / "outbox" / INSPECTION / DAY / "manifest.json").read_text(encoding="utf-8")
     )
     assert manifest["files"] == draft["files"]
+    assert next(b for b in manifest["batches"] if b["batch_no"] == 3).get("held") is True
+    assert [h["decision"] for h in _history(site)] == ["reject", "approve"]
     page.reload()
     page.get_by_text("已签发版本").wait_for()
     _shot(page, "07-released")

@@ -12,6 +12,7 @@ after the fix is asked for again, and its history shows both.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import shutil
@@ -68,27 +69,49 @@ def record(released: Path, outbox: Path, signoff: Signoff) -> Path | None:
     release it; the released folder (or None). Idempotent: the same run's decision again
     changes nothing (a retried task)."""
     entries = history(released, signoff.inspection_id, signoff.day)
-    if not any(e["run_id"] == signoff.run_id and e["draft"] == signoff.draft for e in entries):
+    # The same answer again (a retried task) is one entry; a task cleared and answered
+    # anew is another decision, kept.
+    if not any(
+        e["run_id"] == signoff.run_id and e["draft"] == signoff.draft and e["at"] == signoff.at
+        for e in entries
+    ):
         entries.append(asdict(signoff))
         path = _history_path(released, signoff.inspection_id, signoff.day)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as temp:
             temp.write_text(json.dumps(entries, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if signoff.decision != APPROVE:
+        _withdraw(released, signoff)
         return None
     return release(released, outbox, signoff)
+
+
+def _withdraw(released: Path, signoff: Signoff) -> None:
+    """A rejection of the very draft that was released (its approval cleared and answered
+    anew) takes it back out of released/; an earlier, other draft stays released."""
+    final = under(released, signoff.inspection_id, signoff.day)
+    manifest = final / MANIFEST_NAME
+    if manifest.is_file():
+        current = json.loads(manifest.read_text(encoding="utf-8")).get("release", {}).get("draft")
+        if current == signoff.draft:
+            gone = final.with_name(f".{final.name}.withdrawn")
+            shutil.rmtree(gone, ignore_errors=True)
+            final.rename(gone)
+            shutil.rmtree(gone, ignore_errors=True)
 
 
 def release(released: Path, outbox: Path, signoff: Signoff) -> Path:
     """Copy the approved draft into released/, checked file by file against its manifest;
     the manifest gains the approval. Raises DraftChanged if the outbox holds another draft."""
     source = under(outbox, signoff.inspection_id, signoff.day)
-    if draft_sha(outbox, signoff.inspection_id, signoff.day) != signoff.draft:
+    # Read once: the bytes hashed are the bytes released (a publish may swap the folder).
+    raw = (source / MANIFEST_NAME).read_bytes() if (source / MANIFEST_NAME).is_file() else b""
+    if hashlib.sha256(raw).hexdigest() != signoff.draft:
         raise DraftChanged(
             f"{signoff.inspection_id} {signoff.day}: the tables were published again after the draft "
             f"{signoff.draft[:12]} was signed off; the new draft waits for its own sign-off"
         )
-    manifest = json.loads((source / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest = json.loads(raw.decode("utf-8"))
     final = under(released, signoff.inspection_id, signoff.day)
     final.parent.mkdir(parents=True, exist_ok=True)
     with folder_aside(final) as tmp:
@@ -151,6 +174,20 @@ def draft_summary(outbox: Path, inspection_id: str, day: str) -> str:
     return "\n".join(lines)
 
 
+def approver_allowed(name: str, mapping: dict) -> bool:
+    """May ``name`` approve, by the access mapping (include/config/access.yaml)? A user
+    listed by name needs ``publisher: true`` and the whole province. When publishers are
+    named, nobody else may approve — Airflow's Required Actions view lets any user with
+    its ``User`` role answer, and the DAG checks again. When none is named (publishers
+    only by role), the roles Airflow checked are all there is to go on."""
+    users = mapping.get("users") or {}
+    named = {n for n, e in users.items() if isinstance(e, dict) and e.get("publisher") is True}
+    if name in users:
+        entry = users[name] or {}
+        return entry.get("publisher") is True and entry.get("regions") == "*"
+    return not named
+
+
 def signoff_from_response(conf: dict, response: dict, run_id: str) -> Signoff:
     """A sign-off from the approval task's result (Airflow's HITL response: the option
     chosen, the form's fields, who answered and when)."""
@@ -161,8 +198,15 @@ def signoff_from_response(conf: dict, response: dict, run_id: str) -> Signoff:
         day=conf["day"],
         draft=conf["draft"],
         decision=APPROVE if chosen == "Approve" else REJECT,
-        by=str(user.get("name") or user.get("id") or ""),
-        at=str(response.get("responded_at") or ""),
+        by=str(user.get("name") or user.get("id") or "（超时未签发）"),
+        at=_iso(response.get("responded_at")),
         comment=str((response.get("params_input") or {}).get("comment") or ""),
         run_id=run_id,
     )
+
+
+def _iso(value: object) -> str:
+    """Airflow's response time (a datetime, or its text) in ISO 8601."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value or "")

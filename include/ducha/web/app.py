@@ -41,6 +41,8 @@ STATIC = HERE / "static"
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 UPLOAD_TYPES = {".xlsx": b"PK\x03\x04", ".xlsm": b"PK\x03\x04", ".xls": b"\xd0\xcf\x11\xe0"}
 PREVIEW_ROWS = 500
+UPLOAD_OVERHEAD = 64 * 1024  # the multipart envelope around a file of the size limit
+MAX_PAGE = 100_000
 DRAFTS, RELEASED = "draft", "released"
 # Pages of a plugin are framed by Airflow's UI: same origin only, no third party.
 SECURITY_HEADERS = {
@@ -145,16 +147,13 @@ def _check_post(request: Request, viewer: Viewer, token: str) -> None:
         raise HTTPException(403, "表单已失效，请刷新页面后重试")
 
 
-def _api_root(request: Request) -> str:
-    """Where Airflow's REST API is: ``[api] base_url`` if set, else this server."""
+def _api_root() -> str:
+    """Where Airflow's REST API is: ``[api] base_url`` when set, else this api-server on
+    the loopback (never a host a request names: the user's token goes there)."""
     from airflow.configuration import conf
 
     base = conf.get("api", "base_url", fallback="") or ""
-    if base:
-        return base.rstrip("/")
-    root = request.scope.get("root_path", "")
-    prefix = root[: -len(PREFIX)] if root.endswith(PREFIX) else root
-    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}{prefix}"
+    return base.rstrip("/") if base else f"http://127.0.0.1:{conf.getint('api', 'port', fallback=8080)}"
 
 
 PREFIX = "/ducha"
@@ -165,10 +164,28 @@ def create_app() -> FastAPI:
 
     @app.middleware("http")
     async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        if request.method == "POST" and request.url.path.endswith("/precheck"):
+            # FastAPI reads a whole upload before any dependency runs: refuse here, before
+            # the body, what has no credentials or says (or hides) a size over the limit.
+            if not _token(request):
+                return JSONResponse({"detail": "Not authenticated"}, status_code=401)
+            length = request.headers.get("content-length", "")
+            if not length.isdecimal():
+                return JSONResponse({"detail": "Content-Length required"}, status_code=411)
+            if int(length) > limit("max_file_bytes") + UPLOAD_OVERHEAD:
+                return _too_large(request)
         response = await call_next(request)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
+        if response.headers.get("content-type", "").startswith(("text/html", "application/json")):
+            response.headers.setdefault("Cache-Control", "no-store")  # scoped pages: never cached
         return response
+
+    def _too_large(request: Request) -> Response:
+        return render(
+            request, None, "precheck.html", 413, inspections=sorted(registry()), report=None,
+            error=f"文件超过 {limit('max_file_bytes') // 2**20} MB",
+        )  # fmt: skip
 
     def render(
         request: Request, viewer: Viewer, template: str, status_code: int = 200, **values: object
@@ -206,28 +223,29 @@ def create_app() -> FastAPI:
     @app.get("/collect", response_class=HTMLResponse)
     def collect(request: Request, viewer: ViewerDep) -> HTMLResponse:
         forbidden_if_nothing(viewer)
-        dirs = data_dirs()
-        found = [i for i in catalog.inspections(dirs.outbox) if i in registry()]
-        items = [(i, get_inspection(i).name, catalog.days(dirs.outbox, i)) for i in found]
-        return render(request, viewer, "collect.html", inspections=items)
+        root = data_dirs().outbox if _sees_drafts(viewer) else data_dirs().released
+        found = [i for i in catalog.inspections(root) if i in registry()]
+        items = [(i, get_inspection(i).name, catalog.days(root, i)) for i in found]
+        return render(request, viewer, "collect.html", inspections=items, drafts=_sees_drafts(viewer))
 
     @app.get("/collect/{inspection_id}/{day}", response_class=HTMLResponse)
     def collect_day(request: Request, viewer: ViewerDep, inspection_id: str, day: str) -> HTMLResponse:
         forbidden_if_nothing(viewer)
         insp = _insp_or_404(inspection_id)
         dirs = data_dirs()
-        folder = _folder(dirs.outbox, inspection_id, day)
+        drafts = _sees_drafts(viewer)
+        folder = _folder(dirs.outbox if drafts else dirs.released, inspection_id, day)
         try:
             released = catalog.day_folder(dirs.released, inspection_id, day)
         except catalog.NotFound:
             released = None
         from ducha.disclosure.release import draft_sha, history
 
-        draft = draft_sha(dirs.outbox, inspection_id, day) or ""
+        draft = (draft_sha(dirs.outbox, inspection_id, day) or "") if drafts else ""
         waiting, problem = None, None
-        if viewer.scope.everything:
+        if drafts:
             try:
-                waiting = signoff.status(_api_root(request), viewer.token, inspection_id, day, draft)
+                waiting = signoff.status(_api_root(), viewer.token, inspection_id, day, draft)
             except signoff.SignoffError as exc:
                 problem = str(exc)
         batches = folder.manifest.get("batches", [])
@@ -237,6 +255,7 @@ def create_app() -> FastAPI:
             "day.html",
             insp=insp,
             folder=folder,
+            stage=DRAFTS if drafts else RELEASED,
             tables=catalog.grouped(folder.files(viewer.scope)),
             released=released,
             released_current=bool(released and released.manifest.get("release", {}).get("draft") == draft),
@@ -253,7 +272,7 @@ def create_app() -> FastAPI:
 
     @app.get("/files/{stage}/{inspection_id}/{day}/{name}")
     def download(viewer: ViewerDep, stage: str, inspection_id: str, day: str, name: str) -> Response:
-        folder = _folder(_stage_root(stage), inspection_id, day)
+        folder = _folder(_stage_root(stage, viewer), inspection_id, day)
         path = _file(folder, name, viewer.scope)
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return Response(path.read_bytes(), media_type=kind, headers=_attachment(name))
@@ -262,7 +281,7 @@ def create_app() -> FastAPI:
     def preview(
         request: Request, viewer: ViewerDep, stage: str, inspection_id: str, day: str, name: str
     ) -> Response:
-        folder = _folder(_stage_root(stage), inspection_id, day)
+        folder = _folder(_stage_root(stage, viewer), inspection_id, day)
         path = _file(folder, name, viewer.scope)
         entry = folder.entry(name, viewer.scope)
         from ducha.web.preview import PREVIEWABLE, table_rows
@@ -276,7 +295,7 @@ def create_app() -> FastAPI:
 
     @app.get("/zip/{stage}/{inspection_id}/{day}")
     def day_zip(viewer: ViewerDep, stage: str, inspection_id: str, day: str) -> Response:
-        folder = _folder(_stage_root(stage), inspection_id, day)
+        folder = _folder(_stage_root(stage, viewer), inspection_id, day)
         if not folder.files(viewer.scope):
             raise HTTPException(404)
         name = f"{inspection_id}-{day}{'' if stage == RELEASED else '-draft'}.zip"
@@ -333,7 +352,7 @@ def create_app() -> FastAPI:
             raise HTTPException(400, "退回须填写意见")
         try:
             signoff.answer(
-                _api_root(request),
+                _api_root(),
                 viewer.token,
                 inspection_id,
                 day,
@@ -376,11 +395,17 @@ def create_app() -> FastAPI:
                 verified=verified,
                 status=status,
                 key_case={"1": True, "0": False}.get(key),
-                batch_no=int(batch) if batch.isdigit() else None,
+                batch_no=int(batch) if batch.isdecimal() and len(batch) < 6 else None,
                 overdue=overdue == "1",
                 today=_as_of(conn, insp.id),
             )
-            found = search.search(conn, insp, criteria, viewer.scope, page=int(page) if page.isdigit() else 1)
+            found = search.search(
+                conn,
+                insp,
+                criteria,
+                viewer.scope,
+                page=min(int(page), MAX_PAGE) if page.isdecimal() and len(page) < 7 else 1,
+            )
             options = search.choices(conn, insp)
         query = {k: v for k, v in request.query_params.items() if k != "page"}
         return render(
@@ -393,17 +418,10 @@ def create_app() -> FastAPI:
         insp = _insp_or_404(inspection_id)
         with _warehouse().connect() as conn:
             versions = search.history(conn, insp, case_id[:64], viewer.scope)
-            current = search.search(
-                conn,
-                insp,
-                search.Criteria(keyword=case_id[:64], today=_as_of(conn, insp.id)),
-                viewer.scope,
-                per_page=5,
-            )
-        match = [r for r in current.rows if r["case_id"] == case_id]
-        if not versions or not match:
+            current = search.one_case(conn, insp, case_id[:64], viewer.scope)
+        if not versions or current is None:
             raise HTTPException(404)
-        return render(request, viewer, "case.html", insp=insp, case=match[0], versions=versions)
+        return render(request, viewer, "case.html", insp=insp, case=current, versions=versions)
 
     # --- 挂图作战: map -------------------------------------------------------------
 
@@ -532,9 +550,14 @@ def _file(folder: catalog.DayFolder, name: str, scope: Scope) -> Path:
         raise HTTPException(404) from exc
 
 
-def _stage_root(stage: str) -> Path:
+def _sees_drafts(viewer: Viewer) -> bool:
+    """Drafts are for those who sign them off; everyone else sees what was released."""
+    return viewer.scope.publisher and viewer.scope.everything
+
+
+def _stage_root(stage: str, viewer: Viewer) -> Path:
     dirs = data_dirs()
-    if stage == DRAFTS:
+    if stage == DRAFTS and _sees_drafts(viewer):
         return dirs.outbox
     if stage == RELEASED:
         return dirs.released

@@ -206,6 +206,20 @@ def search(
     return Page(rows, int(total), page, per_page)
 
 
+def one_case(conn: Connection, insp: Inspection, case_id: str, scope: Scope) -> dict | None:
+    """One case's latest state, by its ID, if the scope sees it."""
+    row = (
+        conn.execute(
+            select(*(latest.c[name] for name in SHOWN)).where(
+                latest.c.inspection_id == insp.id, latest.c.case_id == case_id, scope_clause(scope, insp)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
 def history(conn: Connection, insp: Inspection, case_id: str, scope: Scope) -> list[dict]:
     """Every version of one case (which day reported what, from which file), oldest
     first; empty when the case is not there or not in the scope."""

@@ -154,3 +154,50 @@ def test_a_draft_is_looked_up_only_by_plain_names(tmp_path: Path, inspection: st
     """The sign-off run's conf is not checked by Params: the library refuses it."""
     with pytest.raises((UnsafePath, ValueError)):
         draft_sha(tmp_path, inspection, day)
+
+
+def test_only_a_named_whole_province_publisher_may_approve() -> None:
+    from ducha.disclosure.release import approver_allowed
+
+    named = {
+        "users": {
+            "zhang": {"regions": "*", "publisher": True},
+            "liu": {"regions": ["长沙市"], "publisher": True},
+            "wang": {"regions": "*"},
+        },
+        "roles": {"admin": {"regions": "*", "publisher": True}},
+    }
+    assert approver_allowed("zhang", named)
+    assert not approver_allowed("liu", named)  # a city cannot sign the province's tables
+    assert not approver_allowed("wang", named)
+    assert not approver_allowed("someone", named)  # publishers are named: nobody else
+    by_role = {"users": {"wang": {"regions": "*"}}, "roles": {"admin": {"regions": "*", "publisher": True}}}
+    assert approver_allowed("someone", by_role) and not approver_allowed("wang", by_role)
+
+
+def test_airflows_response_time_is_kept_in_iso_form() -> None:
+    import datetime as dt
+
+    conf = {"inspection": INSPECTION, "day": DAY, "draft": "c" * 64}
+    at = dt.datetime(2024, 6, 3, 12, 0, tzinfo=dt.UTC)
+    made = signoff_from_response(conf, {"chosen_options": ["Approve"], "responded_at": at}, "r")
+    assert made.at == "2024-06-03T12:00:00+00:00"
+    timed_out = signoff_from_response(conf, {"chosen_options": ["Reject"], "responded_by_user": None}, "r")
+    assert timed_out.decision == REJECT and timed_out.by
+
+
+def test_a_cleared_and_reanswered_signoff_keeps_both_answers(tmp_path: Path) -> None:
+    outbox, released = tmp_path / "outbox", tmp_path / "released"
+    draft = _draft(outbox)
+    record(released, outbox, _signoff(draft, APPROVE, run_id="r1"))
+    again = Signoff(INSPECTION, DAY, draft, REJECT, "officer", "2024-06-04T08:00:00+00:00", "撤回", "r1")
+    record(released, outbox, again)
+    assert [h["decision"] for h in history(released, INSPECTION, DAY)] == [APPROVE, REJECT]
+    assert not (released / INSPECTION / DAY).exists()  # the rejected draft is withdrawn
+
+
+def test_rejecting_a_newer_draft_keeps_the_released_one(tmp_path: Path) -> None:
+    outbox, released = tmp_path / "outbox", tmp_path / "released"
+    record(released, outbox, _signoff(_draft(outbox, "第一稿"), APPROVE, run_id="r1"))
+    record(released, outbox, _signoff(_draft(outbox, "第二稿"), REJECT, run_id="r2"))
+    assert (released / INSPECTION / DAY / "第三批公开情况一览表.csv").read_text(encoding="utf-8") == "第一稿"

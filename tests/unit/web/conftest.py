@@ -56,6 +56,16 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ingestor.ingest_day(day)
     reconcile(ingestor.engine, ingestor.dirs.outbox)
     ingestor.engine.dispose()
+    # Day 3 signed off: what officers who do not sign see.
+    from ducha.disclosure.release import APPROVE, Signoff, draft_sha, record
+
+    day = DAYS[-1].isoformat()
+    draft = draft_sha(root / "outbox", INSPECTION, day) or ""
+    record(
+        root / "released",
+        root / "outbox",
+        Signoff(INSPECTION, day, draft, APPROVE, "officer", "t", "同意", "r"),
+    )
     return root
 
 

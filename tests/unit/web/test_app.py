@@ -109,10 +109,13 @@ def test_a_city_sees_only_its_own_tables_and_cases(pages, published: Path) -> No
     assert (
         "（长沙市）" in day.text and "（岳阳市）" not in day.text and ">第三批公开情况一览表<" not in day.text
     )
-    assert city.get(f"/ducha/files/draft/{INSPECTION}/{DAY}/{quote(CHANGSHA_TABLE)}").status_code == 200
-    assert city.get(f"/ducha/files/draft/{INSPECTION}/{DAY}/{quote(BATCH_TABLE)}").status_code == 404
-    assert city.get(f"/ducha/preview/draft/{INSPECTION}/{DAY}/{quote(BATCH_TABLE)}").status_code == 404
-    archive = zipfile.ZipFile(io.BytesIO(city.get(f"/ducha/zip/draft/{INSPECTION}/{DAY}").content))
+    assert city.get(f"/ducha/files/released/{INSPECTION}/{DAY}/{quote(CHANGSHA_TABLE)}").status_code == 200
+    # Drafts are for those who sign them off.
+    assert city.get(f"/ducha/files/draft/{INSPECTION}/{DAY}/{quote(CHANGSHA_TABLE)}").status_code == 404
+    assert city.get(f"/ducha/zip/draft/{INSPECTION}/{DAY}").status_code == 404
+    assert city.get(f"/ducha/files/released/{INSPECTION}/{DAY}/{quote(BATCH_TABLE)}").status_code == 404
+    assert city.get(f"/ducha/preview/released/{INSPECTION}/{DAY}/{quote(BATCH_TABLE)}").status_code == 404
+    archive = zipfile.ZipFile(io.BytesIO(city.get(f"/ducha/zip/released/{INSPECTION}/{DAY}").content))
     names = archive.namelist()
     assert names and all("长沙市" in n for n in names)  # and no manifest naming the others
     # Search and the map: Changsha's cases, all of them.
@@ -138,8 +141,41 @@ def test_a_county_sees_its_cases_and_no_table(pages, published: Path) -> None:
     assert county.get(f"/ducha/map/data/{INSPECTION}").json()["total"] == len(tianxin)
     # Every table holds other counties' rows: none is served to a county.
     for entry in _manifest(published)["files"]:
-        assert county.get(f"/ducha/files/draft/{INSPECTION}/{DAY}/{quote(entry['name'])}").status_code == 404
-    assert county.get(f"/ducha/zip/draft/{INSPECTION}/{DAY}").status_code == 404
+        assert (
+            county.get(f"/ducha/files/released/{INSPECTION}/{DAY}/{quote(entry['name'])}").status_code == 404
+        )
+    assert county.get(f"/ducha/zip/released/{INSPECTION}/{DAY}").status_code == 404
+
+
+def test_those_who_do_not_sign_see_only_released_days(pages, published: Path) -> None:
+    reader = pages("reader")  # the whole province, no sign-off
+    listing = reader.get("/ducha/collect", headers=HTML).text
+    assert f"collect/{INSPECTION}/{DAY}" in listing and f"collect/{INSPECTION}/2024-06-02" not in listing
+    assert reader.get(f"/ducha/collect/{INSPECTION}/2024-06-02").status_code == 404
+    day = reader.get(f"/ducha/collect/{INSPECTION}/{DAY}", headers=HTML)
+    assert day.status_code == 200 and "已签发" in day.text and "files/draft/" not in day.text
+    assert 'name="decision"' not in day.text
+    officer = pages("officer").get(f"/ducha/collect/{INSPECTION}/2024-06-02", headers=HTML)
+    assert officer.status_code == 200 and "files/draft/" in officer.text
+
+
+def test_an_upload_is_refused_before_its_body_is_read(pages) -> None:
+    """No credentials, or a declared size over the limit: refused before FastAPI reads
+    (and spools) the body."""
+    from ducha.config import limit
+
+    too_big = {
+        "content-length": str(limit("max_file_bytes") + 10**6),
+        "content-type": "multipart/form-data; boundary=x",
+    }
+    assert pages(None).post("/ducha/precheck", content=b"--x--", headers=too_big).status_code == 401
+    assert pages("reader").post("/ducha/precheck", content=b"--x--", headers=too_big).status_code == 413
+
+
+@pytest.mark.parametrize("page", ["²", "9" * 40, "-1", "1e9"])
+def test_a_strange_page_number_is_the_first_page(pages, page: str) -> None:
+    got = pages("officer").get("/ducha/cases", params={"inspection": INSPECTION, "page": page, "batch": page})
+    assert got.status_code == 200
 
 
 def test_search_filters_and_pages(pages, published: Path) -> None:
