@@ -113,6 +113,25 @@ def airflow_home(home: Path, data: Path, **settings: str) -> dict[str, str]:
     return migrated_home(home, data, BIN, **settings)
 
 
+def published_sample(root: Path, inspection: str, days: int, seed: int = 7) -> Path:
+    """A data root holding ``days`` sample days of ``inspection`` ingested and published
+    (drafts in outbox/), through the library code the DAGs call."""
+    import datetime as dt
+
+    from ducha.config import data_dirs
+    from ducha.disclosure.publish import reconcile
+    from ducha.pipeline import Ingestor
+    from ducha.sample import generate
+
+    generate(root / "landing", inspection, days=days, seed=seed, progress=False)
+    ingestor = Ingestor(data_dirs(root), f"sqlite:///{root / 'warehouse.sqlite'}")
+    for folder in sorted((root / "landing" / inspection).iterdir()):
+        ingestor.ingest_day(dt.date.fromisoformat(folder.name))
+    reconcile(ingestor.engine, ingestor.dirs.outbox)
+    ingestor.engine.dispose()
+    return root
+
+
 def run_dag(env: dict[str, str], dag_id: str, day: str, conf: str | None = None) -> str:
     """``airflow dags test`` one run; fails the test unless the run succeeded."""
     cmd = [str(BIN / "airflow"), "dags", "test", dag_id, day]

@@ -27,7 +27,7 @@ from urllib.parse import quote
 import pytest
 
 from scripts.services import Api, Services, free_port, service_settings
-from tests.conftest import BIN, REPO, _services_required, airflow_home
+from tests.conftest import BIN, REPO, _services_required, airflow_home, published_sample
 
 pytestmark = pytest.mark.airflow
 
@@ -68,21 +68,8 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     _chromium()
-    from ducha.config import data_dirs
-    from ducha.disclosure.publish import reconcile
-    from ducha.pipeline import Ingestor
-    from ducha.sample import generate
-
     home, data = tmp_path_factory.mktemp("pages_home"), tmp_path_factory.mktemp("pages_data")
-    generate(data / "landing", INSPECTION, days=3, seed=7, progress=False)
-    ingestor = Ingestor(data_dirs(data), f"sqlite:///{data / 'warehouse.sqlite'}")
-    for day in ("2024-06-01", "2024-06-02", DAY):
-        import datetime as dt
-
-        ingestor.ingest_day(dt.date.fromisoformat(day))
-    reconcile(ingestor.engine, ingestor.dirs.outbox)
-    ingestor.engine.dispose()
-    (home / "passwords.json").parent.mkdir(parents=True, exist_ok=True)
+    published_sample(data, INSPECTION, days=3)
     (home / "passwords.json").write_text(json.dumps(PASSWORDS))
     (home / "access.yaml").write_text(ACCESS, encoding="utf-8")
     port = free_port()

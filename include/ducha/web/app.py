@@ -383,8 +383,7 @@ def create_app() -> FastAPI:
     ) -> HTMLResponse:
         forbidden_if_nothing(viewer)
         ids = sorted(registry())
-        inspection = inspection if inspection in ids else (ids[0] if ids else "")
-        if not inspection:
+        if not (inspection := _chosen(inspection, ids)):
             raise HTTPException(404)
         insp = get_inspection(inspection)
         with _warehouse().connect() as conn:
@@ -429,8 +428,7 @@ def create_app() -> FastAPI:
     def map_page(request: Request, viewer: ViewerDep, inspection: str = "") -> HTMLResponse:
         forbidden_if_nothing(viewer)
         ids = sorted(registry())
-        inspection = inspection if inspection in ids else (ids[0] if ids else "")
-        return render(request, viewer, "map.html", inspections=ids, inspection=inspection)
+        return render(request, viewer, "map.html", inspections=ids, inspection=_chosen(inspection, ids))
 
     @app.get("/map/data/{inspection_id}")
     def map_data(viewer: ViewerDep, inspection_id: str) -> JSONResponse:
@@ -534,6 +532,11 @@ def create_app() -> FastAPI:
         )  # fmt: skip
 
     return app
+
+
+def _chosen(inspection: str, ids: list[str]) -> str:
+    """The inspection a form asked for, else the first configured ("" with none)."""
+    return inspection if inspection in ids else (ids[0] if ids else "")
 
 
 def _folder(root: Path, inspection_id: str, day: str) -> catalog.DayFolder:

@@ -108,10 +108,19 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+def _escaped(text_value: str) -> str:
+    """A user's words with LIKE's wildcards escaped, so they match literally."""
+    return text_value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _like(text_value: str) -> str:
-    """A user's words as a LIKE pattern that matches them literally."""
-    escaped = text_value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    """Containing the words."""
+    return f"%{_escaped(text_value)}%"
+
+
+def _prefix(text_value: str) -> str:
+    """Starting with the words (a region and the places under it)."""
+    return f"{_escaped(text_value)}%"
 
 
 def scope_clause(scope: Scope, insp: Inspection) -> ColumnElement[bool]:
@@ -123,7 +132,7 @@ def scope_clause(scope: Scope, insp: Inspection) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = []
     if codes:
         parts.append(latest.c.region_code.in_(codes))
-    parts += [latest.c.region.like(_like(c)[1:], escape="\\") for c in sorted(scope.counties(insp))]
+    parts += [latest.c.region.like(_prefix(c), escape="\\") for c in sorted(scope.counties(insp))]
     return or_(*parts) if parts else false()
 
 
@@ -141,7 +150,7 @@ def where(insp: Inspection, criteria: Criteria, scope: Scope) -> list[ColumnElem
             )
         )
     if criteria.region:
-        conditions.append(latest.c.region.like(_like(criteria.region.strip())[1:], escape="\\"))
+        conditions.append(latest.c.region.like(_prefix(criteria.region.strip()), escape="\\"))
     if criteria.pollution_type:
         conditions.append(latest.c.pollution_types.like(_like(criteria.pollution_type.strip()), escape="\\"))
     if criteria.verified:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN
+from tests.conftest import BIN, published_sample
 
 INSPECTION = "c3-hn-2024"
 DAYS = [dt.date(2024, 6, d) for d in (1, 2, 3)]
@@ -44,18 +44,7 @@ def airflow_metadata() -> None:
 @pytest.fixture(scope="session")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data root with three days ingested and published (drafts in outbox/)."""
-    from ducha.config import data_dirs
-    from ducha.disclosure.publish import reconcile
-    from ducha.pipeline import Ingestor
-    from ducha.sample import generate
-
-    root = tmp_path_factory.mktemp("pages-data")
-    generate(root / "landing", INSPECTION, days=len(DAYS), seed=7, progress=False)
-    ingestor = Ingestor(data_dirs(root), f"sqlite:///{root / 'warehouse.sqlite'}")
-    for day in DAYS:
-        ingestor.ingest_day(day)
-    reconcile(ingestor.engine, ingestor.dirs.outbox)
-    ingestor.engine.dispose()
+    root = published_sample(tmp_path_factory.mktemp("pages-data"), INSPECTION, len(DAYS))
     # Day 3 signed off: what officers who do not sign see.
     from ducha.disclosure.release import APPROVE, Signoff, draft_sha, record
 
