@@ -437,7 +437,8 @@ def pages(book: Path, wh: Warehouses, tmp: Path, runs: int) -> dict:
     }
     out = {}
     for backend in wh.backends():
-        engine = create_engine(_ingested(book, wh, tmp, backend))
+        url = _ingested(book, wh, tmp, backend)
+        engine = create_engine(url)
         row: dict[str, object] = {}
         with engine.connect() as conn:
             row["cases"] = conn.execute(text("SELECT count(*) FROM v_case_latest")).scalar_one()
@@ -456,9 +457,48 @@ def pages(book: Path, wh: Warehouses, tmp: Path, runs: int) -> dict:
                 took = ms(ask)
                 row[f"{name} ms"] = took
                 row[f"{name} / floor"] = round(took / floor, 2)
+            case_id = conn.execute(text("SELECT max(case_id) FROM v_case_latest")).scalar_one()
         engine.dispose()
+        row.update(_routes(url, tmp, insp.id, case_id, runs))
         out[backend] = row
     return out
+
+
+def _routes(url: str, tmp: Path, inspection_id: str, case_id: str, runs: int) -> dict:
+    """The same asks as whole requests to the pages' app (routing, the form's choices,
+    the as-of day, the template): median ms. Airflow's login check is left out (the
+    user is given), the rest is what a browser waits for."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from ducha.web.access import Scope
+    from ducha.web.app import PREFIX, Viewer, create_app, current_viewer
+
+    os.environ.update({"DUCHA_WAREHOUSE_URL": url, "DUCHA_DATA_DIR": str(tmp / "data")})
+    app = create_app()
+    app.dependency_overrides[current_viewer] = lambda: Viewer("bench", ("admin",), Scope(everything=True), "")
+    root = FastAPI()
+    root.mount(PREFIX, app)
+    base = f"/ducha/cases?inspection={inspection_id}"
+    asks = {
+        "route page 1": base,
+        "route page 40": base + "&page=40",
+        "route keyword": base + "&q=%E5%BA%9F%E6%B0%B4",
+        "route overdue": base + "&overdue=1",
+        "route map data": f"/ducha/map/data/{inspection_id}",
+        "route case": f"/ducha/cases/{inspection_id}/{case_id}",
+    }
+    row: dict[str, float] = {}
+    with TestClient(root) as client:
+        for name, path in asks.items():
+            seconds = []
+            for _ in range(max(runs, 5)):
+                t0 = time.perf_counter()
+                got = client.get(path)
+                seconds.append(time.perf_counter() - t0)
+                assert got.status_code == 200, (path, got.status_code, got.text[:300])
+            row[f"{name} ms"] = round(1000 * statistics.median(seconds), 1)
+    return row
 
 
 def main() -> int:

@@ -4,8 +4,9 @@ the pages never load anything from a CDN and work offline.
 * ECharts: ``dist/echarts.min.js`` and its licence files from the npm registry's tarball
   of a pinned version, checked against the registry's ``dist.integrity`` (sha512).
 * Maps: GeoJSON per province (``maps/<2-digit GB/T 2260 prefix>.json``, 43 = 湖南; about
-  11 MB for all 34) and, with ``--cities``, per city (``maps/cities/<6-digit city
-  code>.json``, 430100 = 长沙市; about 100 MB more), from the PyPI source distributions of
+  11 MB for all 34) and per city (``maps/cities/<6-digit city code>.json``, 430100 =
+  长沙市: its counties) for the provinces of the configured inspections (Hunan's 14: about
+  3 MB), or with ``--cities`` for every province (about 100 MB more), from the PyPI source distributions of
   ``echarts-china-provinces-pypkg`` and ``echarts-china-cities-pypkg`` at pinned
   versions, checked against pinned sha256. Their scripts register the maps in ECharts'
   old compressed form (``UTF8Encoding``); :func:`decode_collection` turns that into
@@ -28,7 +29,7 @@ Idempotent: when ``.stamp`` records the same inputs and every file it lists exis
 nothing happens. Otherwise everything is built in a temporary folder next to
 ``vendor/`` and swapped in; the stamp is the last file written.
 
-Usage: python scripts/vendor_assets.py [--force] [--cities]
+Usage: python scripts/vendor_assets.py [--force] [--cities]  (--cities: every province's city maps)
 """
 
 from __future__ import annotations
@@ -107,11 +108,14 @@ CITIES = Sdist(
 )
 
 
-def inputs(cities: bool = False) -> dict[str, Any]:
+CityMaps = bool | list[str]  # every province's, or those of these GB/T 2260 prefixes
+
+
+def inputs(cities: CityMaps = False) -> dict[str, Any]:
     """What the outputs are made from; the stamp records it."""
     return {
         "format": FORMAT,
-        "city_maps": cities,
+        "city_maps": cities if isinstance(cities, bool) else sorted(set(cities)),
         "echarts": {"version": ECHARTS_VERSION, "tarball": ECHARTS_TARBALL, "integrity": ECHARTS_INTEGRITY},
         "maps": [
             {"package": s.name, "version": s.version, "url": s.url, "integrity": s.integrity}
@@ -288,6 +292,16 @@ class JsLiteral:
                 continue
             self.expect("]")
             return result
+
+
+def registered_name(script: str) -> str:
+    """The name a map script registers, without reading its GeoJSON."""
+    start = script.find("registerMap(")
+    if start < 0:
+        raise ValueError("no registerMap call")
+    reader = JsLiteral(script, start + len("registerMap("))
+    reader.skip()
+    return reader.string()
 
 
 def registered_map(script: str) -> tuple[str, dict[str, Any]]:
@@ -527,8 +541,26 @@ def build_echarts(out: Path) -> list[str]:
     return written
 
 
-def build_maps(out: Path, log: Callable[[str], None], with_cities: bool) -> tuple[list[str], dict[str, Any]]:
+def build_maps(
+    out: Path, log: Callable[[str], None], with_cities: CityMaps
+) -> tuple[list[str], dict[str, Any]]:
     divisions = _divisions()
+    asked = {
+        name: code[:2]
+        for code, name in divisions.items()
+        if code.endswith("00") and not code.endswith("0000")
+        and (with_cities is True or (not isinstance(with_cities, bool) and code[:2] in with_cities))
+    }  # fmt: skip
+
+    def wanted(script: str) -> bool:
+        """Might this city script be of a province whose city maps are asked for? (By
+        the name it registers, "株洲": decoding all 370 would take a while; the code
+        found from its adcodes decides.)"""
+        if isinstance(with_cities, bool):
+            return with_cities
+        name = registered_name(script)
+        return any(full.startswith(name) for full in asked)
+
     provinces: dict[str, dict[str, Any]] = {}
     cities: dict[str, dict[str, Any]] = {}
     written: list[str] = []
@@ -547,7 +579,7 @@ def build_maps(out: Path, log: Callable[[str], None], with_cities: bool) -> tupl
             # The cities package also has the municipalities and SARs, one file each
             # (beijing.js, xianggang.js); its city maps are <province>_<city>.js.
             province = sdist is PROVINCES or "_" not in file_name
-            if not (province or with_cities):
+            if not (province or wanted(script)):
                 continue
             name, raw = registered_map(script)
             collection = clean_collection(raw)
@@ -561,6 +593,8 @@ def build_maps(out: Path, log: Callable[[str], None], with_cities: bool) -> tupl
                     code = city_code(name, collection, divisions)
                 except ValueError as exc:
                     log(f"skipped {source}: {exc}")
+                    continue
+                if not isinstance(with_cities, bool) and code[:2] not in with_cities:
                     continue
                 entry = {"name": divisions[code], "code": code, "source": source}
                 put(cities, code, f"maps/cities/{code}.json", collection, entry)
@@ -579,22 +613,30 @@ def build_maps(out: Path, log: Callable[[str], None], with_cities: bool) -> tupl
     return written, index
 
 
-def up_to_date(vendor: Path = VENDOR, cities: bool = False) -> bool:
-    """The stamp records these inputs (city maps, when asked for, included) and every
+def up_to_date(vendor: Path = VENDOR, cities: CityMaps = False) -> bool:
+    """The stamp records these inputs (or every city map: they cover any ask) and every
     file it lists is there."""
     try:
         stamp = json.loads((vendor / STAMP_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     recorded = stamp.get("inputs")
-    if not isinstance(recorded, dict) or (cities and not recorded.get("city_maps")):
+    if not isinstance(recorded, dict):
         return False
-    if recorded != inputs(bool(recorded.get("city_maps"))):
+    if recorded != inputs(cities) and recorded != inputs(True):
         return False
     return all((vendor / f).is_file() for f in stamp.get("files", []))
 
 
-def build(vendor: Path = VENDOR, log: Callable[[str], None] = print, cities: bool = False) -> None:
+def configured_provinces() -> list[str]:
+    """The GB/T 2260 prefixes of the configured inspections' cities (43: 湖南)."""
+    sys.path.insert(0, str(REPO / "include"))
+    from ducha.config import get_inspection, registry
+
+    return sorted({r.code[:2] for i in registry() for r in get_inspection(i).regions if r.code})
+
+
+def build(vendor: Path = VENDOR, log: Callable[[str], None] = print, cities: CityMaps = False) -> None:
     vendor.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".vendor-", dir=vendor.parent))
     tmp.chmod(0o755)  # mkdtemp makes it 0700; the pages' server may be another user
@@ -624,7 +666,7 @@ def main(argv: Sequence[str] = ()) -> int:
     if unknown:
         print(__doc__.rsplit("Usage:", 1)[-1].strip(), file=sys.stderr)
         return 2
-    cities = "--cities" in argv
+    cities: CityMaps = True if "--cities" in argv else configured_provinces()
     if "--force" not in argv and up_to_date(cities=cities):
         return 0
     build(cities=cities)

@@ -113,7 +113,7 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
     layout = T.layouts()[insp.layout]
     final = under(out_root, inspection_id, day.isoformat())
     with folder_aside(final) as tmp:
-        entries = _write_day(tmp, states, insp, layout, day, accounts, (held_now, held_before))
+        entries, paragraph = _write_day(tmp, states, insp, layout, day, accounts, (held_now, held_before))
         write_manifest(
             tmp,
             files=entries,
@@ -122,6 +122,7 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
                 "inspection_id": inspection_id,
                 "inspection_name": insp.name,
                 "cases": len(states),
+                "summary": paragraph,  # the statistics sentence, for the pages to show
                 "batches": [
                     {
                         "batch_no": a.batch_no,
@@ -251,9 +252,9 @@ def _write_day(
     day: dt.date,
     accounts: dict[int, T.BatchAccount],
     held: tuple[set[int], set[int]],
-) -> list[dict[str, object]]:
+) -> tuple[list[dict[str, object]], str]:
     """Every table, chart and page of the day into ``tmp``; the manifest entries (the
-    manifest adds each file's hash and size)."""
+    manifest adds each file's hash and size) and the summary's statistics sentence."""
     created = dt.datetime.combine(day, dt.time(0, 0))  # fixed metadata: same data, same bytes
     table = _Tables(tmp, created)
     batch_tables = T.batch_tables(states, day, insp)
@@ -285,7 +286,7 @@ def _write_day(
     if insp.weekly_due(day):
         for path in write_weekly(tmp, states, insp, day, created=created):
             table.entries.append({"name": path.name, "rows": len(states), "kind": "weekly"})
-    return table.entries
+    return table.entries, T.overview_text(summary)
 
 
 class _Tables:

@@ -45,6 +45,7 @@ class Signoff:
     at: str  # ISO 8601, UTC, as Airflow recorded the response
     comment: str
     run_id: str  # the sign-off run (Airflow), which the publish run triggered
+    publish_run: str = ""  # the ducha_publish run that wrote the draft
 
     def __post_init__(self) -> None:
         check_inspection_id(self.inspection_id)
@@ -127,6 +128,7 @@ def release(released: Path, outbox: Path, signoff: Signoff) -> Path:
             "comment": signoff.comment,
             "draft": signoff.draft,
             "signoff_run": signoff.run_id,
+            "publish_run": signoff.publish_run,
         }
         write_manifest(tmp, files=manifest["files"], as_of=manifest["as_of"], extra=extra)
     return final
@@ -202,6 +204,7 @@ def signoff_from_response(conf: dict, response: dict, run_id: str) -> Signoff:
         at=_iso(response.get("responded_at")),
         comment=str((response.get("params_input") or {}).get("comment") or ""),
         run_id=run_id,
+        publish_run=str(conf.get("publish_run") or ""),
     )
 
 

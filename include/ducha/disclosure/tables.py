@@ -647,6 +647,11 @@ def penalty_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> She
     )
 
 
+def overview_text(summary: list[Sheet]) -> str:
+    """The statistics sentence of summary sheets (their first sheet's one cell)."""
+    return str(summary[0].rows[0][0])
+
+
 def summary_sheets(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> list[Sheet]:
     paragraph = summary_paragraph(states, insp, as_of)
     overview = Sheet(

@@ -17,6 +17,7 @@ import mimetypes
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,7 +34,7 @@ from sqlalchemy import Connection, Engine, select
 
 from ducha.config import data_dirs, get_inspection, limit, local_day, registry, timezone, warehouse_url
 from ducha.paths import UnsafePath, safe_name, under
-from ducha.web import catalog, search, signoff, stats
+from ducha.web import catalog, extracts, search, signoff, stats
 from ducha.web.access import Scope, load_access, scope_for
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +65,24 @@ class Viewer:
 
     @property
     def csrf(self) -> str:
-        return hmac.new(_secret(), f"ducha-form|{self.name}".encode(), hashlib.sha256).hexdigest()
+        """The token this user's forms carry now: it changes every FORM_TOKEN_HOURS."""
+        return self.form_token(_form_window())
+
+    def form_token(self, window: int) -> str:
+        return hmac.new(_secret(), f"ducha-form|{window}|{self.name}".encode(), hashlib.sha256).hexdigest()
+
+    def accepts(self, token: str, now: float | None = None) -> bool:
+        """A form's token: this window's or the one before (a page left open over the
+        turn of a window still works; an older one does not)."""
+        window = _form_window(now)
+        return any(hmac.compare_digest(token or "", self.form_token(w)) for w in (window, window - 1))
+
+
+FORM_TOKEN_HOURS = 8
+
+
+def _form_window(now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // (FORM_TOKEN_HOURS * 3600))
 
 
 def _secret() -> bytes:
@@ -143,7 +161,7 @@ def _check_post(request: Request, viewer: Viewer, token: str) -> None:
         raise HTTPException(403, "跨站请求被拒绝")
     if request.headers.get("sec-fetch-site") not in (None, "same-origin", "none"):
         raise HTTPException(403, "跨站请求被拒绝")
-    if not hmac.compare_digest(token or "", viewer.csrf):
+    if not viewer.accepts(token):
         raise HTTPException(403, "表单已失效，请刷新页面后重试")
 
 
@@ -256,7 +274,9 @@ def create_app() -> FastAPI:
             insp=insp,
             folder=folder,
             stage=DRAFTS if drafts else RELEASED,
-            tables=catalog.grouped(folder.files(viewer.scope)),
+            tables=catalog.grouped(
+                folder.files(viewer.scope) + [e.entry() for e in extracts.extracts(folder, viewer.scope)]
+            ),
             released=released,
             released_current=bool(released and released.manifest.get("release", {}).get("draft") == draft),
             draft=draft,
@@ -273,22 +293,31 @@ def create_app() -> FastAPI:
     @app.get("/files/{stage}/{inspection_id}/{day}/{name}")
     def download(viewer: ViewerDep, stage: str, inspection_id: str, day: str, name: str) -> Response:
         folder = _folder(_stage_root(stage, viewer), inspection_id, day)
-        path = _file(folder, name, viewer.scope)
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        return Response(path.read_bytes(), media_type=kind, headers=_attachment(name))
+        try:
+            data = folder.file_path(name, viewer.scope).read_bytes()
+        except catalog.NotFound:
+            data = _extract(folder, name, viewer.scope).xlsx()  # a county's rows of a city copy
+        return Response(data, media_type=kind, headers=_attachment(name))
 
     @app.get("/preview/{stage}/{inspection_id}/{day}/{name}", response_class=HTMLResponse)
     def preview(
         request: Request, viewer: ViewerDep, stage: str, inspection_id: str, day: str, name: str
     ) -> Response:
         folder = _folder(_stage_root(stage, viewer), inspection_id, day)
-        path = _file(folder, name, viewer.scope)
-        entry = folder.entry(name, viewer.scope)
-        from ducha.web.preview import PREVIEWABLE, table_rows
+        from ducha.web.preview import PREVIEWABLE, sheet_rows, table_rows
 
-        if path.suffix not in PREVIEWABLE:
-            raise HTTPException(404)
-        rows, more = table_rows(path, PREVIEW_ROWS)
+        try:
+            path = folder.file_path(name, viewer.scope)
+        except catalog.NotFound:
+            found = _extract(folder, name, viewer.scope)
+            entry = found.entry()
+            rows, more = sheet_rows(found.sheet, PREVIEW_ROWS)
+        else:
+            entry = folder.entry(name, viewer.scope)
+            if path.suffix not in PREVIEWABLE:
+                raise HTTPException(404)
+            rows, more = table_rows(path, PREVIEW_ROWS)
         return render(
             request, viewer, "preview.html", folder=folder, entry=entry, stage=stage, rows=rows, more=more
         )
@@ -296,11 +325,12 @@ def create_app() -> FastAPI:
     @app.get("/zip/{stage}/{inspection_id}/{day}")
     def day_zip(viewer: ViewerDep, stage: str, inspection_id: str, day: str) -> Response:
         folder = _folder(_stage_root(stage, viewer), inspection_id, day)
-        if not folder.files(viewer.scope):
+        own = [(e.name, e.xlsx()) for e in extracts.extracts(folder, viewer.scope)]
+        if not folder.files(viewer.scope) and not own:
             raise HTTPException(404)
         name = f"{inspection_id}-{day}{'' if stage == RELEASED else '-draft'}.zip"
         return Response(
-            catalog.zip_of(folder, viewer.scope), media_type="application/zip", headers=_attachment(name)
+            catalog.zip_of(folder, viewer.scope, own), media_type="application/zip", headers=_attachment(name)
         )
 
     @app.get("/reports/{sha256}", response_class=HTMLResponse)
@@ -436,12 +466,16 @@ def create_app() -> FastAPI:
         insp = _insp_or_404(inspection_id)
         with _warehouse().connect() as conn:
             figures = stats.dashboard(conn, insp, viewer.scope, _as_of(conn, insp.id))
-        from ducha.web.maps import map_path
+        from ducha.web.maps import city_map_path, map_path
 
-        # The province's map by the GB/T 2260 prefix of its cities' codes (43…: 湖南).
+        # The province's map by the GB/T 2260 prefix of its cities' codes (43…: 湖南), and
+        # each city's map of its counties where vendored (clicking a city opens it).
         prefix = next((r.code[:2] for r in insp.regions if r.code), "")
         found = map_path(prefix)
         figures["map"] = f"static/vendor/maps/{found.name}" if found else None
+        for city in figures["cities"]:  # type: ignore[attr-defined]
+            county_map = city_map_path(city["code"] or "")
+            city["map"] = f"static/vendor/maps/cities/{county_map.name}" if county_map else None
         return JSONResponse(figures, headers={"Cache-Control": "no-store"})
 
     # --- 报送自查: clerk pre-check ----------------------------------------------------
@@ -546,9 +580,9 @@ def _folder(root: Path, inspection_id: str, day: str) -> catalog.DayFolder:
         raise HTTPException(404) from exc
 
 
-def _file(folder: catalog.DayFolder, name: str, scope: Scope) -> Path:
+def _extract(folder: catalog.DayFolder, name: str, scope: Scope) -> extracts.Extract:
     try:
-        return folder.file_path(name, scope)
+        return extracts.extract(folder, name, scope)
     except catalog.NotFound as exc:
         raise HTTPException(404) from exc
 

@@ -94,14 +94,17 @@ def day_folder(root: Path, inspection_id: str, day: str) -> DayFolder:
     return DayFolder(inspection_id, day, path, manifest)
 
 
-def zip_of(folder: DayFolder, scope: Scope) -> bytes:
-    """The day's files this scope sees, and the manifest when it sees them all (a
-    partial zip carries no manifest that names files it lacks)."""
+def zip_of(folder: DayFolder, scope: Scope, made: Iterable[tuple[str, bytes]] = ()) -> bytes:
+    """The day's files this scope sees (and ``made``: files made for it on request), and
+    the manifest when it sees them all (a partial zip carries no manifest that names
+    files it lacks)."""
     visible = folder.files(scope)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for entry in visible:
             archive.write(folder.file_path(entry["name"], scope), f"{folder.day}/{entry['name']}")
+        for name, data in made:
+            archive.writestr(f"{folder.day}/{name}", data)
         if len(visible) == len(folder.manifest.get("files", [])):
             archive.write(folder.path / MANIFEST_NAME, f"{folder.day}/{MANIFEST_NAME}")
     return buffer.getvalue()

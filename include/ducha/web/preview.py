@@ -7,6 +7,8 @@ import csv
 from itertools import islice
 from pathlib import Path
 
+from ducha.disclosure.writers import Sheet
+
 PREVIEWABLE = (".xlsx", ".csv")
 
 
@@ -22,6 +24,13 @@ def table_rows(path: Path, limit: int) -> tuple[list[list[str]], bool]:
         rows = [[_text(v) for v in row] for row in islice(sheet.iter_rows(), limit + 1)]
     else:
         raise ValueError(f"no preview of {path.suffix}")
+    return rows[:limit], len(rows) > limit
+
+
+def sheet_rows(sheet: Sheet, limit: int) -> tuple[list[list[str]], bool]:
+    """The same for a table made on request: its title, header and rows."""
+    head = [[sheet.title]] if sheet.title else []
+    rows = head + sheet.header_grid + [[_text(v) for v in row] for row in sheet.rows[: limit + 1]]
     return rows[:limit], len(rows) > limit
 
 

@@ -231,7 +231,9 @@ def one_case(conn: Connection, insp: Inspection, case_id: str, scope: Scope) -> 
 
 def history(conn: Connection, insp: Inspection, case_id: str, scope: Scope) -> list[dict]:
     """Every version of one case (which day reported what, from which file), oldest
-    first; empty when the case is not there or not in the scope."""
+    first; empty when the case is not there or not in the scope. A version that placed
+    the case in a region outside the scope (a case moved to another county) is left
+    out: it is that region's record."""
     visible = conn.execute(
         select(latest.c.case_id).where(
             latest.c.inspection_id == insp.id, latest.c.case_id == case_id, scope_clause(scope, insp)
@@ -258,7 +260,7 @@ def history(conn: Connection, insp: Inspection, case_id: str, scope: Scope) -> l
         .where(v.inspection_id == insp.id, v.case_id == case_id)
         .order_by(v.version_no)
     ).mappings()
-    return [dict(r) for r in rows]
+    return [dict(r) for r in rows if scope.sees_region(insp, r["region"] or "")]
 
 
 def choices(conn: Connection, insp: Inspection) -> dict[str, list]:

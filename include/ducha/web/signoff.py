@@ -30,17 +30,30 @@ class Waiting:
     by: str | None
     at: str | None
     comment: str
+    publish_run: str  # the ducha_publish run that wrote the draft ("" if Airflow did not say)
 
 
 def run_id_for(inspection_id: str, day: str, draft: str) -> str:
     return str(signoff_request(inspection_id, day, draft, "")["trigger_run_id"])
 
 
+def _run_url(api_root: str, run_id: str) -> str:
+    return f"{api_root.rstrip('/')}/api/v2/dags/{SIGNOFF_DAG_ID}/dagRuns/{quote(run_id, safe='')}"
+
+
 def _url(api_root: str, run_id: str) -> str:
-    return (
-        f"{api_root.rstrip('/')}/api/v2/dags/{SIGNOFF_DAG_ID}/dagRuns/{quote(run_id, safe='')}"
-        f"/taskInstances/{TASK_ID}/-1/hitlDetails"
-    )
+    return f"{_run_url(api_root, run_id)}/taskInstances/{TASK_ID}/-1/hitlDetails"
+
+
+def _publish_run(api_root: str, token: str, run_id: str) -> str:
+    """The publish run named in the sign-off run's conf ("" if Airflow will not say)."""
+    try:
+        got = httpx.get(_run_url(api_root, run_id), headers=_auth(token), timeout=TIMEOUT)
+    except httpx.HTTPError:
+        return ""
+    if got.status_code != 200:
+        return ""
+    return str((got.json().get("conf") or {}).get("publish_run") or "")
 
 
 def status(api_root: str, token: str, inspection_id: str, day: str, draft: str) -> Waiting | None:
@@ -65,6 +78,7 @@ def status(api_root: str, token: str, inspection_id: str, day: str, draft: str) 
         by=user.get("name"),
         at=detail.get("responded_at"),
         comment=str((detail.get("params_input") or {}).get("comment") or ""),
+        publish_run=_publish_run(api_root, token, run_id),
     )
 
 

@@ -37,7 +37,7 @@ def dashboard(conn: Connection, insp: Inspection, scope: Scope, today: dt.date) 
         .group_by(latest.c.region, latest.c.batch_no, latest.c.status, latest.c.pollution_types)
     ).all()
     cities: dict[str, dict[str, int]] = {}
-    counties: Counter[str] = Counter()
+    counties: Counter[tuple[str, str]] = Counter()  # (city, county as the city's map names it)
     batches: dict[int, list[int]] = {}
     statuses: Counter[str] = Counter()
     types: Counter[str] = Counter()
@@ -50,7 +50,7 @@ def dashboard(conn: Connection, insp: Inspection, scope: Scope, today: dt.date) 
         row["closed"] += done
         row["overdue"] += int(late or 0)
         if region != city:
-            counties[region.removeprefix(city) or region] += n
+            counties[(city, region.removeprefix(city) or region)] += n
         in_batch = batches.setdefault(int(batch_no), [0, 0])
         in_batch[0] += n
         in_batch[1] += done
@@ -58,6 +58,7 @@ def dashboard(conn: Connection, insp: Inspection, scope: Scope, today: dt.date) 
         statuses[status_value or insp.conventions.open_label] += n
         for t in filter(None, (joined or "").split("、")):
             types[t] += n
+    codes = {r.name: r.code for r in insp.regions}
     return {
         "inspection": insp.id,
         "name": insp.name,
@@ -67,12 +68,13 @@ def dashboard(conn: Connection, insp: Inspection, scope: Scope, today: dt.date) 
         "cities": [
             {
                 "name": name,
+                "code": codes.get(name),
                 **row,
                 "closure": round(100 * row["closed"] / row["cases"], 1) if row["cases"] else 0,
             }
             for name, row in sorted(cities.items(), key=lambda kv: -kv[1]["cases"])
         ],
-        "counties": [{"name": n, "cases": c} for n, c in counties.most_common()],
+        "counties": [{"city": city, "name": n, "cases": c} for (city, n), c in counties.most_common()],
         "batches": [{"batch_no": b, "cases": n, "closed": c} for b, (n, c) in sorted(batches.items())],
         "statuses": [{"status": s, "cases": n} for s, n in statuses.most_common()],
         "types": [{"type": t, "cases": n} for t, n in types.most_common()],

@@ -48,7 +48,17 @@ def _draft(outbox: Path, text: str = "第三批") -> str:
 
 
 def _signoff(draft: str, decision: str = APPROVE, run_id: str = "r1", comment: str = "同意") -> Signoff:
-    return Signoff(INSPECTION, DAY, draft, decision, "officer", "2024-06-03T12:00:00+00:00", comment, run_id)
+    return Signoff(
+        INSPECTION,
+        DAY,
+        draft,
+        decision,
+        "officer",
+        "2024-06-03T12:00:00+00:00",
+        comment,
+        run_id,
+        "scheduled__p1",
+    )
 
 
 def test_an_approved_draft_is_released_as_shown_with_its_approval(tmp_path: Path) -> None:
@@ -67,6 +77,7 @@ def test_an_approved_draft_is_released_as_shown_with_its_approval(tmp_path: Path
         "comment": "同意",
         "draft": draft,
         "signoff_run": "r1",
+        "publish_run": "scheduled__p1",
     }
     assert [h["decision"] for h in history(released, INSPECTION, DAY)] == [APPROVE]
 
@@ -136,7 +147,7 @@ def test_the_approval_text_names_what_awaits_correction(tmp_path: Path) -> None:
 
 
 def test_a_signoff_from_airflows_response() -> None:
-    conf = {"inspection": INSPECTION, "day": DAY, "draft": "c" * 64}
+    conf = {"inspection": INSPECTION, "day": DAY, "draft": "c" * 64, "publish_run": "asset_triggered__x"}
     response = {
         "chosen_options": ["Reject"],
         "params_input": {"comment": "请核实"},
@@ -145,6 +156,7 @@ def test_a_signoff_from_airflows_response() -> None:
     }
     made = signoff_from_response(conf, response, "run-9")
     assert (made.decision, made.by, made.comment, made.run_id) == (REJECT, "officer", "请核实", "run-9")
+    assert made.publish_run == "asset_triggered__x"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from tests.conftest import BIN, published_sample
 
 INSPECTION = "c3-hn-2024"
 DAYS = [dt.date(2024, 6, d) for d in (1, 2, 3)]
+PUBLISH_RUN = "manual__2024-06-03T08:00:00+00:00"
 ACCESS = """
 users:
   officer: {regions: "*", publisher: true}
@@ -53,7 +54,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     record(
         root / "released",
         root / "outbox",
-        Signoff(INSPECTION, day, draft, APPROVE, "officer", "t", "同意", "r"),
+        Signoff(INSPECTION, day, draft, APPROVE, "officer", "t", "同意", "r", publish_run=PUBLISH_RUN),
     )
     return root
 

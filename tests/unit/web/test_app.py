@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.unit.web.conftest import INSPECTION
+from tests.unit.web.conftest import INSPECTION, PUBLISH_RUN
 
 DAY = "2024-06-03"
 BATCH_TABLE = "第三批公开情况一览表.xlsx"
@@ -95,6 +95,25 @@ def test_the_province_sees_every_day_table_and_download(pages, published: Path) 
     )
 
 
+def test_a_day_shows_its_summary_to_the_province_and_the_runs_that_made_it(pages, published: Path) -> None:
+    manifest = _manifest(published)
+    assert manifest["summary"].startswith("截至6月3日") and str(manifest["cases"]) in manifest["summary"]
+    officer = pages("officer").get(f"/ducha/collect/{INSPECTION}/{DAY}", headers=HTML).text
+    assert f'<p class="paragraph">{manifest["summary"]}</p>' in officer
+    # The summary covers every region: not for a city's officer (who has no summary table).
+    assert (
+        manifest["summary"]
+        not in pages("changsha").get(f"/ducha/collect/{INSPECTION}/{DAY}", headers=HTML).text
+    )
+    # A released day names the publish run that wrote it and the sign-off run, linked to
+    # Airflow's own run pages (relative: under any base URL).
+    reader = pages("reader").get(f"/ducha/collect/{INSPECTION}/{DAY}", headers=HTML).text
+    released = json.loads((published / "released" / INSPECTION / DAY / "manifest.json").read_text("utf-8"))
+    assert released["release"]["publish_run"] == PUBLISH_RUN
+    assert f'href="../../../dags/ducha_publish/runs/{quote(PUBLISH_RUN)}"' in reader
+    assert 'href="../../../dags/ducha_signoff/runs/r"' in reader
+
+
 def test_a_preview_shows_the_tables_rows(pages, published: Path) -> None:
     with sqlite3.connect(published / "warehouse.sqlite") as db:
         case_id = db.execute("SELECT case_id FROM v_case_latest WHERE batch_no = 3 LIMIT 1").fetchone()[0]
@@ -132,19 +151,50 @@ def test_a_city_sees_only_its_own_tables_and_cases(pages, published: Path) -> No
     assert pages("officer").get(f"/ducha/cases/{INSPECTION}/{other}").status_code == 200
 
 
-def test_a_county_sees_its_cases_and_no_table(pages, published: Path) -> None:
+def test_a_county_sees_its_cases_and_its_own_rows_of_the_tables(pages, published: Path) -> None:
     county = pages("tianxin")
     tianxin = _regions(published, "region LIKE '长沙市天心区%'")
     assert tianxin
     found = county.get("/ducha/cases", params={"inspection": INSPECTION}, headers=HTML)
     assert f'id="total">{len(tianxin)}<' in found.text
     assert county.get(f"/ducha/map/data/{INSPECTION}").json()["total"] == len(tianxin)
-    # Every table holds other counties' rows: none is served to a county.
-    for entry in _manifest(published)["files"]:
+    # Every published table holds other counties' rows: none is served to a county …
+    manifest = _manifest(published)
+    for entry in manifest["files"]:
         assert (
             county.get(f"/ducha/files/released/{INSPECTION}/{DAY}/{quote(entry['name'])}").status_code == 404
         )
-    assert county.get(f"/ducha/zip/released/{INSPECTION}/{DAY}").status_code == 404
+    # … which gets its own rows of each signed-off city copy instead.
+    with sqlite3.connect(published / "warehouse.sqlite") as db:
+        (wanted,) = db.execute(
+            "SELECT count(*) FROM v_case_latest WHERE region LIKE '长沙市天心区%' AND batch_no = 3"
+        ).fetchone()
+    assert wanted, "the sample's third batch has Tianxin cases"
+    page = county.get(f"/ducha/collect/{INSPECTION}/{DAY}", headers=HTML).text
+    own = "第三批公开情况一览表（长沙市天心区）.xlsx"
+    assert quote(own) in page and quote(CHANGSHA_TABLE) not in page and "（岳阳市" not in page
+    got = county.get(f"/ducha/files/released/{INSPECTION}/{DAY}/{quote(own)}")
+    assert got.status_code == 200 and got.content[:2] == b"PK"
+    from python_calamine import CalamineWorkbook
+
+    grid = CalamineWorkbook.from_filelike(io.BytesIO(got.content)).get_sheet_by_index(0).to_python()
+    assert str(grid[0][0]).startswith("长沙市天心区")
+    header = grid[1]
+    rows = [r for r in grid[2:] if any(v != "" for v in r)]
+    region_at = header.index("行政区域")
+    assert len(rows) == wanted and all(str(r[region_at]).startswith("长沙市天心区") for r in rows)
+    # The same request, the same bytes; the preview shows the same rows.
+    again = county.get(f"/ducha/files/released/{INSPECTION}/{DAY}/{quote(own)}")
+    assert again.content == got.content
+    preview = county.get(f"/ducha/preview/released/{INSPECTION}/{DAY}/{quote(own)}", headers=HTML)
+    assert preview.status_code == 200 and str(rows[0][header.index("受理编号")]) in preview.text
+    archive = zipfile.ZipFile(io.BytesIO(county.get(f"/ducha/zip/released/{INSPECTION}/{DAY}").content))
+    assert archive.namelist() and all("长沙市天心区" in n for n in archive.namelist())
+    # Another county's name, or the city's copy under a county's name, is not found.
+    for name in ("第三批公开情况一览表（长沙市岳麓区）.xlsx", "第三批公开情况一览表（长沙市）.xlsx"):
+        assert county.get(f"/ducha/files/released/{INSPECTION}/{DAY}/{quote(name)}").status_code == 404
+    # Drafts stay the publishers'.
+    assert county.get(f"/ducha/files/draft/{INSPECTION}/{DAY}/{quote(own)}").status_code == 404
 
 
 def test_those_who_do_not_sign_see_only_released_days(pages, published: Path) -> None:
@@ -201,6 +251,43 @@ def test_a_case_shows_every_version(pages, published: Path) -> None:
     got = pages("officer").get(f"/ducha/cases/{INSPECTION}/{case_id}", headers=HTML)
     assert got.status_code == 200
     assert got.text.count("<tr><td>") == versions
+
+
+def test_a_case_history_leaves_out_versions_of_regions_outside_the_scope(
+    pages, published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A case that moved between cities: its earlier city's version is that city's record."""
+    from ducha.config import get_inspection
+
+    insp = get_inspection(INSPECTION)
+    db = sqlite3.connect(published / "warehouse.sqlite")
+    case_id, region, versions = db.execute(
+        "SELECT case_id, region, (SELECT count(*) FROM case_versions v WHERE v.case_id = l.case_id) "
+        "FROM v_case_latest l LIMIT 1"
+    ).fetchone()
+    city = insp.city_of(region)
+    elsewhere = next(r.name for r in insp.regions if r.name != city) + "某区"
+    access = tmp_path / "mover.yaml"
+    access.write_text(
+        f"users:\n  mover: {{regions: [{city}]}}\n  officer: {{regions: '*'}}\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("DUCHA_ACCESS_FILE", str(access))
+    try:
+        with db:  # an earlier version, before the case was moved to its city
+            db.execute(
+                "CREATE TEMP TABLE moved AS SELECT * FROM case_versions WHERE case_id = ? LIMIT 1", (case_id,)
+            )
+            db.execute("UPDATE moved SET version_no = 0, region = ?", (elsewhere,))
+            db.execute("INSERT INTO case_versions SELECT * FROM moved")
+        mover = pages("mover").get(f"/ducha/cases/{INSPECTION}/{case_id}", headers=HTML)
+        assert mover.status_code == 200 and mover.text.count("<tr><td>") == versions
+        assert elsewhere not in mover.text
+        officer = pages("officer").get(f"/ducha/cases/{INSPECTION}/{case_id}", headers=HTML)
+        assert officer.text.count("<tr><td>") == versions + 1 and elsewhere in officer.text
+    finally:
+        with db:
+            db.execute("DELETE FROM case_versions WHERE case_id = ? AND version_no = 0", (case_id,))
+        db.close()
 
 
 TRICKS = [

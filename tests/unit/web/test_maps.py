@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ducha.regions import divisions
-from ducha.web.maps import VENDOR_DIR, city_map_path, echarts_path, map_path, map_regions
+from ducha.web.maps import VENDOR_DIR, city_map_path, echarts_path, map_path, map_regions, region_names
 from scripts.vendor_assets import (
     ECHARTS_INTEGRITY,
     ECHARTS_VERSION,
@@ -169,6 +169,17 @@ def test_every_province_has_a_map() -> None:
 def test_no_map_for_anything_but_a_known_prefix(prefix: str) -> None:
     assert map_path(prefix) is None
     assert map_regions(prefix) == []
+
+
+def test_the_configured_provinces_cities_have_county_maps() -> None:
+    """`make assets` vendors the county-level maps of the configured inspections'
+    provinces (Hunan's 14 cities), for the 挂图作战 page's drill-down."""
+    from ducha.config import get_inspection
+
+    insp = get_inspection("c3-hn-2024")
+    for region in insp.regions:
+        assert region_names(_vendored(city_map_path(region.code))), region.name
+    assert "天心区" in region_names(_vendored(city_map_path("430100")))
 
 
 def test_city_maps_only_by_code() -> None:

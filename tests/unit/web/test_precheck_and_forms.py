@@ -137,6 +137,29 @@ def test_a_form_from_another_site_is_refused(pages, bad_workbook: Path, headers:
     assert got.status_code == 403
 
 
+def test_a_form_token_expires_after_two_windows(pages, bad_workbook: Path) -> None:
+    """The form token turns over every FORM_TOKEN_HOURS: the last window's still works
+    (a page left open), an older one is refused — a leaked token does not last."""
+    from ducha.web.access import NOBODY
+    from ducha.web.app import FORM_TOKEN_HOURS, Viewer, _form_window
+
+    clerk = pages("reader")
+    viewer = Viewer("reader", ("viewer",), NOBODY, "")
+    now = _form_window()
+    upload = {"workbook": (bad_workbook.name, bad_workbook.read_bytes(), XLSX)}
+
+    def post(token: str) -> int:
+        return clerk.post(
+            "/ducha/precheck", data={"inspection": INSPECTION, "csrf": token}, files=upload
+        ).status_code
+
+    assert viewer.form_token(now) == _csrf(clerk)
+    assert post(viewer.form_token(now - 1)) == 200
+    assert post(viewer.form_token(now - 2)) == 403
+    assert viewer.accepts(viewer.csrf, now=(now + 1) * FORM_TOKEN_HOURS * 3600)
+    assert not viewer.accepts(viewer.csrf, now=(now + 2) * FORM_TOKEN_HOURS * 3600)
+
+
 def test_the_template_downloads(pages) -> None:
     got = pages("reader").get(f"/ducha/template/{INSPECTION}")
     assert got.status_code == 200 and got.content[:2] == b"PK"

@@ -29,18 +29,52 @@
         fetch(base + d.map, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (geo) {
           echarts.registerMap("province", geo);
           var m = chart("chart-map");
-          m.on("finished", function () { root.dataset.mapReady = "1"; });
-          m.setOption({
-            title: { text: "案件分布（按市州）", left: "center", textStyle: { fontSize: 14 } },
-            tooltip: { trigger: "item", formatter: function (p) {
-              var c = cities.find(function (x) { return x.name === p.name; });
-              return p.name + "<br>案件 " + (c ? c.cases : 0) + (c ? "<br>办结率 " + c.closure + "%<br>超期 " + c.overdue : "");
-            } },
-            visualMap: { min: 0, max: max, left: 10, bottom: 10, text: ["多", "少"], calculable: true,
-                         inRange: { color: ["#e0f3f8", "#fee090", "#f46d43", "#a50026"] } },
-            series: [{ type: "map", map: "province", roam: true, label: { show: true, fontSize: 10 },
-                       data: cities.map(function (c) { return { name: c.name, value: c.cases }; }) }]
+          var back = document.getElementById("map-back");
+          var shown = "province";
+          m.on("finished", function () {
+            if (shown === "province") { root.dataset.mapReady = "1"; } else { root.dataset.countyMap = shown; }
           });
+          function draw(title, mapName, data, top, tip) {
+            m.setOption({
+              title: { text: title, left: "center", textStyle: { fontSize: 14 } },
+              tooltip: { trigger: "item", formatter: tip },
+              visualMap: { min: 0, max: top, left: 10, bottom: 10, text: ["多", "少"], calculable: true,
+                           inRange: { color: ["#e0f3f8", "#fee090", "#f46d43", "#a50026"] } },
+              series: [{ type: "map", map: mapName, roam: true, label: { show: true, fontSize: 10 }, data: data }]
+            }, true);
+          }
+          function province() {
+            shown = "province";
+            back.hidden = true;
+            draw("案件分布（按市州，点击市州看区县）", "province",
+              cities.map(function (c) { return { name: c.name, value: c.cases }; }), max, function (p) {
+                var c = cities.find(function (x) { return x.name === p.name; });
+                return p.name + "<br>案件 " + (c ? c.cases : 0) + (c ? "<br>办结率 " + c.closure + "%<br>超期 " + c.overdue : "");
+              });
+          }
+          // A city's counties, from its own map (vendored for the configured provinces).
+          m.on("click", function (p) {
+            var c = cities.find(function (x) { return x.name === p.name; });
+            if (shown !== "province" || !c || !c.map) { return; }
+            fetch(base + c.map, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (cityGeo) {
+              echarts.registerMap("city-" + c.code, cityGeo);
+              // The maps are of 2018: a county since renamed (宁乡县 → 宁乡市) is found by its stem.
+              var stem = function (n) { return n.replace(/(自治县|县|市|区)$/, ""); };
+              var byStem = {};
+              cityGeo.features.forEach(function (f) { byStem[stem(f.properties.name)] = f.properties.name; });
+              var own = d.counties.filter(function (k) { return k.city === c.name; }).map(function (k) {
+                return { name: byStem[stem(k.name)] || k.name, cases: k.cases };
+              });
+              shown = c.name;
+              back.hidden = false;
+              draw(c.name + " 案件分布（按区县）", "city-" + c.code,
+                own.map(function (k) { return { name: k.name, value: k.cases }; }),
+                Math.max.apply(null, own.map(function (k) { return k.cases; }).concat([1])),
+                function (q) { return q.name + "<br>案件 " + (q.value || 0); });
+            });
+          });
+          back.addEventListener("click", province);
+          province();
           charts.push(m);
         });
       } else {
@@ -66,7 +100,7 @@
         series: [{ type: "pie", radius: ["35%", "65%"], data: d.statuses.map(function (x) { return { name: x.status, value: x.cases }; }) }] });
       charts.push(s);
       var counties = d.counties.slice(0, 20);
-      charts.push(bar("chart-county", "案件最多的区县", counties.map(function (c) { return c.name; }),
+      charts.push(bar("chart-county", "案件最多的区县", counties.map(function (c) { return c.city + c.name; }),
         counties.map(function (c) { return c.cases; })));
       window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
       root.dataset.ready = "1";
