@@ -32,7 +32,8 @@ class PgDatabases:
     def __init__(self) -> None:
         from sqlalchemy import create_engine
 
-        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        # pre_ping: a test may restart the server under it (tests/reliability)
+        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         self.names: list[str] = []
 
     def check(self) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import json
 import logging
 import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED = 3  # the machine failed the command (a disk full, a folder it may not write)
 
 
 def _date(text: str) -> dt.date:
@@ -147,6 +149,18 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseConfigError as exc:  # a setup error, not a bug: one line, no traceback
         print(f"ducha: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        # The machine's, not the data's: what could not be written or read, and why.
+        print(f"ducha {args.command}: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise
+        print(
+            f"ducha {args.command}: {exc.strerror}: {exc.filename or ''} (nothing was replaced)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def _sample(args: argparse.Namespace) -> int:

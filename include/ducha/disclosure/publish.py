@@ -160,19 +160,22 @@ def publish_batch(
     (``pending``: publish | hold, and who decides): it is recorded in the warehouse and
     applies to the day folders from ``as_of`` on; "hold" publishes nothing now."""
     insp = get_inspection(check_inspection_id(inspection_id))
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         day = as_of or T.latest_data_day(conn, inspection_id)
         if day is None:
             return PublishOutcome(inspection_id, None, None)
         states = T.case_states(conn, inspection_id, day)
         accounts = T.batch_accounts(conn, inspection_id, day, states)
-        account = accounts.get(batch_no)
-        if account is None:
-            raise UnknownBatch(f"{inspection_id} has no 第{batch_no}批 as of {day}")
-        made = None
-        if account.pending:
-            if pending is None:
-                raise PendingChoiceNeeded(batch_no, account.pending, day)
+    account = accounts.get(batch_no)
+    if account is None:
+        raise UnknownBatch(f"{inspection_id} has no 第{batch_no}批 as of {day}")
+    made = None
+    if account.pending:
+        if pending is None:
+            raise PendingChoiceNeeded(batch_no, account.pending, day)
+        # A write transaction of its own, taken at BEGIN (SQLite: a read transaction that
+        # writes after a load has committed fails at once, "database is locked").
+        with engine.connect().execution_options(ducha_write=True) as conn, conn.begin():
             made = decisions.record(
                 conn,
                 inspection_id,

@@ -268,3 +268,38 @@ def test_a_released_batch_with_every_row_still_awaiting_correction_publishes_not
     assert (
         Path(publish(ingestor.engine, HN, out, as_of=later).folder or "") / "第三批公开情况一览表.xlsx"
     ).exists()
+
+
+def test_a_decision_recorded_while_a_load_commits_waits_its_turn(landed: Ingestor, tmp_path: Path) -> None:
+    """`ducha publish --batch 3 --pending hold` while a load holds the write lock and then
+    commits: the decision waits for it and is recorded. (It was written in the same
+    transaction that read the states: SQLite refused that write at once, "database is
+    locked", because the load had changed the database since the read.)"""
+    import sqlite3
+    import threading
+
+    from ducha.disclosure.publish import publish_batch
+
+    holding, done = threading.Event(), threading.Event()
+
+    def load_committing() -> None:
+        db = sqlite3.connect(tmp_path / "w.sqlite", isolation_level=None, timeout=60)
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE files SET warnings = warnings + 0")
+        holding.set()
+        done.wait(1.5)  # the decision reads meanwhile, then waits for the lock
+        db.execute("COMMIT")
+        db.close()
+
+    loader = threading.Thread(target=load_committing)
+    loader.start()
+    holding.wait(10)
+    try:
+        made = publish_batch(
+            landed.engine, HN, tmp_path / "out", 3, as_of=BATCH_DAY, pending="hold", decided_by="李科长"
+        )
+    finally:
+        done.set()
+        loader.join()
+    assert made.decision is not None and made.decision.decision == "hold"
+    assert _decisions(landed)[0][:2] == (3, "hold")

@@ -166,3 +166,32 @@ def test_a_key_clash_in_a_copy_is_an_integrity_error_the_load_retries(postgres_u
         _bulk(conn, inspections, row)
         with pytest.raises(IntegrityError):
             _bulk(conn, inspections, row)
+
+
+def test_many_small_loads_keep_the_statistics_within_the_growth(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file of a day is small against the tables, but together they grow them: the
+    statistics follow the growth, not the size of one load. (They were refreshed only by
+    a single load of half the tables' rows: after a round landed at once they still
+    counted the first 655 cases of 24,696, and an inspection that came later was
+    estimated at one row.)"""
+    from ducha.warehouse import load
+
+    monkeypatch.setattr(load, "ANALYZE_AFTER_ROWS", 10**9)
+    monkeypatch.setattr(load, "ANALYZE_AFTER_GROWTH", 0.5)
+    generate(tmp_path / "landing", "c3-hn-2024", days=6, seed=5, progress=False)
+    ingestor = Ingestor(data_dirs(tmp_path), postgres_url)
+    query = (
+        "SELECT relpages, pg_relation_size(oid) / current_setting('block_size')::int "
+        "FROM pg_class WHERE oid = 'case_versions'::regclass"
+    )
+    seen = []
+    for day in sorted((tmp_path / "landing" / "c3-hn-2024").iterdir()):
+        ingestor.ingest_day(dt.date.fromisoformat(day.name))
+        with ingestor.engine.connect() as conn:
+            counted, pages = conn.exec_driver_sql(query).one()
+        seen.append((counted, pages))
+        assert pages < (1 + load.ANALYZE_AFTER_GROWTH) * counted, seen
+    ingestor.engine.dispose()
+    assert seen[-1][1] > 3 * seen[0][1], "the warehouse grew several times over"
