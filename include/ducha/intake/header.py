@@ -10,6 +10,8 @@ from ducha.text import clean, header_key
 
 MIN_FIELDS = 3  # fewer matched columns than this is not a header, it is a title or data
 
+MAX_HEADER_CHARS = 80  # the longest header of any layout is under 30 characters
+
 
 @dataclass(frozen=True)
 class HeaderMatch:
@@ -53,6 +55,8 @@ def _match_row(cells: list[Cell], index: dict[str, str], internal: set[str]) -> 
     found_internal: dict[int, str] = {}
     duplicates: dict[int, str] = {}
     for col, cell in enumerate(cells):
+        if isinstance(cell, str) and len(cell) > MAX_HEADER_CHARS:
+            continue  # a title or a text, not a header: not worth normalising (a 2 MB cell took 5 s)
         key = header_key(cell)
         if not key:
             continue
