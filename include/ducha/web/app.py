@@ -40,6 +40,17 @@ from ducha.web.access import Scope, load_access, scope_for
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+
+
+def _masked(value: object) -> str:
+    """Free text from the warehouse as the published tables show it: personal data
+    masked (the warehouse keeps what clerks wrote; the pages are published too)."""
+    from ducha.disclosure.redact import is_missing, mask_personal
+
+    return "" if is_missing(value) else mask_personal(str(value))
+
+
+TEMPLATES.env.filters["masked"] = _masked
 UPLOAD_TYPES = {".xlsx": b"PK\x03\x04", ".xlsm": b"PK\x03\x04", ".xls": b"\xd0\xcf\x11\xe0"}
 PREVIEW_ROWS = 500
 UPLOAD_OVERHEAD = 64 * 1024  # the multipart envelope around a file of the size limit

@@ -356,3 +356,50 @@ def test_security_headers(pages) -> None:
     got = pages("officer").get("/ducha/collect")
     assert "frame-ancestors 'self'" in got.headers["content-security-policy"]
     assert got.headers["x-content-type-options"] == "nosniff"
+
+
+def _visible(html: str) -> str:
+    """The text a reader sees, without hashes and run ids (in <code>): no tags, no attributes."""
+    import re
+
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<code[^>]*>.*?</code>", " ", html, flags=re.S))
+
+
+def test_no_page_of_the_site_shows_personal_data(pages, published: Path) -> None:
+    """A sweep (issue 13) with the independent detector of tests/pii.py over every page a
+    province publisher can reach: the day lists, each day, each table's preview, every
+    page of the case search, every case with its versions, the map's figures. The
+    warehouse keeps what clerks wrote (phone numbers in complaints), so this fails
+    unless the pages mask it as the tables do."""
+    import re
+
+    from tests.pii import personal_data
+
+    with sqlite3.connect(published / "warehouse.sqlite") as db:
+        raw = [r[0] or "" for r in db.execute("SELECT summary FROM cases")]
+        case_ids = [r[0] for r in db.execute("SELECT case_id FROM v_case_latest")]
+    assert any(personal_data(text) for text in raw), "the sample must hold personal data to sweep for"
+    officer = pages("officer")
+    seen: dict[str, str] = {}
+
+    def get(path: str) -> str:
+        got = officer.get(path, headers=HTML)
+        assert got.status_code == 200, path
+        seen[path] = got.text
+        return got.text
+
+    listing = get("/ducha/collect")
+    for day in sorted(set(re.findall(rf"collect/{INSPECTION}/(\d{{4}}-\d\d-\d\d)", listing))):
+        page = get(f"/ducha/collect/{INSPECTION}/{day}")
+        for name in sorted(set(re.findall(r'href="[./]*preview/([^"]+)"', page))):
+            get(f"/ducha/preview/{name}")
+    first = get(f"/ducha/cases?inspection={INSPECTION}")
+    total = int(re.search(r'id="total">(\d+)<', first).group(1))  # type: ignore[union-attr]
+    for n in range(2, (total + 49) // 50 + 1):
+        get(f"/ducha/cases?inspection={INSPECTION}&page={n}")
+    for case_id in case_ids:
+        get(f"/ducha/cases/{INSPECTION}/{case_id}")
+    seen["map data"] = officer.get(f"/ducha/map/data/{INSPECTION}").text
+    assert len(seen) > len(case_ids) + 5
+    found = {path: hits for path, text in seen.items() if (hits := personal_data(_visible(text)))}
+    assert not found, dict(list(found.items())[:5])
