@@ -401,5 +401,6 @@ def test_no_page_of_the_site_shows_personal_data(pages, published: Path) -> None
         get(f"/ducha/cases/{INSPECTION}/{case_id}")
     seen["map data"] = officer.get(f"/ducha/map/data/{INSPECTION}").text
     assert len(seen) > len(case_ids) + 5
+    print(f"swept {len(seen)} pages, {len(case_ids)} cases")
     found = {path: hits for path, text in seen.items() if (hits := personal_data(_visible(text)))}
     assert not found, dict(list(found.items())[:5])
