@@ -37,6 +37,7 @@ from ducha.disclosure.writers import (
 )
 from ducha.parallel import can_fork, fork_map
 from ducha.paths import check_inspection_id, safe_name, under
+from ducha.warehouse.db import snapshot
 from ducha.warehouse.schema import batch_decisions, batches, files, inspections
 
 log = logging.getLogger(__name__)
@@ -90,12 +91,12 @@ def _logged(outcome: PublishOutcome) -> PublishOutcome:
 
 def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.date | None) -> PublishOutcome:
     insp = get_inspection(check_inspection_id(inspection_id))
-    with engine.connect() as conn:
+    # One state of the warehouse for every read: a load committing meanwhile is all in
+    # the tables or not at all (the next reconcile sees it and publishes the day again).
+    with snapshot(engine) as conn:
         day = as_of or T.latest_data_day(conn, inspection_id)
         if day is None:
             return PublishOutcome(inspection_id, None, None)
-        # Read before the states: if a load lands in between, the manifest claims less
-        # than the tables hold, and the next reconcile publishes the day again.
         source = warehouse_state(conn, inspection_id, day)
         states = T.case_states(conn, inspection_id, day)
         accounts = T.batch_accounts(conn, inspection_id, day, states)

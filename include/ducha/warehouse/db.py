@@ -41,6 +41,17 @@ def engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def snapshot(eng: Engine) -> Connection:
+    """A connection whose reads all see one state of the warehouse, for a reader that
+    reads several times (a day's tables: the states, the batch accounts, the decisions).
+    PostgreSQL's default (READ COMMITTED) lets each statement see loads committed since
+    the one before; SQLite's WAL gives a transaction one snapshot already."""
+    conn = eng.connect()
+    if eng.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
 def _alembic_config(conn: Connection):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 

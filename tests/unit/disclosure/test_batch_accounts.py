@@ -303,3 +303,46 @@ def test_a_decision_recorded_while_a_load_commits_waits_its_turn(landed: Ingesto
         loader.join()
     assert made.decision is not None and made.decision.decision == "hold"
     assert _decisions(landed)[0][:2] == (3, "hold")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_day_is_published_from_one_state_while_a_load_commits(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A corrected file for the day commits while the day's tables are being read (after
+    the states, before the batch accounts): the table, its note and the manifest all show
+    the warehouse before it, or all after — never the rows of one and the counts of the
+    other. (On PostgreSQL each statement saw the loads committed before it.)"""
+    from ducha.config import get_inspection
+
+    url = (
+        f"sqlite:///{tmp_path / 'w.sqlite'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    day = tmp_path / "landing" / HN / BATCH_DAY.isoformat()
+    title = TITLE.removesuffix("）") + " 共4件）"
+    write_xlsx(day / "a.xlsx", standard_sheet([case(1), case(2), case(3, 是否办结="处理中啦")], title=title))
+    ingestor = Ingestor(data_dirs(tmp_path), url, run_label="t")
+    ingestor.ingest_day(BATCH_DAY)
+    fixed = write_xlsx(tmp_path / "later" / "b.xlsx", standard_sheet([case(3), case(4)], title=title))
+    real, loaded = T.batch_accounts, []
+
+    def a_load_commits_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not loaded:
+            loaded.append(ingestor.ingest_file(fixed, get_inspection(HN), day=BATCH_DAY).status)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(T, "batch_accounts", a_load_commits_first)
+    folder = Path(publish(ingestor.engine, HN, tmp_path / "outbox", as_of=BATCH_DAY).folder or "")
+    assert loaded == ["loaded"]
+    grid = (
+        CalamineWorkbook.from_path(str(folder / "第三批公开情况一览表.xlsx"))
+        .get_sheet_by_index(0)
+        .to_python()
+    )
+    shown = [r for r in grid[2:] if isinstance(r[0], int | float)]  # 序号: a data row
+    (batch,) = json.loads((folder / "manifest.json").read_text("utf-8"))["batches"]
+    assert (batch["published"], batch["pending"]) == (len(shown), 1) == (2, 1)
+    assert grid[-1][0].startswith("注：本批交办4件，已公开2件，待补正1件")
+    ingestor.engine.dispose()
