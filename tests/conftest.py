@@ -26,6 +26,13 @@ def _services_required() -> bool:
     return bool(os.environ.get("CI")) or bool(os.environ.get("DUCHA_REQUIRE_SERVICES"))
 
 
+def unavailable(reason: str) -> None:
+    """Skip, saying why, on a user's machine; fail in CI, where a skip would hide the test."""
+    if _services_required():
+        pytest.fail(reason + " (required in CI)")
+    pytest.skip(reason)
+
+
 class PgDatabases:
     """Creates throw-away PostgreSQL databases and drops them all at the end."""
 
@@ -44,10 +51,7 @@ class PgDatabases:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:
             self.admin.dispose()
-            reason = f"PostgreSQL not reachable at {PG_ADMIN_URL.split('@')[-1]}: {type(exc).__name__}"
-            if _services_required():
-                pytest.fail(reason + " (required in CI)")
-            pytest.skip(reason)
+            unavailable(f"PostgreSQL not reachable at {PG_ADMIN_URL.split('@')[-1]}: {type(exc).__name__}")
 
     def create(self, template_url: str | None = None) -> str:
         """A new empty database, or a copy of ``template_url``'s database."""

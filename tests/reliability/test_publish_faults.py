@@ -26,7 +26,7 @@ from ducha.disclosure.publish import publish_run
 from ducha.disclosure.writers import sha256_file
 from ducha.pipeline import Ingestor
 from ducha.sample import generate
-from tests.conftest import BIN
+from tests.conftest import BIN, unavailable
 
 INSPECTION = "c3-hn-2024"
 
@@ -60,12 +60,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     outbox = tmp_path / "outbox"
     outbox.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a size-limited tmpfs needs root (CI runs as root)")
+        unavailable("mounting a size-limited tmpfs needs root")
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(outbox)], capture_output=True
     )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+        unavailable(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
     try:
         yield outbox
     finally:
@@ -111,7 +111,7 @@ def test_an_outbox_the_publisher_may_not_write_fails_loudly_and_keeps_the_tables
     """The inspection's folder of the outbox is another user's; the publisher is root
     without the capability to override file permissions (as any service account is)."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("dropping root's permission override needs root and setpriv (CI runs as root)")
+        unavailable("dropping root's permission override needs root and setpriv")
     data, outbox = tmp_path / "data", tmp_path / "outbox"
     url = f"sqlite:///{data / 'warehouse.sqlite'}"
     data.mkdir()
