@@ -221,3 +221,34 @@ def test_a_run_whose_files_are_all_taken_in_does_not_import_gx(tmp_path: Path) -
     ]
     assert runs[0].stdout.split()[-1] == "True"  # it validated
     assert runs[1].stdout.strip() == "['skipped'] False"
+
+
+def test_a_file_replaced_under_its_name_is_a_new_file(tmp_path: Path) -> None:
+    """A clerk re-sends 第三批.xlsx with a corrected row under the same name: the pickup
+    sees a file not taken in (files are known by their bytes, not their names), loads
+    it, and both originals stay in the archive byte for byte (issue 13)."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from ducha.pipeline import untaken
+    from ducha.warehouse.schema import case_versions, files
+
+    folder = tmp_path / "landing" / HN / BATCH_DAY.isoformat()
+    first = write_xlsx(
+        folder / "第三批.xlsx", standard_sheet([case(1), case(2, 是否办结="处理中啦")])
+    ).read_bytes()
+    ingestor = Ingestor(data_dirs(tmp_path), f"sqlite:///{tmp_path / 'w.sqlite'}")
+    assert ingestor.ingest_day(BATCH_DAY).totals()["rows_quarantined"] == 1
+    assert untaken(ingestor.engine, ingestor.dirs, BATCH_DAY) == []
+    second = write_xlsx(folder / "第三批.xlsx", standard_sheet([case(1), case(2)])).read_bytes()
+    assert second != first
+    assert [p.name for _, _, p in untaken(ingestor.engine, ingestor.dirs, BATCH_DAY)] == ["第三批.xlsx"]
+    again = ingestor.ingest_day(BATCH_DAY, settled_before=time.time() + 1)  # as the pickup runs it
+    assert [(f.file, f.status) for f in again.files] == [("第三批.xlsx", "loaded")]
+    with ingestor.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(files)).scalar_one() == 2
+        assert conn.execute(select(func.count(func.distinct(case_versions.c.case_id)))).scalar_one() == 2
+    archived = sorted(p.read_bytes() for p in (tmp_path / "archive").rglob("*第三批.xlsx"))
+    quarantined = sorted(p.read_bytes() for p in (tmp_path / "quarantine").rglob("*第三批.xlsx"))
+    assert sorted(archived + quarantined) == sorted([first, second])
