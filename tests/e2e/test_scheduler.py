@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,17 @@ def _tree(root: Path) -> dict[str, str]:
     }
 
 
+def _warehouse(root: Path) -> tuple:
+    import sqlite3
+
+    with sqlite3.connect(root / "warehouse.sqlite") as db:
+        return (
+            db.execute("SELECT count(*), count(DISTINCT sha256), sum(rows_loaded) FROM files").fetchone(),
+            db.execute("SELECT count(*) FROM cases").fetchone(),
+            sorted(db.execute("SELECT case_id, as_of, state_hash FROM case_versions").fetchall()),
+        )
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Day-by-day runs through the library code the DAGs call: the outbox to match."""
@@ -71,10 +83,16 @@ def services(tmp_path_factory: pytest.TempPathFactory, reference: Path) -> Itera
 def test_a_backfill_publishes_every_day_as_day_by_day_runs_do(services: Services, reference: Path) -> None:
     data = Path(services.env["DUCHA_DATA_DIR"])
     backfills = services.backfill("ducha_ingest", *BACKFILL)
+    # An operator's run of one of those days at the same time (issue 13: two runs of a day
+    # at once, a backfill overlapping the nightly run).
+    services.airflow("dags", "trigger", "ducha_ingest", "-c", json.dumps({"day": DAYS[2].isoformat()}))
     runs = services.wait_idle(backfills, done=lambda: published(data))
     assert {r["state"] for r in runs} == {"success"}, runs
     backfilled = [r for r in runs if r["dag_id"] == "ducha_ingest" and r["run_type"] == "backfill"]
     assert len(backfilled) == len(DAYS)
+    assert [r["run_type"] for r in runs if r["dag_id"] == "ducha_ingest"].count("manual") == 1
+    # Nothing loaded twice: the warehouse holds what day-by-day runs left.
+    assert _warehouse(data) == _warehouse(reference)
     ingests = services.metadata(
         "SELECT run_id, map_index, rendered_map_index, pool, state, end_date FROM task_instance"
         " WHERE task_id = 'ingest_file'"
