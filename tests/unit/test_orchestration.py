@@ -20,6 +20,15 @@ def test_param_day_wins() -> None:
         (dt.datetime(2024, 6, 2, 15, 59, tzinfo=UTC), dt.date(2024, 6, 2)),  # 23:59 in Shanghai
         (dt.datetime(2024, 6, 2, 16, 0, tzinfo=UTC), dt.date(2024, 6, 3)),  # midnight in Shanghai
         (dt.datetime(2024, 6, 3, 14, 0, tzinfo=UTC), dt.date(2024, 6, 3)),  # the 22:00 schedule
+        # UTC's own midnight is 08:00 in Shanghai: the same Shanghai day either side of it.
+        (dt.datetime(2024, 6, 2, 23, 59, 59, tzinfo=UTC), dt.date(2024, 6, 3)),
+        (dt.datetime(2024, 6, 3, 0, 0, 0, tzinfo=UTC), dt.date(2024, 6, 3)),
+        # No daylight saving in China: the nights the US and Europe change clocks map as any.
+        (dt.datetime(2024, 3, 10, 15, 59, tzinfo=UTC), dt.date(2024, 3, 10)),
+        (dt.datetime(2024, 3, 31, 16, 0, tzinfo=UTC), dt.date(2024, 4, 1)),
+        (dt.datetime(2024, 11, 3, 15, 59, tzinfo=UTC), dt.date(2024, 11, 3)),
+        # A logical date given in another zone is the same instant.
+        (dt.datetime(2024, 6, 2, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=-4))), dt.date(2024, 6, 3)),
     ],
 )
 def test_logical_date_is_a_shanghai_day(logical: dt.datetime, day: dt.date) -> None:
