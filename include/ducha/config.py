@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
@@ -92,6 +93,14 @@ class Inspection:
         region of the generic profile) is its own group, with no code.
         """
         return _resolve_region(self.regions, region)
+
+    def in_region_order(self, names: Iterable[str]) -> list[str]:
+        """Cities in the configured order (as offices list them), any other name after
+        them by its text."""
+        order: dict[str, int] = {}
+        for n, r in enumerate(self.regions):
+            order.setdefault(r.name, n)
+        return sorted(names, key=lambda c: (order.get(c, len(order)), c))
 
     def city_of(self, region: str) -> str:
         """The group a region is counted and published under: its city; for a name found

@@ -10,6 +10,7 @@ outside its root (``..``, separators, absolute parts, links that lead out).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -89,3 +90,9 @@ def under(root: Path, *parts: str) -> Path:
     if not path.resolve().is_relative_to(base):
         raise UnsafePath(f"{path} leads outside {base}")
     return path
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The hex sha256 of a file's bytes: how a file is known (landed, stored, published)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ducha.config import DataDirs, Inspection, get_inspection, project_settings, registry
 from ducha.intake.batch import iso_day
-from ducha.intake.parse import ParsedFile, parse_file, sha256_of
-from ducha.paths import UnsafePath, check_inspection_id, safe_name, under
+from ducha.intake.parse import ParsedFile, parse_file
+from ducha.paths import UnsafePath, check_inspection_id, safe_name, sha256_file, under
 from ducha.reports import file_report, refusal_report, write_reports
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def untaken(
             for path in landed_files(folder):
                 if settled_before is not None and _changed_after(path, settled_before):
                     continue
-                if not already_loaded(conn, sha256_of(path)):
+                if not already_loaded(conn, sha256_file(path)):
                     out.append((insp_id, folder_day, path))
     return out
 
@@ -158,13 +158,13 @@ def store_original(path: Path, sha256: str, dest_dir: Path) -> Path:
     """Copy the file byte for byte, named by its hash so nothing is ever overwritten."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = under(dest_dir, f"{sha256[:12]}_{safe_name(path.name, max_bytes=200)}")
-    if not dest.exists() or sha256_of(dest) != sha256:
+    if not dest.exists() or sha256_file(dest) != sha256:
         # A private temporary name: two runs storing the same file at once must not share one.
         fd, name = tempfile.mkstemp(prefix=".", suffix=".part", dir=dest_dir)
         os.close(fd)
         tmp = Path(name)
         shutil.copyfile(path, tmp)
-        if sha256_of(tmp) != sha256:
+        if sha256_file(tmp) != sha256:
             tmp.unlink()
             raise OSError(f"copy of {path} does not match its sha256")
         tmp.replace(dest)
@@ -280,7 +280,7 @@ def plan_day(
                         continue  # refused when its day ran, or by an earlier pickup
                     plan.refused.append(refuse(dirs, path, inspection, folder_day, "FILE_OUTSIDE_LANDING"))
                     continue
-                if (late or settled_before is not None) and already_loaded(conn, sha256_of(path)):
+                if (late or settled_before is not None) and already_loaded(conn, sha256_file(path)):
                     continue
                 if late:
                     log.warning("%s: landed in %s after that day's run: ingesting it now", path.name, folder)
@@ -366,7 +366,7 @@ class Ingestor:
         todo: list[tuple[int, ParsedFile, dt.date | None]] = []
         seen: set[str] = set()
         for n, (path, inspection, day) in enumerate(deliveries):
-            sha256 = sha256_of(path)
+            sha256 = sha256_file(path)
             with self.engine.connect() as conn:
                 loaded = already_loaded(conn, sha256)
             if loaded or sha256 in seen:

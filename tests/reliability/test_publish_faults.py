@@ -23,7 +23,7 @@ import pytest
 
 from ducha.config import data_dirs, get_inspection
 from ducha.disclosure.publish import publish_run
-from ducha.disclosure.writers import sha256_file
+from ducha.paths import sha256_file
 from ducha.pipeline import Ingestor
 from ducha.sample import generate
 from tests.conftest import BIN, unavailable

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ducha.disclosure.publish import folder_aside
-from ducha.disclosure.writers import MANIFEST_NAME, atomic_path, sha256_file, write_manifest
-from ducha.paths import DAY_PATTERN, check_inspection_id, under
+from ducha.disclosure.writers import MANIFEST_NAME, atomic_path, write_manifest
+from ducha.paths import DAY_PATTERN, check_inspection_id, sha256_file, under
 
 APPROVE, REJECT = "approve", "reject"
 HISTORY = "history"

@@ -410,9 +410,7 @@ def _grid(rows: pd.DataFrame, fields: list[str], numbers: Iterable[int]) -> list
 
 def batch_regions(states: pd.DataFrame, batch_no: int, insp: Inspection) -> list[str]:
     """The cities with rows in a batch, in the configured order."""
-    names = set(cities(states[states["batch_no"] == batch_no], insp))
-    order = [r.name for r in insp.regions]
-    return sorted(names, key=lambda c: (order.index(c) if c in order else len(order), c))
+    return insp.in_region_order(set(cities(states[states["batch_no"] == batch_no], insp)))
 
 
 def updates_sheet(updates: pd.DataFrame, layout: Layout, day: dt.date) -> Sheet:
@@ -563,9 +561,8 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
             on_time=on_time(states, insp),
             unfounded=states["verified"] == load_contract().unfounded,
         )
-        order = [r.name for r in insp.regions]
         groups = frame.groupby("city", sort=False)
-        names = sorted(groups.groups, key=lambda c: (order.index(c) if c in order else len(order), c))
+        names = insp.in_region_order(groups.groups)
         for name in [*names, "合计"]:
             g = frame if name == "合计" else groups.get_group(name)
             total = len(g)

@@ -169,8 +169,7 @@ def weekly_data(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Weekl
         counts[0] += 1
         counts[1] += int(is_closed)
         counts[2] += int(is_counted)
-    order = [r.name for r in insp.regions]
-    names = sorted(by_city, key=lambda c: (order.index(c) if c in order else len(order), c))
+    names = insp.in_region_order(by_city)
     regions = tuple(RegionCount(c, *by_city[c]) for c in names)
 
     # Cumulative counts per day. A case without a transfer day counts from the first day,

@@ -11,7 +11,6 @@ caller's ``created``. Files appear under their final name only when complete.
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
 import json
 import math
@@ -34,6 +33,7 @@ import xlsxwriter
 from ducha.config import project_settings
 from ducha.disclosure.redact import is_missing, looks_like_formula, mask_personal, safe_text
 from ducha.parallel import can_fork, fork_map
+from ducha.paths import sha256_file
 
 ColumnKind = Literal["text", "int", "number", "percent"]
 _KINDS = ("text", "int", "number", "percent")
@@ -246,14 +246,6 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------- XLSX

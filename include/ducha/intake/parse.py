@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +18,7 @@ from ducha.intake.batch import batch_number, landing_day, parse_title
 from ducha.intake.header import HeaderMatch, fill_merges, find_header
 from ducha.intake.reader import EXCEL_ERRORS, Cell, RawSheet, read_raw
 from ducha.issues import FileRejected, Issue, Level, issue
+from ducha.paths import sha256_file
 from ducha.text import clean, header_key
 
 _SKIP_FIRST_CELLS = ("合计", "小计", "总计")
@@ -160,14 +160,6 @@ def _empty_frame() -> pd.DataFrame:
     )
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def parse_file(
     path: Path,
     inspection: Inspection,
@@ -179,7 +171,7 @@ def parse_file(
     """Never raises for bad input: file-level problems land in ``issues``. ``sha256``: the
     file's digest when the caller has it already."""
     path = Path(path)
-    parsed = ParsedFile(path, sha256 or sha256_of(path), path.stat().st_size, inspection)
+    parsed = ParsedFile(path, sha256 or sha256_file(path), path.stat().st_size, inspection)
     try:
         sheets, notes = read_raw(path)
         parsed.issues.extend(notes)

@@ -112,6 +112,8 @@ def _inflated_size(raw, info: zipfile.ZipInfo, budget: int) -> int:  # type: ign
     """Bytes one member really inflates to, reading its compressed data straight from
     the archive (not through zipfile, which stops at the declared size); raises
     _TooLarge past ``budget``."""
+    if info.header_offset < 0:  # an end record that misplaces the directory (found by fuzzing)
+        raise zipfile.BadZipFile(f"bad offset of {info.filename!r}")
     raw.seek(info.header_offset)
     sig, name_len, extra_len = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
     if sig != b"PK\x03\x04":

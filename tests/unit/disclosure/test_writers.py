@@ -22,12 +22,12 @@ from ducha.disclosure.writers import (
     Sheet,
     atomic_path,
     header_cells,
-    sha256_file,
     write_csv,
     write_html,
     write_manifest,
     write_xlsx,
 )
+from ducha.paths import sha256_file
 
 CREATED = datetime(2024, 6, 3, 20, 0, tzinfo=UTC)
 GROUPED = [["地区", "当日交办", "", "累计交办", ""], ["", "总数", "重点", "总数", "重点"]]
