@@ -451,6 +451,7 @@ def create_app() -> FastAPI:
         return render(
             request, viewer, "cases.html", insp=insp, inspections=ids, found=found, options=options,
             criteria=criteria, query=query, form=dict(request.query_params),
+            personal=search.personal_keyword(q),
         )  # fmt: skip
 
     @app.get("/cases/{inspection_id}/{case_id}", response_class=HTMLResponse)

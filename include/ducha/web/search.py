@@ -96,6 +96,15 @@ class Criteria:
     today: dt.date = field(default_factory=dt.date.today)
 
 
+def personal_keyword(keyword: str) -> bool:
+    """Is the keyword personal data (a phone or ID-card number, an account, a name after
+    举报人…)? It is not searched for: the pages mask such data, and a search would still
+    tell whose complaint holds it."""
+    from ducha.disclosure.redact import find_personal
+
+    return bool(keyword.strip()) and bool(find_personal(keyword.strip()[:MAX_KEYWORD]))
+
+
 @dataclass(frozen=True)
 class Page:
     rows: list[dict]
@@ -190,6 +199,8 @@ def search(
     first, and how many match in all."""
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
     page = max(1, page)
+    if personal_keyword(criteria.keyword):
+        return Page([], 0, 1, per_page)
     conditions = where(insp, criteria, scope)
     listed = (
         select(*(latest.c[name] for name in SHOWN))

@@ -404,3 +404,19 @@ def test_no_page_of_the_site_shows_personal_data(pages, published: Path) -> None
     print(f"swept {len(seen)} pages, {len(case_ids)} cases")
     found = {path: hits for path, text in seen.items() if (hits := personal_data(_visible(text)))}
     assert not found, dict(list(found.items())[:5])
+
+
+def test_a_keyword_that_is_personal_data_is_not_searched_for(pages, published: Path) -> None:
+    """The pages mask phone numbers; a search by one would still say whose complaint
+    holds it. A case ID (letters and digits) is no personal data and is found."""
+    from tests.pii import FORMS
+
+    with sqlite3.connect(published / "warehouse.sqlite") as db:
+        summaries = [r[0] or "" for r in db.execute("SELECT summary FROM cases")]
+        case_id = db.execute("SELECT case_id FROM v_case_latest LIMIT 1").fetchone()[0]
+    phone = next(m.group(0) for text in summaries if (m := FORMS["mobile, plain"].search(text)))
+    officer = pages("officer")
+    refused = officer.get("/ducha/cases", params={"inspection": INSPECTION, "q": phone}, headers=HTML)
+    assert 'id="total">0<' in refused.text and 'id="personal"' in refused.text
+    found = officer.get("/ducha/cases", params={"inspection": INSPECTION, "q": case_id}, headers=HTML)
+    assert 'id="total">1<' in found.text and 'id="personal"' not in found.text
