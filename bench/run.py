@@ -468,13 +468,25 @@ def _routes(url: str, tmp: Path, inspection_id: str, case_id: str, runs: int) ->
     """The same asks as whole requests to the pages' app (routing, the form's choices,
     the as-of day, the template): median ms. Airflow's login check is left out (the
     user is given), the rest is what a browser waits for."""
+    saved = {k: os.environ.get(k) for k in ("DUCHA_WAREHOUSE_URL", "DUCHA_DATA_DIR")}
+    os.environ.update({"DUCHA_WAREHOUSE_URL": url, "DUCHA_DATA_DIR": str(tmp / "data")})
+    try:
+        return _timed_routes(inspection_id, case_id, runs)
+    finally:  # later sections name their own warehouses; leave them nothing of this one
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _timed_routes(inspection_id: str, case_id: str, runs: int) -> dict:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
     from ducha.web.access import Scope
     from ducha.web.app import PREFIX, Viewer, create_app, current_viewer
 
-    os.environ.update({"DUCHA_WAREHOUSE_URL": url, "DUCHA_DATA_DIR": str(tmp / "data")})
     app = create_app()
     app.dependency_overrides[current_viewer] = lambda: Viewer("bench", ("admin",), Scope(everything=True), "")
     root = FastAPI()

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ducha.config import Inspection
-from ducha.disclosure.tables import Layout, layouts
+from ducha.disclosure.tables import layouts
 from ducha.disclosure.writers import Sheet, write_xlsx
 from ducha.paths import safe_name
 from ducha.web.access import Scope
@@ -48,8 +47,10 @@ class Extract:
         """The county's rows of the city copy, in the copy's order and layout."""
         from python_calamine import CalamineWorkbook
 
-        layout = _layout(self.folder.inspection)
-        sheet_of = CalamineWorkbook.from_path(str(self.folder.path / self.source)).get_sheet_by_index(0)
+        layout = layouts()[self.folder.inspection.layout]
+        # Through the same checks as any download: named in the manifest, a regular file.
+        source = self.folder.file_path(self.source, Scope(everything=True))
+        sheet_of = CalamineWorkbook.from_path(str(source)).get_sheet_by_index(0)
         grid = sheet_of.to_python()
         headers = [c.header for c in layout.columns]
         start = next(
@@ -114,21 +115,12 @@ def extract(folder: DayFolder, name: str, scope: Scope) -> Extract:
 
 
 def _readable(extract: Extract) -> bool:
-    """The source is a regular file of the folder (the same checks as any download)."""
+    """The source can be served and read as a table of the layout (read once, here)."""
     try:
-        folder = extract.folder
-        folder.file_path(extract.source, Scope(everything=True))
-    except NotFound:
-        return False
-    try:
-        extract.sheet  # noqa: B018 - read once, here, so a broken copy is left out
+        extract.sheet  # noqa: B018
     except NotFound:
         return False
     return True
-
-
-def _layout(insp: Inspection) -> Layout:
-    return layouts()[insp.layout]
 
 
 def _cell(value: object, kind: str) -> object:
