@@ -33,7 +33,12 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+# The sample generator (tools/ducha_sample): a development tool beside the runtime package.
+$(VENV)/.installed-tools: $(VENV)/.installed tools/pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e tools
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-tools requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
@@ -59,7 +64,7 @@ $(AIRFLOW_HOME)/.pools: $(AIRFLOW_HOME)/.migrated
 
 airflow-home: $(ASSETS) $(AIRFLOW_HOME)/.migrated $(AIRFLOW_HOME)/.pools
 
-demo: airflow-home
+demo: airflow-home $(VENV)/.installed-tools
 	$(BIN)/python scripts/demo.py "$(INSPECTION)" "$(DAYS)" "$(SEED)"
 
 # The pages' browser tests drive Debian's chromium (CJK fonts for readable screenshots);

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from ducha.config import data_dirs
 from ducha.disclosure.publish import publish_all
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
+from ducha_sample import generate
 
 T = TypeVar("T")
 FIRST_DAY = dt.date(2024, 6, 1)  # the sample generator's first landing day

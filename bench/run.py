@@ -363,7 +363,7 @@ def pickup_latency(tmp: Path, runs: int, every_minutes: int = 1) -> dict:
     import shutil
 
     from ducha.config import local_day
-    from ducha.sample import generate
+    from ducha_sample import generate
     from scripts.services import Services, free_port, migrated_home, service_settings
 
     home, data = tmp / "pickup-home", tmp / "pickup-data"

@@ -8,7 +8,7 @@ from pathlib import Path
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from ducha.sample import generate
+from ducha_sample import generate
 
 # The book's batch: a late one of the inspection, so IDs can spread over the days before it.
 BATCH_DAY = dt.date(2024, 6, 20)

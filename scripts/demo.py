@@ -32,8 +32,8 @@ def main() -> int:
     bin_dir = Path(sys.executable).parent
     data = Path(os.environ["DUCHA_DATA_DIR"])
     logs = data / "logs" / "demo"
-    sample = ["sample", "--out", str(data / "landing"), "--inspection", inspection, "--days", str(days)]
-    subprocess.run([str(bin_dir / "ducha"), *sample, "--seed", seed], check=True)
+    sample = ["--out", str(data / "landing"), "--inspection", inspection, "--days", str(days)]
+    subprocess.run([str(bin_dir / "ducha-sample"), *sample, "--seed", seed], check=True)
     landing_days = sorted(p.name for p in (data / "landing" / inspection).iterdir() if p.is_dir())
     first = dt.date.fromisoformat(landing_days[0])
     # Runs are at 22:00 Asia/Shanghai: --to-date is a moment, so the day after the last one.

@@ -126,7 +126,7 @@ def published_sample(root: Path, inspection: str, days: int, seed: int = 7) -> P
     from ducha.config import data_dirs
     from ducha.disclosure.publish import reconcile
     from ducha.pipeline import Ingestor
-    from ducha.sample import generate
+    from ducha_sample import generate
 
     generate(root / "landing", inspection, days=days, seed=seed, progress=False)
     ingestor = Ingestor(data_dirs(root), f"sqlite:///{root / 'warehouse.sqlite'}")

@@ -35,12 +35,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("sample", help="write a realistic sample landing tree")
-    s.add_argument("--out", type=Path, required=True, help="landing folder root (e.g. data/landing)")
-    s.add_argument("--inspection", type=_inspection_id, default="c3-hn-2024")
-    s.add_argument("--days", type=int, default=10)
-    s.add_argument("--seed", type=int, default=7)
-
     t = sub.add_parser("template", help="write the blank input workbook clerks fill in")
     t.add_argument("out", metavar="OUT", type=Path, help="the .xlsx to write (or an existing folder)")
     t.add_argument(
@@ -132,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     handler = {
-        "sample": _sample,
         "template": _template,
         "validate": _validate,
         "ingest": _ingest,
@@ -163,19 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _sample(args: argparse.Namespace) -> int:
-    from ducha.sample import generate
-
-    summary = generate(args.out, args.inspection, days=args.days, seed=args.seed)
-    print(f"wrote {len(summary.files)} files, {summary.rows} rows, {summary.cases} cases under {args.out}")
-    for note in summary.dirty:
-        print(f"  dirty on purpose: {note}")
-    return EXIT_OK
-
-
 def _template(args: argparse.Namespace) -> int:
     from ducha.config import get_inspection
-    from ducha.template import write_template
+    from ducha.intake.template import write_template
 
     path = write_template(Path(args.out), get_inspection(args.inspection))
     print(f"wrote {path}")

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ducha.config import DataDirs, Inspection, get_inspection, project_settings, registry
 from ducha.intake.batch import iso_day
 from ducha.intake.parse import ParsedFile, parse_file
+from ducha.intake.reports import file_report, refusal_report, write_reports
 from ducha.paths import UnsafePath, check_inspection_id, safe_name, sha256_file, under
-from ducha.reports import file_report, refusal_report, write_reports
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from ducha.quality import Validator
+    from ducha.intake.quality import Validator
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +337,7 @@ class Ingestor:
     @cached_property
     def validator(self) -> Validator:
         """Made on first use: a run whose files are all taken in never imports GX."""
-        from ducha.quality import Validator
+        from ducha.intake.quality import Validator
 
         # One browsable Data Docs site per run (an ingest day, or a CLI call).
         return Validator(self.dirs.reports / "gx", docs_dir=self.dirs.reports / "data_docs" / self.run_label)
@@ -359,7 +359,7 @@ class Ingestor:
         """Files in order: read them all and validate them together (one GX run, one Data
         Docs build); then each in turn is compared with the warehouse, reported, stored and
         loaded, so each file sees the ones before it."""
-        from ducha.quality import compare_with_warehouse
+        from ducha.intake.quality import compare_with_warehouse
         from ducha.warehouse.load import already_loaded, known_cases
 
         outcomes: dict[int, FileOutcome] = {}

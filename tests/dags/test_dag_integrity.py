@@ -18,7 +18,7 @@ HEAVY = (
     "openpyxl",
     "python_calamine",
     "xlsxwriter",
-    "ducha.quality",
+    "ducha.intake.quality",
     "ducha.warehouse",
     "ducha.disclosure",
     "ducha.intake",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from ducha.sample import generate
+from ducha_sample import generate
 from tests.conftest import run_dag
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres]

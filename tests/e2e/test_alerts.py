@@ -13,7 +13,7 @@ import pytest
 
 from ducha.config import data_dirs
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
+from ducha_sample import generate
 from tests.conftest import BIN, airflow_home, run_dag
 from tests.smtp import Inbox, body, smtp_server
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ducha.sample import generate
+from ducha_sample import generate
 from scripts.services import SERVICES, Services, free_port, service_settings
 from tests.conftest import BIN, airflow_home
 from tests.smtp import Inbox, body, smtp_server

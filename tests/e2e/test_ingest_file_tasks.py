@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ducha.sample import generate
+from ducha_sample import generate
 from tests.conftest import BIN, airflow_home, run_dag
 
 pytestmark = pytest.mark.airflow

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ducha.config import local_day
-from ducha.sample import generate
+from ducha_sample import generate
 from scripts.services import Services, free_port, service_settings
 from tests.conftest import BIN, airflow_home
 

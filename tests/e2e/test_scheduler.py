@@ -18,7 +18,7 @@ from ducha.config import data_dirs, local_day
 from ducha.disclosure.publish import reconcile
 from ducha.orchestration import WRITERS_POOL
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
+from ducha_sample import generate
 from scripts.demo import published
 from scripts.services import Services, free_port, service_settings
 from tests.conftest import BIN, airflow_home

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ducha.disclosure.publish import stale_days
-from ducha.sample import generate
+from ducha_sample import generate
 from scripts.services import HUMAN_DAGS, SERVICES, Api, Services, free_port, service_settings
 from tests.conftest import BIN, PgDatabases, _services_required, airflow_home
 

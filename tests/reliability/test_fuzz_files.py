@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from ducha.config import get_inspection
 from ducha.intake.parse import parse_file
+from ducha.intake.reports import file_report
 from ducha.issues import RULES
-from ducha.reports import file_report
 from tests.unit.intake.conftest import HN, case, standard_sheet, write_xlsx
 
 # A hang, not a slow file: the slowest kind, a 2 MB text cell, takes 2-3 s on a loaded

@@ -179,7 +179,7 @@ def test_postgres_restarted_between_two_loads_of_one_process(postgres_url: str, 
 
     from ducha.config import data_dirs, get_inspection
     from ducha.pipeline import Ingestor
-    from ducha.sample import generate
+    from ducha_sample import generate
 
     generate(tmp_path / "landing", INSPECTION, days=2, seed=5)
     days = sorted((tmp_path / "landing" / INSPECTION).iterdir())

@@ -25,7 +25,7 @@ from ducha.config import data_dirs, get_inspection
 from ducha.disclosure.publish import publish_run
 from ducha.paths import sha256_file
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
+from ducha_sample import generate
 from tests.conftest import BIN, unavailable
 
 INSPECTION = "c3-hn-2024"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ducha.sample import generate
+from ducha_sample import generate
 
 DUCHA = [sys.executable, "-m", "ducha.cli"]
 KEYS = {"file", "sha256", "ok", "batch", "rows", "errors", "warnings"}

@@ -21,7 +21,7 @@ from ducha.config import data_dirs, get_inspection, registry
 from ducha.ledgers import DUE_SOON_DAYS, ledgers_run
 from ducha.notify import task_failed
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
+from ducha_sample import generate
 from tests.smtp import Inbox, body, smtp_server
 
 HN = "c3-hn-2024"

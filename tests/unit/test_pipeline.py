@@ -108,7 +108,7 @@ def test_a_file_still_being_written_waits_and_untaken_lists_it(
     import time
 
     from ducha.pipeline import untaken
-    from ducha.sample import generate
+    from ducha_sample import generate
 
     generate(tmp_path / "landing", HN, days=2, seed=3, progress=False)
     day1, day2 = dt.date(2024, 6, 1), dt.date(2024, 6, 2)
@@ -206,7 +206,7 @@ def test_a_run_whose_files_are_all_taken_in_does_not_import_gx(tmp_path: Path) -
     import subprocess
     import sys
 
-    from ducha.sample import generate
+    from ducha_sample import generate
 
     generate(tmp_path / "landing", HN, days=1, seed=5, progress=False)
     script = (

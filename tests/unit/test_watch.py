@@ -14,8 +14,8 @@ from ducha.config import data_dirs, project_settings
 from ducha.disclosure.publish import reconcile
 from ducha.orchestration import tables_deadline
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
 from ducha.watch import check_tables, tables_late, tables_missing
+from ducha_sample import generate
 
 HN = "c3-hn-2024"
 DAY = dt.date(2024, 6, 1)

@@ -551,7 +551,7 @@ def create_app() -> FastAPI:
     @app.get("/template/{inspection_id}")
     def template(viewer: ViewerDep, inspection_id: str) -> Response:
         insp = _insp_or_404(inspection_id)
-        from ducha.template import write_template
+        from ducha.intake.template import write_template
 
         with tempfile.TemporaryDirectory(prefix="ducha-template-") as work:
             path = write_template(Path(work) / "template.xlsx", insp)

@@ -18,7 +18,7 @@ from ducha.disclosure import publish as P
 from ducha.disclosure import tables as T
 from ducha.intake.batch import batch_number
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
+from ducha_sample import generate
 
 INSP = "c3-hn-2024"
 DAYS = [dt.date(2024, 6, d) for d in range(1, 9)]

@@ -19,7 +19,7 @@ from ducha.config import data_dirs
 from ducha.disclosure.publish import reconcile
 from ducha.disclosure.writers import TableFile, write_table_files
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
+from ducha_sample import generate
 from tests.unit.disclosure.test_writers import CREATED, cases_sheet, stats_sheet
 
 INSPECTIONS = ["c3-hn-2024", "c3-p2-2024", "c3-p3-2024"]

@@ -15,7 +15,7 @@ from ducha.config import data_dirs, get_inspection
 from ducha.disclosure import tables as T
 from ducha.disclosure.publish import publish
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
+from ducha_sample import generate
 
 INSP = "c3-hn-2024"
 DAYS = [dt.date(2024, 6, d) for d in range(1, 7)]

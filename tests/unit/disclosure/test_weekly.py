@@ -30,7 +30,7 @@ from ducha.disclosure.weekly import (
     xlsx_name,
 )
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
+from ducha_sample import generate
 
 HN = "c3-hn-2024"
 DAYS = [dt.date(2024, 6, 1) + dt.timedelta(days=i) for i in range(6)]

@@ -16,8 +16,8 @@ import xlsxwriter
 
 from ducha.config import Inspection, get_inspection
 from ducha.intake import ParsedFile, parse_file
+from ducha.intake.reports import file_report
 from ducha.issues import RULES
-from ducha.reports import file_report
 
 HN = "c3-hn-2024"  # the configured inspection: Hunan, 2024-06-01..2024-07-05, seven types
 GENERIC = "unregistered-2024"  # no configuration: the generic profile applies
@@ -198,7 +198,7 @@ def csv_bytes(rows: list[list[object]], encoding: str = "utf-8") -> bytes:
 @cache
 def shared_validator() -> Any:
     """One GX context for the whole session (importing GX costs seconds)."""
-    from ducha.quality import Validator
+    from ducha.intake.quality import Validator
 
     return Validator()
 

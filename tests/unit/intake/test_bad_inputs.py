@@ -1,5 +1,5 @@
 """Bad and odd inputs, each generated here, each checked the way a clerk sees it: parse_file,
-the real GX suite (Validator.validate) and the file report (ducha.reports.file_report).
+the real GX suite (Validator.validate) and the file report (ducha.intake.reports.file_report).
 
 For every input the test says whether the file is rejected, rows are rejected, or only a
 warning is raised, and which rule fires at which Excel row, under which column header as
@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from ducha.config import get_inspection, limit
 from ducha.intake import parse_file
 from ducha.intake.reader import read_raw
+from ducha.intake.reports import file_report
 from ducha.issues import RULES
-from ducha.reports import file_report
-from ducha.sample import generate
+from ducha_sample import generate
 from tests.unit.intake.conftest import (
     GENERIC,
     HEADERS,

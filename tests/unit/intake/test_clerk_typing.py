@@ -74,7 +74,7 @@ def test_a_region_found_nowhere_is_a_warning_naming_it(tmp_path: Path) -> None:
 
 def test_the_samples_key_case_marks_read_as_the_batch_means_them(tmp_path: Path) -> None:
     from ducha.intake import parse_file
-    from ducha.sample import KEY_MARKS, generate
+    from ducha_sample import KEY_MARKS, generate
 
     summary = generate(tmp_path, HN, days=4, seed=3)
     batch_files = sorted(p for p in summary.files if "交办清单" in p.name)

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from ducha.config import data_dirs, get_inspection
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
 from ducha.warehouse.db import engine, upgrade
 from ducha.warehouse.schema import case_versions, cases, files
+from ducha_sample import generate
 
 # Each worker imports everything, then all start loading at the same instant.
 WORKER = """

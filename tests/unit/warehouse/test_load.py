@@ -17,8 +17,8 @@ from sqlalchemy import Engine, func, inspect, select, text
 from ducha.config import DataDirs, data_dirs, get_inspection
 from ducha.intake.reader import read_raw
 from ducha.pipeline import DayOutcome, Ingestor
-from ducha.sample import KEY_MARKS, SampleSummary, generate
 from ducha.warehouse.schema import batches, case_versions, cases, files, quarantined_rows
+from ducha_sample import KEY_MARKS, SampleSummary, generate
 from tests.unit.intake.conftest import Sheet, write_xlsx
 
 HN = "c3-hn-2024"

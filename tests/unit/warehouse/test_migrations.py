@@ -86,7 +86,7 @@ def test_0003_versions_the_facts_of_a_0002_warehouse(url: str, tmp_path: Path) -
     adds no version), and each batch date is dated from the day it was first reported."""
     from ducha.config import data_dirs
     from ducha.pipeline import Ingestor
-    from ducha.sample import generate
+    from ducha_sample import generate
 
     days = [dt.date(2024, 6, 1) + dt.timedelta(days=i) for i in range(4)]  # day 4 updates cases
     generate(tmp_path / "landing", "c3-hn-2024", days=len(days), seed=3, progress=False)
@@ -118,7 +118,7 @@ def test_0004_keeps_the_latest_version_as_0003_ranked_it(url: str, tmp_path: Pat
     days load out of order (a backfill), so "latest" is by as-of day, not by load."""
     from ducha.config import data_dirs
     from ducha.pipeline import Ingestor
-    from ducha.sample import generate
+    from ducha_sample import generate
 
     days = [dt.date(2024, 6, 1) + dt.timedelta(days=i) for i in range(5)]
     generate(tmp_path / "landing", "c3-hn-2024", days=len(days), seed=5, progress=False)
@@ -152,7 +152,7 @@ def test_0005_the_latest_state_view_does_not_read_the_database_clock(url: str, t
     0005 keeps closed_late, which the rows alone decide, and downgrades back."""
     from ducha.config import data_dirs
     from ducha.pipeline import Ingestor
-    from ducha.sample import generate
+    from ducha_sample import generate
 
     generate(tmp_path / "landing", "c3-hn-2024", days=4, seed=5, progress=False)
     ingestor = Ingestor(data_dirs(tmp_path), url)

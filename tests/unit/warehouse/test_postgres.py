@@ -12,8 +12,8 @@ from sqlalchemy import func, select, text
 
 from ducha.config import data_dirs
 from ducha.pipeline import Ingestor
-from ducha.sample import generate
 from ducha.warehouse.schema import cases, metadata
+from ducha_sample import generate
 
 pytestmark = pytest.mark.postgres
 

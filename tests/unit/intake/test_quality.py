@@ -1,4 +1,4 @@
-"""The Great Expectations suite (ducha.quality): built from the contract and the inspection,
+"""The Great Expectations suite (ducha.intake.quality): built from the contract and the inspection,
 cross-field rules, and the GX result written for operators."""
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import pytest
 from ducha.config import Inspection, get_inspection
 from ducha.contract import load_contract
 from ducha.intake import ParsedFile, parse_file
-from ducha.issues import RULES
-from ducha.quality import (
+from ducha.intake.quality import (
     CASE_KEY,
     PERIOD_GRACE,
     Validator,
@@ -25,7 +24,8 @@ from ducha.quality import (
     run_key,
     types_allowed,
 )
-from ducha.reports import file_report
+from ducha.intake.reports import file_report
+from ducha.issues import RULES
 from tests.unit.intake.conftest import (
     GENERIC,
     HEADERS,
@@ -358,7 +358,7 @@ def test_data_docs_site_per_validator(tmp_path: Path, hn: Inspection) -> None:
 
 def test_prepare_builds_the_gx_set_up_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The bench times the stages after this set-up; a later check reuses it."""
-    from ducha.quality import Validator
+    from ducha.intake.quality import Validator
 
     validator = Validator(tmp_path / "gx", tmp_path / "docs")
     validator.prepare()

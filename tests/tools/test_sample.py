@@ -13,8 +13,8 @@ from python_calamine import CalamineWorkbook
 
 from ducha.config import get_inspection
 from ducha.contract import strip_unit
-from ducha.sample import KEY_MARKS, SampleSummary, feedback_city, generate, is_transfer_list
 from ducha.text import header_key, int_to_cn
+from ducha_sample import KEY_MARKS, SampleSummary, feedback_city, generate, is_transfer_list
 
 INSPECTION = "c3-hn-2024"
 START = dt.date(2024, 6, 1)
@@ -459,8 +459,8 @@ def test_dirty_faults_are_listed_and_really_in_the_files(sample: tuple[Path, Sam
 def test_one_batch_holds_complaints_typed_in_traditional_characters(
     sample: tuple[Path, SampleSummary],
 ) -> None:
-    from ducha.sample import TRADITIONAL_BATCH
     from ducha.text import simplified
+    from ducha_sample import TRADITIONAL_BATCH
 
     root, _ = sample
     summaries = [str(r["交办问题基本情况"]) for r in batch_rows(root, TRADITIONAL_BATCH - 1)]

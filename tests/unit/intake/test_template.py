@@ -13,8 +13,8 @@ import pytest
 from ducha.config import Inspection, get_inspection
 from ducha.contract import load_contract, strip_unit
 from ducha.intake.parse import parse_file
-from ducha.quality import Validator
-from ducha.template import (
+from ducha.intake.quality import Validator
+from ducha.intake.template import (
     LAST_DATA_ROW,
     SHEET_FORM,
     SHEET_HELP,
