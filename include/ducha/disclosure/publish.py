@@ -14,9 +14,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +29,7 @@ from ducha.disclosure.writers import (
     Sheet,
     TableFile,
     TableFormat,
+    folder_aside,
     write_manifest,
     write_table_files,
 )
@@ -352,31 +350,6 @@ def _batch_files(
     for (region, copy), name in zip(copies, names, strict=True):
         # Each city publishes its own rows of the batch, keeping the batch-wide 序号.
         table(f"{stem}（{name}）", [copy], "batch_region", ("xlsx",), batch_no=batch_no, region=region)
-
-
-@contextmanager
-def folder_aside(final: Path) -> Iterator[Path]:
-    """A folder built beside ``final`` (".<name>.tmp") and swapped in whole when the
-    block ends; removed, leaving ``final`` as it was, if the block fails."""
-    tmp = final.with_name(f".{final.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)  # no half-written folder left beside the outbox
-        raise
-    _swap_in(tmp, final)
-
-
-def _swap_in(tmp: Path, final: Path) -> None:
-    """Replace the folder as a whole: readers see the old set or the new one."""
-    old = final.with_name("." + final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def publish_all(

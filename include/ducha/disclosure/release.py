@@ -19,8 +19,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ducha.disclosure.publish import folder_aside
-from ducha.disclosure.writers import MANIFEST_NAME, atomic_path, write_manifest
+from ducha.disclosure.writers import MANIFEST_NAME, atomic_path, folder_aside, write_manifest
 from ducha.paths import DAY_PATTERN, check_inspection_id, sha256_file, under
 
 APPROVE, REJECT = "approve", "reject"

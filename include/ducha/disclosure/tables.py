@@ -561,25 +561,27 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
             on_time=on_time(states, insp),
             unfounded=states["verified"] == load_contract().unfounded,
         )
-        groups = frame.groupby("city", sort=False)
-        names = insp.in_region_order(groups.groups)
-        for name in [*names, "合计"]:
-            g = frame if name == "合计" else groups.get_group(name)
-            total = len(g)
-            closed = int(g["closed"].sum())
-            partly = int(g["partly"].sum())
+        # One aggregation for every city (a copy of each city's rows was taken before).
+        counted = ["today", "key_case", "closed", "partly", "counted", "on_time", "unfounded"]
+        flags = frame[counted].fillna(False).astype(bool)
+        by_city = flags.groupby(frame["city"], sort=False).sum().astype(int)
+        by_city["total"] = frame.groupby("city", sort=False).size()
+        by_city.loc["合计"] = by_city.sum()
+        for name in [*insp.in_region_order(list(by_city.index[:-1])), "合计"]:
+            g = by_city.loc[name]
+            total, closed, partly = int(g["total"]), int(g["closed"]), int(g["partly"])
             rows.append(
                 [
                     name,
-                    int(g["today"].sum()),
+                    int(g["today"]),
                     total,
-                    int(g["key_case"].sum()),
+                    int(g["key_case"]),
                     closed,
                     partly,
                     total - closed - partly,
-                    int(g["counted"].sum()) / total if total else 0.0,
-                    int(g["on_time"].sum()) / total if total else 0.0,
-                    int(g["unfounded"].sum()) / total if total else 0.0,
+                    int(g["counted"]) / total if total else 0.0,
+                    int(g["on_time"]) / total if total else 0.0,
+                    int(g["unfounded"]) / total if total else 0.0,
                 ]
             )
     return Sheet(

@@ -11,14 +11,17 @@ caller's ``created``. Files appear under their final name only when complete.
 from __future__ import annotations
 
 import csv
+import ctypes
 import html
 import json
 import math
 import numbers
 import os
+import shutil
+import sys
 import unicodedata
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -211,27 +214,107 @@ def _wrapped_height(text: str, width: float, line_height: float = 15.0) -> float
 # ---------------------------------------------------------------------------- files
 
 
+# Folders being built aside (folder_aside): their files are made durable together when the
+# folder is complete, by one sync, not each by an fsync of its own and of its folder
+# (about 4 ms a file here: most of the cost of a small per-city copy).
+_BUILT_ASIDE: set[Path] = set()
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to path; on success fsync it and rename it onto path,
     on any exception delete it. Readers only ever see the old file or the complete new
-    one (os.replace is atomic within a folder)."""
+    one (os.replace is atomic within a folder). In a folder being built aside, the folder's
+    own sync makes it durable."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    aside = target.parent.resolve() in _BUILT_ASIDE
     # Hidden, unique and in the same folder (same filesystem, so the rename is atomic).
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
     try:
         yield temp
-        fd = os.open(temp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if not aside:
+            _fsync_file(temp)
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    if not aside:
+        _fsync_dir(target.parent)
+
+
+@contextmanager
+def folder_aside(final: Path) -> Iterator[Path]:
+    """A folder built beside ``final`` (".<name>.tmp"), made durable and swapped in whole
+    when the block ends; removed, leaving ``final`` as it was, if the block fails."""
+    tmp = final.with_name(f".{final.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    key = tmp.resolve()
+    _BUILT_ASIDE.add(key)
+    try:
+        yield tmp
+        sync_tree(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # no half-written folder left beside the outbox
+        raise
+    finally:
+        _BUILT_ASIDE.discard(key)
+    _swap_in(tmp, final)
+    _fsync_dir(final.parent)
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Replace the folder as a whole: readers see the old set or the new one."""
+    old = final.with_name("." + final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def sync_tree(folder: Path) -> None:
+    """Make every file and folder under ``folder`` durable: on Linux one syncfs of its
+    filesystem (one journal commit for all of them), elsewhere, or if that fails, an
+    fsync of each (which raises what went wrong)."""
+    if _syncfs(folder):
+        return
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            _fsync_file(Path(parent, name))
+        _fsync_dir(Path(parent))
+
+
+@cache
+def _libc_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    syncfs.argtypes, syncfs.restype = [ctypes.c_int], ctypes.c_int
+    return syncfs
+
+
+def _syncfs(folder: Path) -> bool:
+    syncfs = _libc_syncfs()
+    if syncfs is None:
+        return False
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        return syncfs(fd) == 0
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:

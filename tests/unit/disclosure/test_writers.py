@@ -14,6 +14,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from ducha.disclosure import writers
 from ducha.disclosure.redact import find_personal, looks_like_formula
 from ducha.disclosure.writers import (
     FOOTER,
@@ -21,6 +22,7 @@ from ducha.disclosure.writers import (
     HeaderCell,
     Sheet,
     atomic_path,
+    folder_aside,
     header_cells,
     write_csv,
     write_html,
@@ -144,6 +146,69 @@ def test_atomic_path_exception_keeps_existing_target(tmp_path: Path) -> None:
         raise KeyboardInterrupt
     assert target.read_bytes() == b"published"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+class _Syncs:
+    """Counts the fsyncs and filesystem syncs made, and lets them happen."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, syncfs: bool = True) -> None:
+        self.fsyncs = self.syncfs = 0
+        real_fsync, real_syncfs = writers.os.fsync, writers._syncfs
+
+        def fsync(fd: int) -> None:
+            self.fsyncs += 1
+            real_fsync(fd)
+
+        def sync_filesystem(folder: Path) -> bool:
+            self.syncfs += 1
+            return syncfs and real_syncfs(folder)
+
+        monkeypatch.setattr(writers.os, "fsync", fsync)
+        monkeypatch.setattr(writers, "_syncfs", sync_filesystem)
+
+
+def _build(final: Path, files: int) -> None:
+    with folder_aside(final) as tmp:
+        write_xlsx(tmp / "table.xlsx", [cases_sheet()], created=CREATED)
+        for n in range(files - 2):
+            write_csv(tmp / f"copy{n}.csv", cases_sheet())
+        write_manifest(tmp, files=[{"name": p.name} for p in tmp.iterdir()], as_of="2024-06-03")
+
+
+def test_a_folder_built_aside_is_synced_once_not_file_by_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An fsync of each file and of its folder cost ~4 ms a file, most of a small
+    # per-city copy; the folder is swapped in whole, so one sync before the swap does.
+    syncs = _Syncs(monkeypatch)
+    _build(tmp_path / "day", files=30)
+    assert len(list((tmp_path / "day").iterdir())) == 30
+    if writers._libc_syncfs() is not None:
+        assert (syncs.syncfs, syncs.fsyncs) == (1, 1)  # the filesystem, then the parent's rename
+    # A file written alone is still made durable on its own.
+    syncs.fsyncs = 0
+    write_csv(tmp_path / "alone.csv", cases_sheet())
+    assert syncs.fsyncs == 2  # the file, then its folder
+
+
+def test_without_syncfs_every_file_of_the_folder_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    syncs = _Syncs(monkeypatch, syncfs=False)
+    _build(tmp_path / "day", files=12)
+    assert syncs.fsyncs == 12 + 1 + 1  # each file, the folder, then the parent after the swap
+
+
+def test_a_failed_folder_leaves_the_published_one_and_writes_alone_again(tmp_path: Path) -> None:
+    final = tmp_path / "day"
+    _build(final, files=4)
+    before = {p.name: p.read_bytes() for p in final.iterdir()}
+    with pytest.raises(RuntimeError), folder_aside(final) as tmp:
+        write_csv(tmp / "half.csv", cases_sheet())
+        raise RuntimeError("boom")
+    assert {p.name: p.read_bytes() for p in final.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day"]
+    assert not writers._BUILT_ASIDE  # a later file in that path is synced on its own
 
 
 def test_writer_failure_leaves_no_file(tmp_path: Path) -> None:
