@@ -1,31 +1,43 @@
-"""Charts as plain SVG markup, for the website: bar/column (grouped or stacked) and line.
+"""Charts as SVG for the website, drawn by pygal: bar/column (grouped or stacked) and line.
 
-Text stays text (``<text>`` elements), so the reader's browser draws Chinese with its own
-fonts and the server needs none. Output is deterministic: fixed number formatting, ids
-derived from the caller's ``ident``, nothing random. Every text is masked (personal data)
-and XML-escaped. Layout uses an estimate of text width (wide characters 1 em, others
-0.6 em), which is all a chart's margins need.
+Text stays text (``<text>`` elements, no glyph outlines), so the reader's browser draws
+Chinese with its own fonts and the server needs none. pygal lays text out by counting
+characters, never by a font's metrics, so the layout is the same on every machine.
+Output is deterministic: the chart's id is the caller's ``ident``, the stdlib
+ElementTree serialises it (pygal would use lxml if installed, which writes other bytes),
+and what pygal adds that varies or calls out (its dated comment, its JavaScript) is
+dropped. Every text is masked (personal data) and freed of characters XML forbids.
+The few subclasses below (stack totals, label placement) override pygal's drawing hooks,
+which is why requirements.txt pins pygal exactly.
 """
 
 from __future__ import annotations
 
-import html
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import pygal
+from pygal.etree import etree as pygal_etree
+from pygal.graph.graph import Graph
+from pygal.style import Style
 
 from ducha.disclosure.redact import mask_personal
 
 FONT_FAMILY = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-AXIS_COLOR = "#333333"
+TEXT_COLOR = "#333333"
 GRID_COLOR = "#dddddd"
 TITLE_SIZE, AXIS_NAME_SIZE, TICK_SIZE, VALUE_SIZE, LEGEND_SIZE = 20, 14, 12, 12, 13
+NO_DATA = "暂无数据"
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+pygal_etree.to_etree()  # pygal's switch, for every chart of this process: the same bytes with or without lxml
 
 
 @dataclass(frozen=True)
@@ -38,10 +50,10 @@ class Series:
 # ----------------------------------------------------------------------------- helpers
 
 
-def esc(value: object) -> str:
-    """Text for an SVG element or attribute: personal data masked, characters XML 1.0
-    forbids replaced by a space, markup escaped."""
-    return html.escape(_XML_INVALID.sub(" ", mask_personal(str(value))), quote=True)
+def clean(value: object) -> str:
+    """Text for the chart: personal data masked, characters XML 1.0 forbids replaced by a
+    space (ElementTree escapes markup when it writes)."""
+    return _XML_INVALID.sub(" ", mask_personal(str(value)))
 
 
 def fmt_value(value: float) -> str:
@@ -51,13 +63,14 @@ def fmt_value(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _c(x: float) -> str:
-    """A coordinate, fixed to one decimal."""
-    return f"{x:.1f}"
-
-
 def text_width(text: str, size: float) -> float:
+    """Width of text: wide (CJK) characters 1 em, others 0.6 em."""
     return sum(size if unicodedata.east_asian_width(ch) in "WF" else size * 0.6 for ch in text)
+
+
+def _pygal_width(text: str, size: float) -> float:
+    """pygal's own estimate (0.6 em a character), which CJK text outgrows."""
+    return len(text) * 0.6 * size
 
 
 def nice_ticks(maximum: float, count: int = 5) -> list[float]:
@@ -72,17 +85,9 @@ def nice_ticks(maximum: float, count: int = 5) -> list[float]:
     return [i * step for i in range(round(top / step) + 1)]
 
 
-def _text(x: float, y: float, text: str, size: float, *, anchor: str = "middle", extra: str = "") -> str:
-    return (
-        f'<text x="{_c(x)}" y="{_c(y)}" font-size="{size}" text-anchor="{anchor}"{extra}>{esc(text)}</text>'
-    )
-
-
-def _color(series: Series, i: int) -> str:
-    return esc(series.color or PALETTE[i % len(PALETTE)])
-
-
-def _check(categories: Sequence[str], series: Sequence[Series]) -> None:
+def _check(categories: Sequence[str], series: Sequence[Series], ident: str) -> None:
+    if not _IDENT.match(ident):
+        raise ValueError(f"chart: ident must be a plain ASCII name, got {ident!r}")
     if not series:
         raise ValueError("chart: no series")
     for s in series:
@@ -104,38 +109,6 @@ def _describe(desc: str, categories: Sequence[str], series: Sequence[Series], un
     return f"{desc} {data}" if desc else data
 
 
-def _open(ident: str, width: float, height: float, title: str, desc: str) -> list[str]:
-    if not _IDENT.match(ident):
-        raise ValueError(f"chart: ident must be a plain ASCII name, got {ident!r}")
-    return [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_c(width)}" height="{_c(height)}" '
-        f'viewBox="0 0 {_c(width)} {_c(height)}" role="img" '
-        f'aria-labelledby="{ident}-title {ident}-desc" font-family="{FONT_FAMILY}">',
-        f'<title id="{ident}-title">{esc(title)}</title>',
-        f'<desc id="{ident}-desc">{esc(desc)}</desc>',
-        f'<rect x="0" y="0" width="{_c(width)}" height="{_c(height)}" fill="#ffffff"/>',
-        _text(width / 2, 32, title, TITLE_SIZE, extra=' font-weight="bold"'),
-    ]
-
-
-def _legend(series: Sequence[Series], width: float, y: float) -> list[str]:
-    items = [(s, 18 + 6 + text_width(s.name, LEGEND_SIZE) + 20) for s in series]
-    x = (width - sum(w for _, w in items) + 20) / 2
-    out = ['<g class="legend">']
-    for i, (s, w) in enumerate(items):
-        out.append(f'<rect x="{_c(x)}" y="{_c(y - 11)}" width="18" height="12" fill="{_color(s, i)}"/>')
-        out.append(_text(x + 24, y, s.name, LEGEND_SIZE, anchor="start"))
-        x += w
-    out.append("</g>")
-    return out
-
-
-def _close(out: list[str]) -> str:
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
 def _label_step(count: int, room: float, label_width: float) -> int:
     """Show every step-th category label so they do not overlap."""
     if count == 0 or room <= 0:
@@ -143,12 +116,171 @@ def _label_step(count: int, room: float, label_width: float) -> int:
     return max(1, math.ceil(count * label_width / room))
 
 
+def _style(colors: Sequence[str], value_colors: Sequence[str], stroke_width: float = 1) -> Style:
+    return Style(
+        font_family=FONT_FAMILY,
+        background="#ffffff",
+        plot_background="#ffffff",
+        foreground=TEXT_COLOR,
+        foreground_strong=TEXT_COLOR,
+        foreground_subtle=GRID_COLOR,
+        guide_stroke_dasharray="none",
+        major_guide_stroke_dasharray="none",
+        guide_stroke_color=GRID_COLOR,
+        major_guide_stroke_color=GRID_COLOR,
+        colors=tuple(colors),
+        value_colors=tuple(value_colors),
+        title_font_size=TITLE_SIZE,
+        label_font_size=TICK_SIZE,
+        major_label_font_size=TICK_SIZE,
+        value_font_size=VALUE_SIZE,
+        legend_font_size=LEGEND_SIZE,
+        no_data_font_size=AXIS_NAME_SIZE,
+        opacity="1",
+        opacity_hover="1",
+        stroke_width=str(stroke_width),
+        stroke_width_hover=str(stroke_width),
+        transition="0s",
+    )
+
+
+def _colors(series: Sequence[Series]) -> list[str]:
+    return [s.color or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
+
+
+def _config(
+    title: str,
+    categories: Sequence[str],
+    series: Sequence[Series],
+    *,
+    category_axis: str,
+    value_axis: str,
+    width: float,
+    height: float,
+    style: Style,
+    margin_left: float = 0,
+    margin_right: float = 0,
+) -> dict[str, object]:
+    """The settings every chart shares; every text is cleaned here, once."""
+    maximum = max((v for s in series for v in s.values), default=0)
+    return {
+        "title": clean(title),
+        "x_title": clean(category_axis) or None,
+        "y_title": clean(value_axis) or None,
+        "x_labels": [clean(c) for c in categories],
+        "y_labels": nice_ticks(maximum),
+        "value_formatter": fmt_value,
+        "width": round(width),
+        "height": round(height),
+        "explicit_size": True,
+        "style": style,
+        "show_legend": len(series) > 1,
+        "legend_at_bottom": True,
+        "legend_at_bottom_columns": len(series),
+        "truncate_legend": -1,  # pygal counts characters; a CJK name would be cut short
+        "truncate_label": -1,
+        "no_data_text": NO_DATA,
+        "print_values": True,
+        "js": [],  # no script: the pages show charts as images, and it would call out
+        "margin_left": round(20 + margin_left),
+        "margin_right": round(20 + margin_right),
+    }
+
+
+def _add(
+    chart: Graph,
+    categories: Sequence[str],
+    series: Sequence[Series],
+    unit: str,
+    shown: Callable[[Series, int], bool],
+) -> None:
+    """Each series with a tooltip per value; a value whose label is not shown prints empty
+    (and the empty text is dropped when the chart is finished)."""
+    for s in series:
+        name = clean(s.name)
+        chart.add(
+            name,
+            [
+                {
+                    "value": v,
+                    "tooltip": clean(f"{cat} {s.name}：{fmt_value(v)}{unit}"),
+                    **({} if shown(s, i) else {"formatter": lambda _v: ""}),
+                }
+                for i, (cat, v) in enumerate(zip(categories, s.values, strict=True))
+            ],
+        )
+
+
+def _finish(chart: Graph, ident: str, desc: str) -> str:
+    """The chart's tree, made accessible and stable, as text."""
+    root = chart.render_tree()
+    for parent in list(root.iter()):
+        for child in list(parent):
+            empty_text = child.tag == "text" and not (child.text or "").strip() and not len(child)
+            if child.tag in (ET.Comment, "script") or empty_text:
+                parent.remove(child)
+    root.set("font-family", FONT_FAMILY)  # for a viewer that ignores the CSS
+    root.set("role", "img")
+    root.set("aria-labelledby", f"{ident}-title {ident}-desc")
+    title = root.find("title")
+    assert title is not None  # pygal always writes one
+    title.set("id", f"{ident}-title")
+    description = ET.Element("desc", {"id": f"{ident}-desc"})
+    description.text = clean(desc)
+    root.insert(list(root).index(title) + 1, description)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _new(kind: type[Graph], ident: str, config: dict[str, object]) -> Graph:
+    chart = kind(**config)
+    chart.uuid = ident  # pygal draws a random one; the CSS ids are "chart-<ident>"
+    return chart
+
+
 # ----------------------------------------------------------------------------- charts
 
 
-def _no_data(left: float, right: float, top: float, bottom: float) -> str:
-    """The placeholder an empty chart shows instead of bars or lines."""
-    return _text((left + right) / 2, (top + bottom) / 2, "暂无数据", AXIS_NAME_SIZE, extra=' class="empty"')
+class _Totals:
+    """A stacked bar chart that also prints each stack's total past its end
+    (class "value total")."""
+
+    def _plot(self) -> None:
+        super()._plot()  # type: ignore[misc]
+        node = self.svg.node(self.nodes["text_overlay"], class_="totals")
+        for i, x in enumerate(self._x_pos):
+            total = self.positive_cumulation[i]
+            along, up = self.view((x, total))  # a horizontal view answers transposed
+            offset = VALUE_SIZE / 2 + 2
+            px, py = (up + offset, along + VALUE_SIZE / 3) if self.horizontal else (along, up - offset)
+            anchor = "start" if self.horizontal else "middle"
+            self.svg.node(
+                node, "text", class_="value total", x=px, y=py, attrib={"text-anchor": anchor}
+            ).text = fmt_value(total)
+
+
+class _HorizontalBar(pygal.HorizontalBar):
+    """Value labels start just past their bar's end (pygal centres them on it)."""
+
+    def _static_value(self, serie_node, value, x, y, metadata, align_text="left", classes=None):
+        super()._static_value(serie_node, value, x, y, metadata, "start", classes)
+
+
+class _Line(pygal.Line):
+    """A point's value label starts just right of it, level with it (pygal sets it below
+    and right, where the last one runs into the axis labels)."""
+
+    def _static_value(self, serie_node, value, x, y, metadata, align_text="left", classes=None):
+        super()._static_value(
+            serie_node, value, x - VALUE_SIZE + 6, y - VALUE_SIZE, metadata, "start", classes
+        )
+
+
+class _StackedBar(_Totals, pygal.StackedBar):
+    pass
+
+
+class _HorizontalStackedBar(_Totals, pygal.HorizontalStackedBar):
+    pass
 
 
 def bar_chart(
@@ -167,172 +299,64 @@ def bar_chart(
     height: float | None = None,
 ) -> str:
     """A column chart (horizontal=False) or bar chart, grouped or stacked. Each bar has a
-    value label (class "value"; a stack also a total, class "value total") and a tooltip."""
+    value label (class "value"; a stack also a total, class "value total", and a part too
+    small for its label shows none) and a tooltip."""
     categories = [str(c) for c in categories]
-    _check(categories, series)
+    _check(categories, series, ident)
     n = len(categories)
     totals = [sum(s.values[i] for s in series) for i in range(n)]
-    ticks = nice_ticks(max(totals if stacked else [v for s in series for v in s.values], default=0))
-    top_value = ticks[-1]
-    legend = len(series) > 1
-    plot_top = 84 if legend else 60
-    label_w = max((text_width(c, TICK_SIZE) for c in categories), default=0)
-    tick_w = max(text_width(fmt_value(t), TICK_SIZE) for t in ticks)
-
+    top = nice_ticks(max(totals if stacked else [v for s in series for v in s.values], default=0))[-1]
+    colors = _colors(series)
+    labels = [clean(c) for c in categories]
     if horizontal:
         per_band = 30 if stacked or len(series) == 1 else 16 * len(series) + 12
-        height = height or max(320.0, plot_top + n * per_band + 70)
-        left = 40 + label_w + 10
-        right = width - 30 - text_width(fmt_value(top_value), VALUE_SIZE)
-        bottom = height - 62
-        band = (bottom - plot_top) / max(n, 1)
-        length = right - left
-        rotate = False
+        height = height or max(320.0, 140 + n * per_band)
+        # Category names stand left of the bars and values past their ends: room for both.
+        left = max((text_width(c, TICK_SIZE) - _pygal_width(c, TICK_SIZE) for c in labels), default=0)
+        right = text_width(fmt_value(top), VALUE_SIZE) + VALUE_SIZE
     else:
         height = height or 540.0
-        left = 40 + tick_w + 10
-        right = width - 24
-        band = (right - left) / max(n, 1)
-        rotate = label_w > band * 0.9
-        label_room = label_w * 0.72 + TICK_SIZE if rotate else TICK_SIZE + 6
-        bottom = height - 40 - label_room
-        length = bottom - plot_top
-
-    out = _open(ident, width, height, title, _describe(desc, categories, series, unit))
-    if legend:
-        out += _legend(series, width, 62)
-
-    def scale(v: float) -> float:
-        return v / top_value * length
-
-    # Grid, value ticks and axes.
-    out.append(f'<g class="axis" stroke="{AXIS_COLOR}" fill="none">')
-    grid = []
-    for t in ticks:
-        if horizontal:
-            x = left + scale(t)
-            grid.append(
-                f'<line x1="{_c(x)}" y1="{_c(plot_top)}" x2="{_c(x)}" y2="{_c(bottom)}" stroke="{GRID_COLOR}"/>'
-            )
-        else:
-            y = bottom - scale(t)
-            grid.append(
-                f'<line x1="{_c(left)}" y1="{_c(y)}" x2="{_c(right)}" y2="{_c(y)}" stroke="{GRID_COLOR}"/>'
-            )
-    out += grid
-    out.append(f'<line x1="{_c(left)}" y1="{_c(plot_top)}" x2="{_c(left)}" y2="{_c(bottom)}"/>')
-    out.append(f'<line x1="{_c(left)}" y1="{_c(bottom)}" x2="{_c(right)}" y2="{_c(bottom)}"/>')
-    out.append("</g>")
-    out.append('<g class="ticks" fill="#333333">')
-    for t in ticks:
-        if horizontal:
-            out.append(_text(left + scale(t), bottom + 18, fmt_value(t), TICK_SIZE))
-        else:
-            out.append(
-                _text(
-                    left - 6, bottom - scale(t), fmt_value(t), TICK_SIZE, anchor="end", extra=' dy="0.35em"'
-                )
-            )
-    step = _label_step(n, bottom - plot_top, TICK_SIZE + 2) if horizontal else 1
-    if not horizontal and rotate:
-        step = _label_step(n, right - left, TICK_SIZE + 4)
-    for i, cat in enumerate(categories):
-        if i % step:
-            continue
-        mid = (plot_top if horizontal else left) + band * (i + 0.5)
-        if horizontal:
-            out.append(_text(left - 6, mid, cat, TICK_SIZE, anchor="end", extra=' dy="0.35em"'))
-        elif rotate:
-            y = bottom + 14
-            out.append(
-                _text(
-                    mid, y, cat, TICK_SIZE, anchor="end", extra=f' transform="rotate(-45 {_c(mid)} {_c(y)})"'
-                )
-            )
-        else:
-            out.append(_text(mid, bottom + 18, cat, TICK_SIZE))
-    out.append("</g>")
-
-    # Horizontal bars put categories on the rotated (left) axis; otherwise values go there.
-    rotated, below, below_y = (
-        (category_axis, value_axis, height - 16) if horizontal else (value_axis, category_axis, height - 14)
+        left, right = 0.0, 0.0
+    style = _style(colors, ["#ffffff"] * len(series) if stacked else [TEXT_COLOR] * len(series))
+    # pygal draws a horizontal chart's first category at the bottom and names its value
+    # axis x: reversed and swapped, the first category is on top and each axis named right.
+    drawn, drawn_series = categories, list(series)
+    if horizontal:
+        drawn = categories[::-1]
+        drawn_series = [Series(s.name, list(s.values)[::-1], s.color) for s in series]
+        category_axis, value_axis = value_axis, category_axis
+    config = _config(
+        title,
+        drawn,
+        drawn_series,
+        category_axis=category_axis,
+        value_axis=value_axis,
+        width=width,
+        height=height,
+        style=style,
+        margin_left=max(left, 0),
+        margin_right=right,
     )
-    axis_mid = (plot_top + bottom) / 2
-    out.append(
-        _text(18, axis_mid, rotated, AXIS_NAME_SIZE, extra=f' transform="rotate(-90 18 {_c(axis_mid)})"')
-    )
-    out.append(_text((left + right) / 2, below_y, below, AXIS_NAME_SIZE))
+    if stacked:
+        config["y_labels"] = nice_ticks(max(totals, default=0))
+        config["print_values_position"] = "center"
+        kind: type = _HorizontalStackedBar if horizontal else _StackedBar
+    else:
+        config["print_values_position"] = "top"
+        kind = _HorizontalBar if horizontal else pygal.Bar
+    if not horizontal:
+        band = (width - 100) / max(n, 1)
+        if max((text_width(c, TICK_SIZE) for c in labels), default=0) > band * 0.9:
+            # -45°, each label ending at its tick (pygal anchors 180° and more at the end).
+            config["x_label_rotation"] = 315
+    chart = _new(kind, ident, config)
 
-    if not n:
-        out.append(_no_data(left, right, plot_top, bottom))
-    # Bars.
-    out.append('<g class="bars">')
-    inner = band * 0.7
-    for i, cat in enumerate(categories):
-        start = (plot_top if horizontal else left) + band * 0.15 + band * i
-        base = 0.0
-        for k, s in enumerate(series):
-            v = s.values[i]
-            size = scale(v)
-            thick = inner if stacked else inner / len(series)
-            offset = start if stacked else start + thick * k
-            pos = scale(base) if stacked else 0.0
-            if horizontal:
-                x, y, w, h = left + pos, offset, size, thick
-            else:
-                x, y, w, h = offset, bottom - pos - size, thick, size
-            tip = f"{cat} {s.name}：{fmt_value(v)}{unit}"
-            out.append(
-                f'<rect x="{_c(x)}" y="{_c(y)}" width="{_c(w)}" height="{_c(h)}" fill="{_color(s, k)}">'
-                f"<title>{esc(tip)}</title></rect>"
-            )
-            if stacked:
-                if v > 0 and size >= VALUE_SIZE + 4 and thick >= text_width(fmt_value(v), VALUE_SIZE) + 2:
-                    out.append(
-                        _text(
-                            x + w / 2,
-                            y + h / 2,
-                            fmt_value(v),
-                            VALUE_SIZE,
-                            extra=' dy="0.35em" fill="#ffffff" class="value"',
-                        )
-                    )
-            elif horizontal:
-                out.append(
-                    _text(
-                        x + w + 4,
-                        y + h / 2,
-                        fmt_value(v),
-                        VALUE_SIZE,
-                        anchor="start",
-                        extra=' dy="0.35em" class="value"',
-                    )
-                )
-            else:
-                out.append(_text(x + w / 2, y - 4, fmt_value(v), VALUE_SIZE, extra=' class="value"'))
-            base += v
-        if stacked:
-            end = scale(totals[i])
-            label = fmt_value(totals[i])
-            if horizontal:
-                out.append(
-                    _text(
-                        left + end + 4,
-                        start + inner / 2,
-                        label,
-                        VALUE_SIZE,
-                        anchor="start",
-                        extra=' dy="0.35em" class="value total"',
-                    )
-                )
-            else:
-                out.append(
-                    _text(
-                        start + inner / 2, bottom - end - 4, label, VALUE_SIZE, extra=' class="value total"'
-                    )
-                )
-    out.append("</g>")
-    return _close(out)
+    def shown(s: Series, i: int) -> bool:
+        # A stacked part shows its label where the label fits inside it (about 16 px of ~400).
+        return not stacked or s.values[i] >= top * 0.04
+
+    _add(chart, drawn, drawn_series, unit, shown)
+    return _finish(chart, ident, _describe(desc, categories, series, unit))
 
 
 def line_chart(
@@ -351,74 +375,25 @@ def line_chart(
     """Lines over categories (days), a marker with a tooltip per point and the last value
     of each line as its label (class "value")."""
     categories = [str(c) for c in categories]
-    _check(categories, series)
+    _check(categories, series, ident)
     n = len(categories)
-    ticks = nice_ticks(max((v for s in series for v in s.values), default=0))
-    legend = len(series) > 1
-    plot_top = 84 if legend else 60
-    tick_w = max(text_width(fmt_value(t), TICK_SIZE) for t in ticks)
+    colors = _colors(series)
     last_w = max((text_width(fmt_value(s.values[-1]), VALUE_SIZE) for s in series if n), default=0)
-    left, right = 40 + tick_w + 10, width - 24 - last_w
-    label_w = max((text_width(c, TICK_SIZE) for c in categories), default=0)
-    bottom = height - 40 - TICK_SIZE - 6
-    step = _label_step(n, right - left, label_w + 12)
-
-    out = _open(ident, width, height, title, _describe(desc, categories, series, unit))
-    if legend:
-        out += _legend(series, width, 62)
-
-    def x_at(i: int) -> float:
-        return (left + right) / 2 if n == 1 else left + (right - left) * i / (n - 1)
-
-    def y_at(v: float) -> float:
-        return bottom - v / ticks[-1] * (bottom - plot_top)
-
-    out.append(f'<g class="axis" stroke="{AXIS_COLOR}" fill="none">')
-    for t in ticks:
-        out.append(
-            f'<line x1="{_c(left)}" y1="{_c(y_at(t))}" x2="{_c(right)}" y2="{_c(y_at(t))}" stroke="{GRID_COLOR}"/>'
-        )
-    out.append(f'<line x1="{_c(left)}" y1="{_c(plot_top)}" x2="{_c(left)}" y2="{_c(bottom)}"/>')
-    out.append(f'<line x1="{_c(left)}" y1="{_c(bottom)}" x2="{_c(right)}" y2="{_c(bottom)}"/>')
-    for i in range(0, n, step):
-        out.append(f'<line x1="{_c(x_at(i))}" y1="{_c(bottom)}" x2="{_c(x_at(i))}" y2="{_c(bottom + 5)}"/>')
-    out.append("</g>")
-    out.append('<g class="ticks" fill="#333333">')
-    for t in ticks:
-        out.append(_text(left - 6, y_at(t), fmt_value(t), TICK_SIZE, anchor="end", extra=' dy="0.35em"'))
-    for i in range(0, n, step):
-        out.append(_text(x_at(i), bottom + 20, categories[i], TICK_SIZE))
-    out.append("</g>")
-    middle = (plot_top + bottom) / 2
-    out.append(
-        _text(18, middle, value_axis, AXIS_NAME_SIZE, extra=f' transform="rotate(-90 18 {_c(middle)})"')
+    config = _config(
+        title,
+        categories,
+        series,
+        category_axis=category_axis,
+        value_axis=value_axis,
+        width=width,
+        height=height,
+        style=_style(colors, colors, stroke_width=2.5),
+        margin_right=last_w + VALUE_SIZE,
     )
-    out.append(_text((left + right) / 2, height - 14, category_axis, AXIS_NAME_SIZE))
-
-    if not n:
-        out.append(_no_data(left, right, plot_top, bottom))
-    out.append('<g class="lines">')
-    for k, s in enumerate(series):
-        color = _color(s, k)
-        points = " ".join(f"{_c(x_at(i))},{_c(y_at(v))}" for i, v in enumerate(s.values))
-        if n:
-            out.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2.5"/>')
-        for i, v in enumerate(s.values):
-            tip = f"{categories[i]} {s.name}：{fmt_value(v)}{unit}"
-            out.append(
-                f'<circle cx="{_c(x_at(i))}" cy="{_c(y_at(v))}" r="3.5" fill="{color}"><title>{esc(tip)}</title></circle>'
-            )
-    out.append("</g>")
-    # The last value of each line, pushed apart vertically where they would overlap.
-    if n:
-        ends = sorted(((y_at(s.values[-1]), k) for k, s in enumerate(series)), reverse=True)
-        placed: list[float] = []
-        for y, k in ends:
-            y = min(y, placed[-1] - VALUE_SIZE - 2) if placed else y
-            placed.append(y)
-            s = series[k]
-            extra = f' dy="0.35em" fill="{_color(s, k)}" class="value"'
-            out.append(
-                _text(x_at(n - 1) + 6, y, fmt_value(s.values[-1]), VALUE_SIZE, anchor="start", extra=extra)
-            )
-    return _close(out)
+    label_w = max((text_width(clean(c), TICK_SIZE) for c in categories), default=0)
+    config["x_labels_major_every"] = _label_step(n, width - 120, label_w + 12)
+    config["show_minor_x_labels"] = False
+    config["dots_size"] = 3.5
+    chart = _new(_Line, ident, config)
+    _add(chart, categories, series, unit, lambda _s, i: i == n - 1)
+    return _finish(chart, ident, _describe(desc, categories, series, unit))

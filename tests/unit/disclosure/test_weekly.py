@@ -4,10 +4,15 @@ and values match the data."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import io
 import itertools
+import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
@@ -247,19 +252,43 @@ def test_xlsx_is_byte_identical_on_repeat(report: Report, tmp_path: Path) -> Non
 # ----------------------------------------------------------------------------- SVG
 
 
+def bars(root: ET.Element) -> list[tuple[str, ET.Element]]:
+    """Each drawn bar: its tooltip ("<category> <series>：<n>件") and its rectangle."""
+    return [
+        ("".join(g.find(f"{SVG}title").itertext()), g.find(f"{SVG}rect"))
+        for g in root.iter(f"{SVG}g")
+        if g.get("class") == "bar"
+    ]
+
+
 def test_svgs_parse_and_are_accessible(report: Report) -> None:
     for key in SVG_NAMES:
         root = report.svg(key)
         assert root.tag == f"{SVG}svg"
         assert root.get("role") == "img"
         assert root.get("font-family") == charts.FONT_FAMILY
+        style = "".join(root.find(f"{SVG}defs/{SVG}style").itertext())
+        assert f"font-family:{charts.FONT_FAMILY.replace(', ', ',')}" in style  # CJK fonts for text
         title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
         assert title is not None and "截至6月6日" in (title.text or "")
         assert desc is not None and desc.text
         assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
         assert title.text in texts(root)  # the visible title is text too
+
+
+def test_svg_text_is_text_and_nothing_calls_out(report: Report) -> None:
+    """Labels are <text>, never outlines: the only paths are axes, grid and data lines."""
+    for key in SVG_NAMES:
         raw = (report.folder / SVG_NAMES[key]).read_text(encoding="utf-8")
-        assert "<image" not in raw and "<path" not in raw  # no text drawn as outlines
+        root = ET.fromstring(raw)
+        for tag in ("image", "font", "glyph", "use", "script", "foreignObject"):
+            assert not list(root.iter(f"{SVG}{tag}")), (key, tag)
+        paths = list(root.iter(f"{SVG}path"))
+        assert all("line" in (p.get("class") or "").split() for p in paths), key
+        assert not [p for p in paths if re.search("[CcQqSsTtAa]", p.get("d", ""))], key  # glyphs curve
+        # Nothing dated or fetched: no comment (pygal dates one), no external reference.
+        assert "<!--" not in raw and "<?xml-stylesheet" not in raw
+        assert "http" not in raw.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
 def test_batch_svg_shows_labels_and_totals(report: Report) -> None:
@@ -269,17 +298,28 @@ def test_batch_svg_shows_labels_and_totals(report: Report) -> None:
     for label in [b.label for b in d.batches] + ["已办结", "阶段性办结", "未办结", "批次", "件数"]:
         assert label in shown
     assert texts(root, "total") == [str(b.total) for b in d.batches]
-    tips = ["".join(t.itertext()) for r in root.iter(f"{SVG}rect") for t in r.iter(f"{SVG}title")]
-    assert f"{d.batches[0].label} 已办结：{d.batches[0].closed}件" in tips
+    tips = dict(bars(root))
+    assert len(tips) == 3 * len(d.batches)
+    for b in d.batches:
+        for name, n in zip(d.status_names, (b.closed, b.partly, b.open), strict=True):
+            assert f"{b.label} {name}：{n}件" in tips
+    # A stack is the batch's total high: its parts' heights add up in proportion.
+    heights = {tip: float(rect.get("height")) for tip, rect in bars(root)}
+    per_case = heights[f"{d.batches[0].label} 已办结：{d.batches[0].closed}件"] / d.batches[0].closed
+    for b in d.batches:
+        stack = sum(h for tip, h in heights.items() if tip.startswith(f"{b.label} "))
+        assert stack == pytest.approx(b.total * per_case, abs=0.01)
 
 
 def test_type_and_region_svgs_show_counts(report: Report) -> None:
     d = report.data
     types = report.svg("type")
-    assert texts(types, "value") == [str(t.count) for t in d.types]
+    assert sorted(texts(types, "value")) == sorted(str(t.count) for t in d.types)
     assert all(t.type in texts(types) for t in d.types)
+    assert {tip for tip, _ in bars(types)} == {f"{t.type} 件数：{t.count}件" for t in d.types}
     regions = report.svg("region")
-    assert texts(regions, "value") == [str(v) for r in d.regions for v in (r.total, r.closed)]
+    expected = [str(v) for r in d.regions for v in (r.total, r.closed)]
+    assert sorted(texts(regions, "value")) == sorted(expected)
     assert all(r.region in texts(regions) for r in d.regions)
 
 
@@ -288,22 +328,27 @@ def test_progress_svg_ends_at_the_totals(report: Report) -> None:
     root = report.svg("progress")
     assert sorted(texts(root, "value")) == sorted([str(d.total), str(d.closed)])
     assert {"累计交办", "累计办结", "日期", day_label(DAYS[0]), day_label(AS_OF)} <= set(texts(root))
-    assert len(list(root.iter(f"{SVG}polyline"))) == 2
+    lines = [p for p in root.iter(f"{SVG}path") if "nofill" in (p.get("class") or "").split()]
+    assert len(lines) == 2
     assert len(list(root.iter(f"{SVG}circle"))) == 2 * len(d.progress)
+    tips = {"".join(t.itertext()) for g in root.iter(f"{SVG}g") for t in g.findall(f"{SVG}title")}
+    last = day_label(AS_OF)
+    assert {f"{last} 累计交办：{d.total}件", f"{last} 累计办结：{d.closed}件"} <= tips
 
 
 def test_rendered_bars_are_drawn_to_scale(report: Report) -> None:
-    """The region chart, rendered: one bar per city, lengths proportional to the counts."""
+    """The region chart, rendered: one bar per city and series, lengths proportional to
+    the counts, the first city on top."""
     d = report.data
-    root = report.svg("region")
-    bars = list(root.find(f"{SVG}g[@class='bars']").iter(f"{SVG}rect"))[::2]  # 交办, then 已办结
-    assert len(bars) == len(d.regions)
-    widths = [float(r.get("width")) for r in bars]
-    assert all(w > 0 for w in widths)
-    scale = widths[0] / d.regions[0].total
-    for w, r in zip(widths, d.regions, strict=True):
-        assert w == pytest.approx(r.total * scale, abs=0.1)
-    ys = [float(r.get("y")) for r in bars]
+    drawn = {tip: rect for tip, rect in bars(report.svg("region"))}
+    totals = [drawn[f"{r.region} 交办：{r.total}件"] for r in d.regions]
+    closed = [drawn[f"{r.region} 已办结：{r.closed}件"] for r in d.regions]
+    assert len(drawn) == 2 * len(d.regions)
+    scale = float(totals[0].get("width")) / d.regions[0].total
+    for total, done, r in zip(totals, closed, d.regions, strict=True):
+        assert float(total.get("width")) == pytest.approx(r.total * scale, abs=0.01)
+        assert float(done.get("width")) == pytest.approx(r.closed * scale, abs=0.01)
+    ys = [float(r.get("y")) for r in totals]
     assert ys == sorted(ys)  # first city on top
 
 
@@ -337,10 +382,51 @@ def test_chart_text_is_escaped_and_masked() -> None:
     assert " 控制" in shown
 
 
-def test_charts_are_deterministic_and_validate_input() -> None:
+SAMPLE_CHARTS = """
+import sys
+from ducha.disclosure import charts
+args = ("标题", ["甲", "乙"], [charts.Series("已办结", [1, 2.5]), charts.Series("未办结", [0, 4])])
+sys.stdout.write(charts.bar_chart(*args, stacked=True, ident="s"))
+sys.stdout.write(charts.bar_chart(*args, horizontal=True, ident="h"))
+sys.stdout.write(charts.line_chart(*args, ident="l"))
+"""
+
+
+def sample_charts() -> str:
+    namespace: dict[str, object] = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(SAMPLE_CHARTS, namespace)
+    return out.getvalue()
+
+
+def test_charts_are_byte_identical_across_runs_and_machines(tmp_path: Path) -> None:
+    """Same input, same bytes: twice here, and in a fresh interpreter with another home,
+    config dirs, locale, time zone and hash seed (nothing read from the machine: fonts,
+    clock or randomness)."""
+    here = sample_charts()
+    assert here == sample_charts()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "HOME": str(tmp_path),
+        "MPLCONFIGDIR": str(tmp_path / "mpl"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "LANG": "C",
+        "LC_ALL": "C",
+        "TZ": "America/Anchorage",
+        "PYTHONHASHSEED": "12345",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    there = subprocess.run(
+        [sys.executable, "-c", SAMPLE_CHARTS], env=env, capture_output=True, check=True, timeout=120
+    ).stdout.decode("utf-8")
+    assert there == here
+
+
+def test_charts_validate_input() -> None:
     args = ("t", ["a", "b"], [charts.Series("x", [1, 2.5]), charts.Series("y", [0, 4])])
-    assert charts.bar_chart(*args, stacked=True) == charts.bar_chart(*args, stacked=True)
-    assert charts.line_chart(*args) == charts.line_chart(*args)
     assert "2.5" in texts(ET.fromstring(charts.bar_chart(*args)), "value")
     with pytest.raises(ValueError, match="values"):
         charts.bar_chart("t", ["a"], [charts.Series("x", [1, 2])])
