@@ -152,9 +152,10 @@ def test_publish_workers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 def test_a_city_may_keep_its_own_deadline() -> None:
     import yaml
 
-    from ducha.config import CONFIG_DIR, _inspection_from_dict
+    from ducha.config import _inspection_from_dict
+    from ducha.config_files import config_path
 
-    raw = yaml.safe_load((CONFIG_DIR / "inspections" / "c3-hn-2024.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((config_path("inspections") / "c3-hn-2024.yaml").read_text(encoding="utf-8"))
     raw["regions"][0]["deadline_days"] = 3  # 长沙市
     insp = _inspection_from_dict(raw)
     assert insp.deadline_for("长沙市") == insp.deadline_for("长沙市岳麓区") == 3  # a county: its city's
