@@ -192,7 +192,7 @@ class ConventionsSpec(ConfigModel):
     update_wording: str
     pending_rows: Literal["publish", "hold"]
     batch_note: str | None
-    weekly_on: list[Weekday | Literal["every_day"]] = Spec(min_length=1)
+    weekly_on: list[Literal[Weekday, "every_day"]] = Spec(min_length=1)
     paragraph: ParagraphSpec
 
     @field_validator("closure_counts")
