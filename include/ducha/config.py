@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field as Spec
-from pydantic import NonNegativeInt, PositiveFloat, PositiveInt, field_validator
+from pydantic import NonNegativeInt, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
 from ducha.config_files import ConfigError, ConfigModel, config_path, load_yaml, read_config, validate_config
 from ducha.contract import load_contract
@@ -224,6 +224,14 @@ class PeriodSpec(ConfigModel):
     start: dt.date
     end: dt.date
 
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError(f"before the start ({start})")
+        return end
+
 
 class InspectionFile(ConfigModel):
     """An inspection's file (inspections/<id>.yaml), or generic.yaml; ``conventions``
@@ -324,7 +332,7 @@ def conventions_from(spec: ConventionsSpec) -> Conventions:
     )
 
 
-def with_project_conventions(raw: object) -> object:
+def _with_project_conventions(raw: object) -> object:
     """An inspection file's content with the project's conventions under its own (key
     by key, ``paragraph`` too), so that the merged block is checked as one."""
     if not isinstance(raw, dict):
@@ -340,7 +348,7 @@ def with_project_conventions(raw: object) -> object:
 
 
 def _inspection_from_dict(raw: Any, source: Path | str = "inspection") -> Inspection:
-    spec = validate_config(with_project_conventions(raw), InspectionFile, source)
+    spec = validate_config(_with_project_conventions(raw), InspectionFile, source)
     types = spec.pollution_types or load_contract().vocabularies["pollution_types"].values
     return Inspection(
         id=spec.id,

@@ -10,6 +10,7 @@ does not fit raises one :class:`ConfigError` naming the file and the key.
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,7 +36,11 @@ class ConfigModel(BaseModel):
 def config_path(name: str) -> Path:
     """A file (or the ``inspections`` folder) of the configuration: the operator's copy
     under ``DUCHA_CONFIG_DIR`` when there is one, else the package's."""
-    own = os.environ.get("DUCHA_CONFIG_DIR", "").strip()
+    return _config_path(os.environ.get("DUCHA_CONFIG_DIR", "").strip(), name)
+
+
+@cache  # asked for on every load_contract() call: one look at the disk per folder and name
+def _config_path(own: str, name: str) -> Path:
     if own and (Path(own) / name).exists():
         return Path(own) / name
     return PACKAGE_CONFIG_DIR / name

@@ -220,6 +220,12 @@ def _load_all() -> None:
             "conventions.weekly_on[0]",
             "monday",
         ),
+        (
+            "inspections/c3-hn-2024.yaml",
+            lambda r: r["period"].update(end=dt.date(2024, 5, 1)),
+            "period.end",
+            "before the start",
+        ),
         ("generic.yaml", lambda r: r.update(fine_unit="美元"), "fine_unit", "元"),
         (
             "ducha.yaml",
