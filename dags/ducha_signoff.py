@@ -17,7 +17,7 @@ DOC = """
 and starts one run of this DAG per draft (conf: `inspection`, `day`, `draft` — the sha256
 of the draft's manifest — and `publish_run`). The run waits, in Airflow's
 human-in-the-loop state, for a publisher to approve or reject it: on the 信息公开 page
-(which checks the publisher role of `include/config/access.yaml`) or in Airflow's
+(which checks the publisher role of the configuration's `access.yaml`) or in Airflow's
 Required Actions.
 
 * **Approve**: the draft is copied, checked file by file, to
@@ -78,11 +78,10 @@ def ducha_signoff():
     @task(trigger_rule="none_failed")
     def record(**context) -> str | None:
         """Keep the decision, approve or reject, and release an approved draft."""
-        from ducha.config import data_dirs
+        from ducha.config import data_dirs, load_access
         from ducha.disclosure.release import APPROVE, approver_allowed, signoff_from_response
         from ducha.disclosure.release import record as record_signoff
         from ducha.signoff_tasks import RESPONSE_KEY
-        from ducha.web.access import load_access
 
         response = context["ti"].xcom_pull(task_ids="sign_off", key=RESPONSE_KEY)
         if not response:
@@ -92,7 +91,7 @@ def ducha_signoff():
         if signoff.decision == APPROVE and not approver_allowed(signoff.by, load_access()):
             raise PermissionError(
                 f"{signoff.by!r} approved {signoff.inspection_id} {signoff.day} but is not a publisher for "
-                "the whole province (include/config/access.yaml): nothing is released"
+                "the whole province (access.yaml): nothing is released"
             )
         folder = record_signoff(dirs.released, dirs.outbox, signoff)
         return str(folder) if folder else None

@@ -9,7 +9,7 @@ from airflow.sdk import AsyncCallback, CronTriggerTimetable, DeadlineAlert, Dead
 from ducha.config import project_settings
 from ducha.orchestration import default_args, tables_deadline
 
-TABLES_BY = str(project_settings()["alerts"]["tables_by"])
+TABLES_BY = project_settings().alerts.tables_by
 
 DOC = f"""
 ### Tables due

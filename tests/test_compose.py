@@ -70,3 +70,15 @@ def _environment_items() -> list[tuple[str, object]]:
         env = service.get("environment") or {}
         items += [(k, v) for k, v in env.items() if k != "<<"]
     return items
+
+
+def test_the_image_holds_the_dags_and_an_installed_ducha() -> None:
+    """The production image runs what it contains: DAGs and plugins where Airflow reads them,
+    Ducha installed as a wheel (not editable); compose mounts no source over them."""
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^COPY .*\bdags/ /opt/airflow/dags/$", dockerfile, re.M)
+    assert re.search(r"^COPY .*\bplugins/ /opt/airflow/plugins/$", dockerfile, re.M)
+    installs = re.findall(r"pip install [^\n\\]*/opt/ducha\b", dockerfile)
+    assert installs and not [i for i in installs if " -e " in i or "--editable" in i], installs
+    mounts = COMPOSE["x-airflow-common"].get("volumes") or []
+    assert not [m for m in mounts if str(m).startswith(("./include", "./dags", "./plugins"))], mounts

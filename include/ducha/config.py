@@ -1,4 +1,6 @@
-"""Settings, data folders and the inspections registry (YAML under include/config/)."""
+"""Settings, data folders, the inspections registry and the access mapping: the YAML of
+the configuration (ducha/conf/, or DUCHA_CONFIG_DIR: ducha.config_files), each file
+checked by a typed model before the objects the code uses are built from it."""
 
 from __future__ import annotations
 
@@ -9,14 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+from pydantic import Field as Spec
+from pydantic import NonNegativeInt, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
-from ducha.contract import CONFIG_DIR, load_contract
+from ducha.config_files import ConfigError, ConfigModel, config_path, load_yaml, read_config, validate_config
+from ducha.contract import load_contract
 from ducha.paths import check_inspection_id
 
-GENERIC_ID = "generic"
 # Where cases of a region found nowhere are counted and published (REGION_UNKNOWN).
 UNKNOWN_CITY = "未识别地区"
 
@@ -66,11 +70,7 @@ class Inspection:
     pollution_types: tuple[str, ...]
     layouts: tuple[str, ...]
     regions: tuple[Region, ...] = field(default=())
-    conventions: Conventions = field(default_factory=lambda: conventions_from({}))
-
-    @property
-    def is_generic(self) -> bool:
-        return self.id == GENERIC_ID
+    conventions: Conventions = field(default_factory=lambda: conventions_from(project_settings().conventions))
 
     @property
     def layout(self) -> str:
@@ -163,114 +163,249 @@ def _resolve_region(regions: tuple[Region, ...], region: str) -> tuple[str, str 
     return region, None
 
 
-def _positive_days(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{where}: must be a whole number of days ≥ 1, not {value!r}")
-    return value
+BatchTables = Literal["on_arrival", "with_results", "when_complete"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
+
+Days = Annotated[int, Spec(ge=1)]  # a whole number of days, at least one
+FineUnit = Literal["元", "万元"]
 
 
-def conventions_from(own: dict) -> Conventions:
-    """The project's conventions with an inspection's own keys over them."""
-    base = dict(project_settings()["conventions"])
-    unknown = set(own) - set(base)
-    if unknown:
-        raise ValueError(f"conventions: unknown key(s) {', '.join(sorted(unknown))}")
-    merged = base | own
-    paragraph = dict(base["paragraph"]) | dict(own.get("paragraph") or {})
-    statuses = load_contract().vocabularies["status"].values
-    closure = tuple(merged["closure_counts"])
-    if not closure or set(closure) - set(statuses):
-        raise ValueError(f"conventions.closure_counts: statuses of the contract only ({'、'.join(statuses)})")
-    if merged["fine_unit"] not in (None, "元", "万元"):
-        raise ValueError("conventions.fine_unit: 元, 万元 or null")
-    weekly = [str(d).lower() for d in merged["weekly_on"]]
-    days = list(WEEKDAYS) if weekly == ["every_day"] else weekly
-    if not days or set(days) - set(WEEKDAYS):
-        raise ValueError(f"conventions.weekly_on: [every_day] or days of {', '.join(WEEKDAYS)}")
-    if merged["batch_tables"] not in BATCH_TABLE_POLICIES:
-        raise ValueError(f"conventions.batch_tables: one of {', '.join(BATCH_TABLE_POLICIES)}")
-    percent = merged["complete_percent"]
-    if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
-        raise ValueError("conventions.complete_percent: a whole number from 1 to 100")
-    if merged["pending_rows"] not in ("publish", "hold"):
-        raise ValueError("conventions.pending_rows: publish or hold")
+# --- the models of the files ---------------------------------------------------------
+
+
+class ParagraphSpec(ConfigModel):
+    key_cases: bool = False
+    verified_of_closed: bool = False
+
+
+class ConventionsSpec(ConfigModel):
+    """ducha.yaml ``conventions`` (every key), or an inspection's own keys over it."""
+
+    closure_counts: list[str] = Spec(min_length=1)
+    feedback_days: Days
+    scope_word: str | None
+    fine_unit: FineUnit | None
+    open_label: str
+    batch_tables: BatchTables
+    complete_percent: Annotated[int, Spec(ge=1, le=100)]
+    update_wording: str
+    pending_rows: Literal["publish", "hold"]
+    batch_note: str | None
+    weekly_on: list[Literal[Weekday, "every_day"]] = Spec(min_length=1)
+    paragraph: ParagraphSpec
+
+    @field_validator("closure_counts")
+    @classmethod
+    def _statuses_of_the_contract(cls, closure: list[str]) -> list[str]:
+        statuses = load_contract().vocabularies["status"].values
+        if set(closure) - set(statuses):
+            raise ValueError(f"statuses of the contract only ({'、'.join(statuses)})")
+        return closure
+
+    @field_validator("weekly_on")
+    @classmethod
+    def _every_day_alone(cls, days: list[str]) -> list[str]:
+        if "every_day" in days and len(days) > 1:
+            raise ValueError("[every_day], or days of the week")
+        return days
+
+
+class RegionSpec(ConfigModel):
+    name: str = Spec(min_length=1)
+    code: str | None = Spec(default=None, pattern=r"^\d{6}$")  # GB/T 2260
+    counties: list[str] = Spec(default_factory=list)
+    deadline_days: Days | None = None
+    feedback_days: Days | None = None
+    zones: list[str] = Spec(default_factory=list)
+
+
+class PeriodSpec(ConfigModel):
+    start: dt.date
+    end: dt.date
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError(f"before the start ({start})")
+        return end
+
+
+class InspectionFile(ConfigModel):
+    """An inspection's file (inspections/<id>.yaml), or generic.yaml; ``conventions``
+    holds the project's with the file's own keys over them (see :func:`inspection_spec`)."""
+
+    id: str
+    name: str
+    level: str = "unknown"
+    province: str | None = None
+    province_code: str | None = None
+    round: PositiveInt | None = None
+    period: PeriodSpec | None = None
+    deadline_days: Days
+    fine_unit: FineUnit
+    pollution_types: list[str] | None = None  # None: every value of the contract
+    layouts: list[str] = Spec(default=["standard9"], min_length=1)
+    regions: list[RegionSpec] = Spec(default_factory=list)
+    conventions: ConventionsSpec
+
+
+class LimitsSpec(ConfigModel):
+    max_file_bytes: PositiveInt
+    max_uncompressed_bytes: PositiveInt
+    header_search_rows: PositiveInt
+
+
+class TasksSpec(ConfigModel):
+    retries: NonNegativeInt
+    retry_delay_minutes: PositiveFloat
+
+
+class NotificationsSpec(ConfigModel):
+    to: list[str] = Spec(default_factory=list)
+
+
+class AlertsSpec(ConfigModel):
+    tables_by: str = Spec(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # "23:30", quoted in YAML
+
+
+class SignoffSpec(ConfigModel):
+    wait_days: Days = 14
+
+
+class PickupSpec(ConfigModel):
+    every_minutes: Annotated[int, Spec(ge=1, le=59)]
+    settle_seconds: NonNegativeInt
+
+
+class PrintSpec(ConfigModel):
+    font: str
+    title_font: str
+    min_points: PositiveFloat
+    paper: Literal["auto", "A4", "A3"]
+
+
+class ProjectSettings(ConfigModel):
+    """ducha.yaml."""
+
+    timezone: str
+    limits: LimitsSpec
+    tasks: TasksSpec
+    notifications: NotificationsSpec = NotificationsSpec()
+    alerts: AlertsSpec
+    signoff: SignoffSpec = SignoffSpec()
+    pickup: PickupSpec
+    conventions: ConventionsSpec
+    print: PrintSpec
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"no time zone {name!r}") from None
+        return name
+
+
+# --- the objects built from them ----------------------------------------------------
+
+
+def conventions_from(spec: ConventionsSpec) -> Conventions:
+    weekly = WEEKDAYS if spec.weekly_on == ["every_day"] else spec.weekly_on
     return Conventions(
-        closure_counts=closure,
-        feedback_days=_positive_days(merged["feedback_days"], "conventions.feedback_days"),
-        scope_word=merged["scope_word"],
-        fine_unit=merged["fine_unit"],
-        open_label=str(merged["open_label"]),
-        key_cases_sentence=bool(paragraph["key_cases"]),
-        verified_of_closed=bool(paragraph["verified_of_closed"]),
-        weekly_on=tuple(sorted(WEEKDAYS.index(d) for d in set(days))),
-        batch_tables=str(merged["batch_tables"]),
-        complete_percent=percent,
-        update_wording=str(merged["update_wording"]),
-        batch_note=str(merged["batch_note"] or ""),
-        pending_rows=str(merged["pending_rows"]),
+        closure_counts=tuple(spec.closure_counts),
+        feedback_days=spec.feedback_days,
+        scope_word=spec.scope_word,
+        fine_unit=spec.fine_unit,
+        open_label=spec.open_label,
+        key_cases_sentence=spec.paragraph.key_cases,
+        verified_of_closed=spec.paragraph.verified_of_closed,
+        weekly_on=tuple(sorted(WEEKDAYS.index(d) for d in set(weekly))),
+        batch_tables=spec.batch_tables,
+        complete_percent=spec.complete_percent,
+        update_wording=spec.update_wording,
+        batch_note=spec.batch_note or "",
+        pending_rows=spec.pending_rows,
     )
 
 
-BATCH_TABLE_POLICIES = ("on_arrival", "with_results", "when_complete")
+def _with_project_conventions(raw: object) -> object:
+    """An inspection file's content with the project's conventions under its own (key
+    by key, ``paragraph`` too), so that the merged block is checked as one."""
+    if not isinstance(raw, dict):
+        return raw
+    base = project_settings().conventions.model_dump()
+    own = raw.get("conventions") or {}
+    if not isinstance(own, dict):
+        return raw
+    paragraph = own.get("paragraph") or {}
+    if isinstance(paragraph, dict):
+        paragraph = base["paragraph"] | paragraph
+    return {**raw, "conventions": base | own | {"paragraph": paragraph}}
 
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def _inspection_from_dict(raw: dict) -> Inspection:
-    contract = load_contract()
-    period = raw.get("period") or {}
-    types = raw.get("pollution_types") or contract.vocabularies["pollution_types"].values
-    if raw.get("fine_unit") not in ("元", "万元"):
-        raise ValueError(f"inspection {raw.get('id')}: fine_unit must be 元 or 万元")
+def _inspection_from_dict(raw: Any, source: Path | str = "inspection") -> Inspection:
+    spec = validate_config(_with_project_conventions(raw), InspectionFile, source)
+    types = spec.pollution_types or load_contract().vocabularies["pollution_types"].values
     return Inspection(
-        id=str(raw["id"]),
-        name=str(raw["name"]),
-        level=str(raw.get("level", "unknown")),
-        province=raw.get("province"),
-        province_code=raw.get("province_code"),
-        round=raw.get("round"),
-        period_start=period.get("start"),
-        period_end=period.get("end"),
-        deadline_days=_positive_days(raw["deadline_days"], f"{raw.get('id')}: deadline_days"),
-        fine_unit=raw["fine_unit"],
+        id=spec.id,
+        name=spec.name,
+        level=spec.level,
+        province=spec.province,
+        province_code=spec.province_code,
+        round=spec.round,
+        period_start=spec.period.start if spec.period else None,
+        period_end=spec.period.end if spec.period else None,
+        deadline_days=spec.deadline_days,
+        fine_unit=spec.fine_unit,
         pollution_types=tuple(types),
-        layouts=tuple(raw.get("layouts") or ("standard9",)),
+        layouts=tuple(spec.layouts),
         regions=tuple(
             Region(
-                r["name"],
-                r.get("code"),
-                tuple(r.get("counties", ())),
-                None
-                if r.get("deadline_days") is None
-                else _positive_days(r["deadline_days"], f"{r['name']}: deadline_days"),
-                None
-                if r.get("feedback_days") is None
-                else _positive_days(r["feedback_days"], f"{r['name']}: feedback_days"),
-                tuple(r.get("zones", ())),
+                r.name,
+                r.code,
+                tuple(r.counties),
+                r.deadline_days,
+                r.feedback_days,
+                tuple(r.zones),
             )
-            for r in raw.get("regions", ())
+            for r in spec.regions
         ),
-        conventions=conventions_from(raw.get("conventions") or {}),
+        conventions=conventions_from(spec.conventions),
     )
+
+
+def _read_inspection(path: Path) -> Inspection:
+    return _inspection_from_dict(load_yaml(path), path)
+
+
+def registry() -> dict[str, Inspection]:
+    """Every configured inspection, by id. The generic profile is not in it."""
+    return _registry(config_path("inspections"))
 
 
 @cache
-def registry(config_dir: Path = CONFIG_DIR) -> dict[str, Inspection]:
-    """Every configured inspection, by id. The generic profile is not in it."""
+def _registry(folder: Path) -> dict[str, Inspection]:
     out: dict[str, Inspection] = {}
-    for path in sorted((config_dir / "inspections").glob("*.yaml")):
-        insp = _inspection_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+    for path in sorted(folder.glob("*.yaml")):
+        insp = _read_inspection(path)
         if insp.id != path.stem:
-            raise ValueError(f"{path}: id {insp.id!r} must match the file name")
+            raise ConfigError(f"{path}: id: {insp.id!r} must match the file name")
         check_inspection_id(insp.id)
         out[insp.id] = insp
     return out
 
 
+def generic_profile() -> Inspection:
+    return _generic(config_path("generic.yaml"))
+
+
 @cache
-def generic_profile(config_dir: Path = CONFIG_DIR) -> Inspection:
-    return _inspection_from_dict(yaml.safe_load((config_dir / "generic.yaml").read_text(encoding="utf-8")))
+def _generic(path: Path) -> Inspection:
+    return _read_inspection(path)
 
 
 def get_inspection(inspection_id: str | None) -> Inspection:
@@ -286,17 +421,67 @@ def get_inspection(inspection_id: str | None) -> Inspection:
     return replace(generic, id=inspection_id, name=f"{inspection_id}（未登记督察，通用配置）")
 
 
+def project_settings() -> ProjectSettings:
+    """ducha.yaml, checked."""
+    return _settings(config_path("ducha.yaml"))
+
+
 @cache
-def project_settings(config_dir: Path = CONFIG_DIR) -> dict:
-    return yaml.safe_load((config_dir / "ducha.yaml").read_text(encoding="utf-8"))
+def _settings(path: Path) -> ProjectSettings:
+    return read_config(path, ProjectSettings)
 
 
 def timezone() -> ZoneInfo:
-    return ZoneInfo(project_settings()["timezone"])
+    return ZoneInfo(project_settings().timezone)
 
 
 def limit(name: str) -> int:
-    return int(project_settings()["limits"][name])
+    return int(getattr(project_settings().limits, name))
+
+
+# --- who sees what (access.yaml) -------------------------------------------------------
+
+ALL_REGIONS = "*"
+
+
+class AccessEntry(ConfigModel):
+    """One user's or role's entry: the whole province ("*") or some regions, and
+    whether they may sign a day's tables off."""
+
+    regions: Literal["*"] | list[Annotated[str, Spec(min_length=1)]]
+    publisher: bool = False
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _all_or_names(cls, regions: object) -> object:
+        if regions == ALL_REGIONS:
+            return regions
+        if not isinstance(regions, list) or not all(isinstance(r, str) and r.strip() for r in regions):
+            raise ValueError('"*" or a list of region names')
+        return [r.strip() for r in regions]
+
+
+class AccessMap(ConfigModel):
+    """access.yaml: entries by Airflow user name, and by Airflow role."""
+
+    users: dict[str, AccessEntry] = Spec(default_factory=dict)
+    roles: dict[str, AccessEntry] = Spec(default_factory=dict)
+
+    @field_validator("users", "roles", mode="before")
+    @classmethod
+    def _empty_is_none(cls, entries: object) -> object:
+        return {} if entries is None else entries
+
+
+def access_file() -> Path:
+    """DUCHA_ACCESS_FILE, else the configuration's access.yaml."""
+    return Path(os.environ.get("DUCHA_ACCESS_FILE") or config_path("access.yaml"))
+
+
+def load_access(path: Path | None = None) -> AccessMap:
+    """The access mapping, checked (a typo must not widen anyone's scope silently).
+    Read each time: a change needs no restart."""
+    return read_config(path or access_file(), AccessMap)
 
 
 # --- data folders -----------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The data contract: canonical fields, header aliases, vocabularies, the case-ID pattern.
 
-Everything here is read from ``include/config/contract.yaml`` so that adding a header
-variant or a synonym is a data change, not a code change.
+Everything here is read from the configuration's ``contract.yaml`` (``ducha/conf/``, or
+``DUCHA_CONFIG_DIR``) so that adding a header variant or a synonym is a data change, not
+a code change.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
+from pydantic import ConfigDict, PositiveInt, field_validator, model_validator
+from pydantic import Field as Spec
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+from ducha.config_files import ConfigModel, config_path, read_config
+
 # How a case's pollution types are joined when stored and published (read: any of type_separators).
 TYPE_SEPARATOR = "、"
 
@@ -89,42 +92,134 @@ def _strip_unit(header: str) -> str:
     return re.sub(r"[（(][^（()）]*[)）]$", "", header).strip()
 
 
-@cache
+class FieldSpec(ConfigModel):
+    label: str
+    kind: FieldKind
+    aliases: list[str] = Spec(default_factory=list)
+    required: bool = False
+    vocabulary: str | None = None
+    max_length: PositiveInt | None = None
+
+
+class VocabularySpec(ConfigModel):
+    values: list[str] = Spec(min_length=1)
+    synonyms: dict[str, str] = Spec(default_factory=dict)
+
+
+class VerifiedVocabulary(VocabularySpec):
+    unfounded: str
+
+
+class StatusVocabulary(VocabularySpec):
+    closed: list[str] = Spec(default_factory=list)
+    partly_closed: list[str] = Spec(default_factory=list)
+
+
+class TypesVocabulary(VocabularySpec):
+    long_forms: dict[str, str] = Spec(default_factory=dict)
+    separators: str = Spec(min_length=1)
+
+
+class VocabulariesSpec(ConfigModel):
+    """The three vocabularies the code counts by, and any other a field names."""
+
+    verified: VerifiedVocabulary
+    status: StatusVocabulary
+    pollution_types: TypesVocabulary
+    __pydantic_extra__: dict[str, VocabularySpec]
+    model_config = ConfigDict(extra="allow")
+
+
+class CaseIdSpec(ConfigModel):
+    pattern: str
+    channels: dict[str, str]
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return pattern
+
+
+class FlagsSpec(ConfigModel):
+    yes_words: list[str]
+    no_words: list[str]
+
+
+class PrivacySpec(ConfigModel):
+    name_roles: list[str]
+    not_names: list[str]
+    name_ends: list[str]
+    honorifics: list[str]
+    compound_surnames: list[str]
+
+
+class ContractFile(ConfigModel):
+    """contract.yaml."""
+
+    fields: dict[str, FieldSpec]
+    internal_columns: list[str] = Spec(default_factory=list)
+    vocabularies: VocabulariesSpec
+    flags: FlagsSpec
+    case_id: CaseIdSpec
+    notes_row_prefixes: list[str] = Spec(default_factory=list)
+    privacy: PrivacySpec
+
+    @model_validator(mode="after")
+    def _vocabularies_named_exist(self) -> ContractFile:
+        known = {"verified", "status", "pollution_types", *(self.vocabularies.model_extra or {})}
+        for name, spec in self.fields.items():
+            if spec.vocabulary is not None and spec.vocabulary not in known:
+                raise ValueError(f"fields.{name}.vocabulary: no vocabulary {spec.vocabulary!r}")
+        return self
+
+
 def load_contract(path: Path | None = None) -> Contract:
-    raw = yaml.safe_load((path or CONFIG_DIR / "contract.yaml").read_text(encoding="utf-8"))
-    fields = {
-        name: Field(
-            name=name,
-            label=spec["label"],
-            kind=spec["kind"],
-            aliases=tuple(spec.get("aliases", ())),
-            required=bool(spec.get("required", False)),
-            vocabulary=spec.get("vocabulary"),
-            max_length=spec.get("max_length"),
-        )
-        for name, spec in raw["fields"].items()
+    return _contract(path or config_path("contract.yaml"))
+
+
+@cache
+def _contract(path: Path) -> Contract:
+    spec = read_config(path, ContractFile)
+    vocabularies: dict[str, VocabularySpec] = {
+        "verified": spec.vocabularies.verified,
+        "status": spec.vocabularies.status,
+        "pollution_types": spec.vocabularies.pollution_types,
+        **(spec.vocabularies.model_extra or {}),
     }
-    vocabs = {
-        name: Vocabulary(name, tuple(spec["values"]), dict(spec.get("synonyms") or {}))
-        for name, spec in raw["vocabularies"].items()
-    }
-    types = raw["vocabularies"]["pollution_types"]
-    status = raw["vocabularies"]["status"]
+    status = spec.vocabularies.status
+    types = spec.vocabularies.pollution_types
     return Contract(
-        fields=fields,
-        vocabularies=vocabs,
-        long_forms=dict(types.get("long_forms") or {}),
-        type_separators=types["separators"],
-        internal_columns=tuple(raw.get("internal_columns", ())),
-        case_id_pattern=re.compile(raw["case_id"]["pattern"]),
-        channels=dict(raw["case_id"]["channels"]),
-        notes_row_prefixes=tuple(raw.get("notes_row_prefixes", ())),
-        closed_statuses=tuple(status.get("closed", ())),
-        partly_closed_statuses=tuple(status.get("partly_closed", ())),
-        unfounded=str(raw["vocabularies"]["verified"]["unfounded"]),
-        flag_yes=frozenset(str(w).upper() for w in raw["flags"]["yes_words"]),
-        flag_no=frozenset(str(w).upper() for w in raw["flags"]["no_words"]),
-        privacy=Privacy(**{key: tuple(words) for key, words in raw["privacy"].items()}),
+        fields={
+            name: Field(
+                name=name,
+                label=f.label,
+                kind=f.kind,
+                aliases=tuple(f.aliases),
+                required=f.required,
+                vocabulary=f.vocabulary,
+                max_length=f.max_length,
+            )
+            for name, f in spec.fields.items()
+        },
+        vocabularies={
+            name: Vocabulary(name, tuple(v.values), dict(v.synonyms)) for name, v in vocabularies.items()
+        },
+        long_forms=dict(types.long_forms),
+        type_separators=types.separators,
+        internal_columns=tuple(spec.internal_columns),
+        case_id_pattern=re.compile(spec.case_id.pattern),
+        channels=dict(spec.case_id.channels),
+        notes_row_prefixes=tuple(spec.notes_row_prefixes),
+        closed_statuses=tuple(status.closed),
+        partly_closed_statuses=tuple(status.partly_closed),
+        unfounded=spec.vocabularies.verified.unfounded,
+        flag_yes=frozenset(w.upper() for w in spec.flags.yes_words),
+        flag_no=frozenset(w.upper() for w in spec.flags.no_words),
+        privacy=Privacy(**{key: tuple(words) for key, words in spec.privacy.model_dump().items()}),
     )
 
 

@@ -20,7 +20,7 @@ def recipients() -> list[str]:
     env = os.environ.get("DUCHA_NOTIFY_TO", "").strip()
     if env:
         return [a.strip() for a in env.split(",") if a.strip()]
-    return [str(a) for a in (project_settings().get("notifications") or {}).get("to") or []]
+    return list(project_settings().notifications.to)
 
 
 def smtp_configured() -> bool:

@@ -41,12 +41,12 @@ def default_args() -> dict[str, object]:
     failure notice once the retries are spent."""
     from ducha.notify import task_failed
 
-    settings = project_settings()["tasks"]
-    retries = os.environ.get("DUCHA_TASK_RETRIES", "").strip() or settings["retries"]
+    settings = project_settings().tasks
+    retries = os.environ.get("DUCHA_TASK_RETRIES", "").strip() or settings.retries
     return {
         "owner": "ducha",
         "retries": int(retries),
-        "retry_delay": dt.timedelta(minutes=float(settings["retry_delay_minutes"])),
+        "retry_delay": dt.timedelta(minutes=settings.retry_delay_minutes),
         "on_failure_callback": task_failed,
     }
 
@@ -54,7 +54,7 @@ def default_args() -> dict[str, object]:
 def tables_deadline(schedule_hour: int = 22) -> dt.timedelta:
     """From a landing day's run (``schedule_hour``, local) to ``alerts.tables_by``: the
     interval of the Deadline Alert. An hour not after the run's is the next morning's."""
-    hours, minutes = (int(x) for x in str(project_settings()["alerts"]["tables_by"]).split(":"))
+    hours, minutes = (int(x) for x in project_settings().alerts.tables_by.split(":"))
     delta = dt.timedelta(hours=hours, minutes=minutes) - dt.timedelta(hours=schedule_hour)
     return delta if delta > dt.timedelta(0) else delta + dt.timedelta(days=1)
 
@@ -62,14 +62,12 @@ def tables_deadline(schedule_hour: int = 22) -> dt.timedelta:
 def signoff_wait_days() -> int:
     """How long a draft waits for its sign-off before it counts as rejected (ducha.yaml
     ``signoff.wait_days``)."""
-    return int((project_settings().get("signoff") or {}).get("wait_days", 14))
+    return project_settings().signoff.wait_days
 
 
 def pickup_minutes() -> int:
     """How often ducha_pickup looks into landing (ducha.yaml ``pickup.every_minutes``)."""
-    value = (
-        os.environ.get("DUCHA_PICKUP_MINUTES", "").strip() or project_settings()["pickup"]["every_minutes"]
-    )
+    value = os.environ.get("DUCHA_PICKUP_MINUTES", "").strip() or project_settings().pickup.every_minutes
     minutes = int(value)
     if not 1 <= minutes <= 59:
         raise ValueError(f"pickup every {minutes} minutes: must be 1 to 59")

@@ -146,7 +146,7 @@ def check_known_inspection(dirs: DataDirs, inspection_id: str) -> str:
 
 def settled_before(now: float) -> float:
     """The moment before which a landed file counts as completely written (pickup)."""
-    return now - float(project_settings()["pickup"]["settle_seconds"])
+    return now - project_settings().pickup.settle_seconds
 
 
 def escapes(path: Path, folder: Path) -> bool:

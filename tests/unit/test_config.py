@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from ducha.config import (
     registry,
     warehouse_url,
 )
+from ducha.config_files import config_path
 
 
 def test_registry_loads_the_sample_inspection() -> None:
@@ -152,9 +154,9 @@ def test_publish_workers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 def test_a_city_may_keep_its_own_deadline() -> None:
     import yaml
 
-    from ducha.config import CONFIG_DIR, _inspection_from_dict
+    from ducha.config import _inspection_from_dict
 
-    raw = yaml.safe_load((CONFIG_DIR / "inspections" / "c3-hn-2024.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((config_path("inspections") / "c3-hn-2024.yaml").read_text(encoding="utf-8"))
     raw["regions"][0]["deadline_days"] = 3  # 长沙市
     insp = _inspection_from_dict(raw)
     assert insp.deadline_for("长沙市") == insp.deadline_for("长沙市岳麓区") == 3  # a county: its city's
@@ -163,3 +165,170 @@ def test_a_city_may_keep_its_own_deadline() -> None:
         raw["regions"][0]["deadline_days"] = bad
         with pytest.raises(ValueError, match="deadline_days"):
             _inspection_from_dict(raw)
+
+
+# --- the configuration files: typed, checked, found where Ducha is installed ------------
+
+
+def _config_copy(tmp_path: Path) -> Path:
+    """A deployment's own configuration folder: a copy of the shipped one."""
+    import shutil
+
+    from ducha.config_files import PACKAGE_CONFIG_DIR
+
+    own = tmp_path / "conf"
+    shutil.copytree(PACKAGE_CONFIG_DIR, own)
+    return own
+
+
+def _edit(path: Path, change: Callable[[dict], None]) -> None:
+    import yaml
+
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(raw)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+
+
+def _load_all() -> None:
+    from ducha.config import generic_profile, load_access, project_settings
+    from ducha.contract import load_contract
+    from ducha.disclosure.tables import layouts
+
+    load_contract(), project_settings(), registry(), generic_profile(), layouts(), load_access()
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "key", "problem"),
+    [
+        (
+            "inspections/c3-hn-2024.yaml",
+            lambda r: r["regions"][3].pop("name"),
+            "regions[3].name",
+            "field required",
+        ),
+        (
+            "inspections/c3-hn-2024.yaml",
+            lambda r: r["regions"][3].update(code=430400),
+            "regions[3].code",
+            "string",
+        ),
+        ("inspections/c3-hn-2024.yaml", lambda r: r.update(deadline_days="10"), "deadline_days", "integer"),
+        ("inspections/c3-hn-2024.yaml", lambda r: r.update(deadlne_days=10), "deadlne_days", "unknown key"),
+        (
+            "inspections/c3-hn-2024.yaml",
+            lambda r: r.update(conventions={"weekly_on": ["mon"]}),
+            "conventions.weekly_on[0]",
+            "monday",
+        ),
+        (
+            "inspections/c3-hn-2024.yaml",
+            lambda r: r["period"].update(end=dt.date(2024, 5, 1)),
+            "period.end",
+            "before the start",
+        ),
+        ("generic.yaml", lambda r: r.update(fine_unit="美元"), "fine_unit", "元"),
+        (
+            "ducha.yaml",
+            lambda r: r["limits"].pop("header_search_rows"),
+            "limits.header_search_rows",
+            "field required",
+        ),
+        (
+            "ducha.yaml",
+            lambda r: r["alerts"].update(tables_by=1410),
+            "alerts.tables_by",
+            "string",
+        ),  # 23:30 unquoted
+        (
+            "ducha.yaml",
+            lambda r: r["conventions"].update(closure_counts=["办完了"]),
+            "conventions.closure_counts",
+            "statuses of the contract",
+        ),
+        ("ducha.yaml", lambda r: r.update(timezone="Asia/Beijing"), "timezone", "no time zone"),
+        (
+            "contract.yaml",
+            lambda r: r["fields"]["case_id"].update(kind="identifier"),
+            "fields.case_id.kind",
+            "'int'",
+        ),
+        (
+            "contract.yaml",
+            lambda r: r["vocabularies"]["status"].update(values="已办结"),
+            "vocabularies.status.values",
+            "list",
+        ),
+        (
+            "contract.yaml",
+            lambda r: r["case_id"].update(pattern="^[DX"),
+            "case_id.pattern",
+            "regular expression",
+        ),
+        (
+            "layouts.yaml",
+            lambda r: r["layouts"]["central11"]["columns"][2].update(field="summery"),
+            "layouts.central11.columns[2].field",
+            "no field 'summery'",
+        ),
+        (
+            "layouts.yaml",
+            lambda r: r["layouts"]["standard9"]["columns"][0].update(align="middle"),
+            "layouts.standard9.columns[0].align",
+            "'center'",
+        ),
+        (
+            "access.yaml",
+            lambda r: r["roles"].update(viewer={"regions": "长沙市"}),
+            "roles.viewer.regions",
+            "a list of region names",
+        ),
+        ("access.yaml", lambda r: r["roles"]["op"].update(publisher="yes"), "roles.op.publisher", "boolean"),
+        ("access.yaml", lambda r: r["roles"]["op"].update(region="*"), "roles.op.region", "unknown key"),
+    ],
+)
+def test_a_bad_configuration_file_names_the_file_and_the_key(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    file: str,
+    change: Callable[[dict], None],
+    key: str,
+    problem: str,
+) -> None:
+    from ducha.config_files import ConfigError
+
+    own = _config_copy(tmp_path)
+    _edit(own / file, change)
+    monkeypatch.setenv("DUCHA_CONFIG_DIR", str(own))
+    monkeypatch.delenv("DUCHA_ACCESS_FILE", raising=False)
+    with pytest.raises(ConfigError) as info:
+        _load_all()
+    first = str(info.value).splitlines()[0]
+    assert first.startswith(f"{own / file}: {key}: "), str(info.value)
+    assert problem in first, first
+
+
+def test_a_deployments_own_folder_replaces_the_shipped_files_it_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DUCHA_CONFIG_DIR: its inspections replace the shipped ones (the sample is not among
+    them); a file it lacks (contract.yaml here) is the package's."""
+    from ducha.contract import load_contract
+
+    own = tmp_path / "conf"
+    (own / "inspections").mkdir(parents=True)
+    shipped = (config_path("inspections") / "c3-hn-2024.yaml").read_text(encoding="utf-8")
+    (own / "inspections" / "p-gx-2025.yaml").write_text(
+        shipped.replace("id: c3-hn-2024", "id: p-gx-2025").replace("deadline_days: 10", "deadline_days: 7"),
+        encoding="utf-8",
+    )
+    (own / "access.yaml").write_text("users: {zhang: {regions: '*', publisher: true}}\n", encoding="utf-8")
+    monkeypatch.setenv("DUCHA_CONFIG_DIR", str(own))
+    monkeypatch.delenv("DUCHA_ACCESS_FILE", raising=False)
+    from ducha.config import load_access
+
+    assert list(registry()) == ["p-gx-2025"] and registry()["p-gx-2025"].deadline_days == 7
+    assert get_inspection("c3-hn-2024").name.endswith("（未登记督察，通用配置）")
+    assert list(load_access().users) == ["zhang"] and not load_access().roles
+    assert load_contract().fields["case_id"].label == "受理编号"
+    monkeypatch.delenv("DUCHA_CONFIG_DIR")
+    assert list(registry()) == ["c3-hn-2024"]  # the shipped configuration again

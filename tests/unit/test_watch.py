@@ -22,11 +22,11 @@ DAY = dt.date(2024, 6, 1)
 
 
 def test_the_deadline_is_the_configured_hour_after_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    alerts = project_settings()["alerts"]
+    alerts = project_settings().alerts
     assert tables_deadline() == dt.timedelta(hours=1, minutes=30)  # 22:00 -> 23:30, as shipped
-    monkeypatch.setitem(alerts, "tables_by", "08:00")  # the next morning
+    monkeypatch.setattr(alerts, "tables_by", "08:00")  # the next morning
     assert tables_deadline() == dt.timedelta(hours=10)
-    monkeypatch.setitem(alerts, "tables_by", "22:00")
+    monkeypatch.setattr(alerts, "tables_by", "22:00")
     assert tables_deadline() == dt.timedelta(days=1)
 
 

@@ -15,14 +15,13 @@ import datetime as dt
 import random
 import sys
 from dataclasses import dataclass, field, replace
-from functools import cache
 from pathlib import Path
 
 import xlsxwriter
-import yaml
 
 from ducha.config import Inspection, Region, get_inspection, registry
-from ducha.contract import CONFIG_DIR, TYPE_SEPARATOR, load_contract
+from ducha.contract import TYPE_SEPARATOR, load_contract
+from ducha.disclosure.tables import layouts
 from ducha.text import int_to_cn
 
 DEFAULT_INSPECTION = "c3-hn-2024"
@@ -440,7 +439,7 @@ def build_profile(inspection: Inspection) -> Profile:
     regions = inspection.regions or (fallback.regions if fallback else ())
     if not regions:
         raise ValueError(f"inspection {inspection.id}: no regions to draw cases from")
-    layout = _layouts()[inspection.layout]
+    layout = layouts()[inspection.layout]
     contract = load_contract()
     extra = []
     for name in EXTRA_FIELDS:
@@ -455,17 +454,10 @@ def build_profile(inspection: Inspection) -> Profile:
         province_code=inspection.province_code or (fallback.province_code if fallback else None) or "HN",
         regions=regions,
         type_weights={t: TYPE_WEIGHTS.get(t, OTHER_TYPE_WEIGHT) for t in inspection.pollution_types},
-        layout_columns=tuple(
-            Column(c["field"], c["header"], int(c.get("width", 12))) for c in layout["columns"]
-        ),
+        layout_columns=tuple(Column(c.field, c.header, int(c.width)) for c in layout.columns),
         extra_columns=tuple(extra),
-        title=layout["title"],
+        title=layout.title,
     )
-
-
-@cache
-def _layouts() -> dict[str, dict]:
-    return yaml.safe_load((CONFIG_DIR / "layouts.yaml").read_text(encoding="utf-8"))["layouts"]
 
 
 def batch_label(batch_no: int) -> str:

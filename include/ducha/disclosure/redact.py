@@ -24,7 +24,7 @@ name        the role word and the surname;   举报人张某, 联系人欧阳某
 Addresses are masked down to building and room (the street is where a polluter is,
 too). Names are those written after a role word (举报人, 来电人, 联系人 …); the words
 around them (roles, what ends a name, what is no name, compound surnames) are data, in
-the ``privacy`` section of include/config/contract.yaml. A name already written as
+the ``privacy`` section of the configuration's contract.yaml. A name already written as
 "王某某", or a form of address ("张先生"), stays as written.
 
 Separators may be spaces, dashes or dots (138.1234.5678); digits may be full-width or

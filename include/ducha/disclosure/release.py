@@ -19,6 +19,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ducha.config import ALL_REGIONS, AccessMap
 from ducha.disclosure.writers import MANIFEST_NAME, atomic_path, folder_aside, write_manifest
 from ducha.paths import DAY_PATTERN, check_inspection_id, sha256_file, under
 
@@ -175,18 +176,16 @@ def draft_summary(outbox: Path, inspection_id: str, day: str) -> str:
     return "\n".join(lines)
 
 
-def approver_allowed(name: str, mapping: dict) -> bool:
-    """May ``name`` approve, by the access mapping (include/config/access.yaml)? A user
+def approver_allowed(name: str, mapping: AccessMap) -> bool:
+    """May ``name`` approve, by the access mapping (access.yaml, ducha.config.load_access)? A user
     listed by name needs ``publisher: true`` and the whole province. When publishers are
     named, nobody else may approve — Airflow's Required Actions view lets any user with
     its ``User`` role answer, and the DAG checks again. When none is named (publishers
     only by role), the roles Airflow checked are all there is to go on."""
-    users = mapping.get("users") or {}
-    named = {n for n, e in users.items() if isinstance(e, dict) and e.get("publisher") is True}
-    if name in users:
-        entry = users[name] or {}
-        return entry.get("publisher") is True and entry.get("regions") == "*"
-    return not named
+    if name in mapping.users:
+        entry = mapping.users[name]
+        return entry.publisher and entry.regions == ALL_REGIONS
+    return not any(e.publisher for e in mapping.users.values())
 
 
 def signoff_from_response(conf: dict, response: dict, run_id: str) -> Signoff:

@@ -12,13 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
-import yaml
+from pydantic import Field as Spec
+from pydantic import PositiveFloat, field_validator
 from sqlalchemy import Connection, case, func, select
 
 from ducha.config import Inspection
-from ducha.contract import CONFIG_DIR, TYPE_SEPARATOR, load_contract
+from ducha.config_files import ConfigModel, config_path, read_config
+from ducha.contract import TYPE_SEPARATOR, load_contract
 from ducha.disclosure.redact import is_missing
 from ducha.disclosure.writers import Column, Sheet
 from ducha.text import int_to_cn
@@ -44,19 +47,44 @@ class Layout:
     columns: tuple[LayoutColumn, ...]
 
 
+class ColumnSpec(ConfigModel):
+    field: str
+    header: str
+    width: PositiveFloat = 12
+    align: Literal["left", "center", "right"] | None = None
+
+    @field_validator("field")
+    @classmethod
+    def _a_contract_field(cls, name: str) -> str:
+        if name not in load_contract().fields:
+            raise ValueError(f"no field {name!r} in the contract")
+        return name
+
+
+class LayoutSpec(ConfigModel):
+    title: str
+    columns: list[ColumnSpec] = Spec(min_length=1)
+
+
+class LayoutsFile(ConfigModel):
+    """layouts.yaml."""
+
+    layouts: dict[str, LayoutSpec]
+
+
+def layouts() -> dict[str, Layout]:
+    return _layouts(config_path("layouts.yaml"))
+
+
 @cache
-def layouts(config_dir: Path = CONFIG_DIR) -> dict[str, Layout]:
-    raw = yaml.safe_load((config_dir / "layouts.yaml").read_text(encoding="utf-8"))["layouts"]
+def _layouts(path: Path) -> dict[str, Layout]:
     return {
         name: Layout(
             name,
-            spec["title"],
-            tuple(
-                LayoutColumn(c["field"], c["header"], float(c.get("width", 12)), c.get("align"))
-                for c in spec["columns"]
-            ),
+            spec.title,
+            tuple(LayoutColumn(c.field, c.header, c.width, c.align) for c in spec.columns),
         )
-        for name, spec in raw.items()
+        for name, spec in read_config(path, LayoutsFile).layouts.items()
     }
 
 

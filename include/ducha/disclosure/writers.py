@@ -33,7 +33,7 @@ from typing import Literal
 
 import xlsxwriter
 
-from ducha.config import project_settings
+from ducha.config import PrintSpec, project_settings
 from ducha.disclosure.redact import is_missing, looks_like_formula, mask_personal, safe_text
 from ducha.parallel import can_fork, fork_map
 from ducha.paths import sha256_file
@@ -406,7 +406,7 @@ class _Formats(dict):
         kind, _, align = base.partition("@")
         spec = {
             **_FORMAT_SPECS[kind],
-            "font_name": print_settings()["title_font" if kind == "title" else "font"],
+            "font_name": print_settings().title_font if kind == "title" else print_settings().font,
         }
         if align:
             spec["align"] = align
@@ -417,9 +417,9 @@ class _Formats(dict):
 
 
 @cache
-def print_settings() -> dict[str, object]:
+def print_settings() -> PrintSpec:
     """The fonts and print size of published files (ducha.yaml `print`)."""
-    return dict(project_settings()["print"])
+    return project_settings().print
 
 
 # Printable width of a landscape page with 0.5" side margins, in points.
@@ -430,13 +430,13 @@ _PAPER_CODE = {"A4": 9, "A3": 8}  # Excel's paper sizes
 def paper_for(columns: Sequence[Column], font_points: float = 10) -> str:
     """A4, or A3 where a sheet printed one page wide on A4 landscape would shrink its
     text below ``print.min_points`` (11 columns of a central-inspection table do)."""
-    chosen = str(print_settings()["paper"])
+    chosen = print_settings().paper
     if chosen != "auto":
         return chosen
     # An Excel column of width w is w * 7 + 5 pixels wide (0.75 pt each).
     width_pt = sum(c.width * 7 + 5 for c in columns) * 0.75
     scale = min(1.0, _PRINTABLE_PT["A4"] / width_pt) if width_pt else 1.0
-    return "A4" if font_points * scale >= float(print_settings()["min_points"]) else "A3"
+    return "A4" if font_points * scale >= print_settings().min_points else "A3"
 
 
 _BASE_FORMAT: dict[str, object] = {"font_size": 10, "text_wrap": True, "valign": "top", "border": 1}
@@ -613,8 +613,8 @@ def _print_css(sheets: Sequence[Sheet]) -> str:
     """The page size (A3 where a table needs it, as in the workbook) and the office's
     fonts on paper."""
     paper = "A3" if any(paper_for(s.columns) == "A3" for s in sheets) else "A4"
-    fonts = ",".join(f'"{f}"' for f in dict.fromkeys([print_settings()["font"], "SimSun", "Songti SC"]))
-    title = ",".join(f'"{f}"' for f in dict.fromkeys([print_settings()["title_font"], "SimSun", "Songti SC"]))
+    fonts = ",".join(f'"{f}"' for f in dict.fromkeys([print_settings().font, "SimSun", "Songti SC"]))
+    title = ",".join(f'"{f}"' for f in dict.fromkeys([print_settings().title_font, "SimSun", "Songti SC"]))
     return (
         f"@page{{size:{paper} landscape;margin:12mm}}\n"
         f"@media print{{body{{font-family:{fonts},serif}}h1,caption{{font-family:{title},serif}}}}\n"

@@ -1,21 +1,17 @@
 """Who may see which regions on the officers' pages, and who may sign a day off.
 
-The mapping lives in ``include/config/access.yaml`` (or the file ``DUCHA_ACCESS_FILE``
-names); every route asks :func:`scope_for` and filters by the :class:`Scope` it gets,
-downloads and search included.
+The mapping is the configuration's ``access.yaml`` (or the file ``DUCHA_ACCESS_FILE``
+names), read and checked by :func:`ducha.config.load_access`; every route asks
+:func:`scope_for` and filters by the :class:`Scope` it gets, downloads and search included.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
-import yaml
+from ducha.config import ALL_REGIONS, AccessEntry, AccessMap, Inspection, load_access
 
-from ducha.config import CONFIG_DIR, Inspection
-
-ALL = "*"
+__all__ = ["NOBODY", "Scope", "load_access", "scope_for"]
 
 
 @dataclass(frozen=True)
@@ -64,47 +60,20 @@ class Scope:
 NOBODY = Scope()
 
 
-def access_file() -> Path:
-    return Path(os.environ.get("DUCHA_ACCESS_FILE") or CONFIG_DIR / "access.yaml")
+def _scope_of(entry: AccessEntry) -> Scope:
+    if entry.regions == ALL_REGIONS:
+        return Scope(everything=True, publisher=entry.publisher)
+    return Scope(regions=frozenset(entry.regions), publisher=entry.publisher)
 
 
-def load_access(path: Path | None = None) -> dict:
-    """The access mapping, checked: a typo must not widen anyone's scope silently."""
-    raw = yaml.safe_load((path or access_file()).read_text(encoding="utf-8")) or {}
-    if not isinstance(raw, dict) or set(raw) - {"users", "roles"}:
-        raise ValueError("access: only 'users' and 'roles' may be set")
-    for section in ("users", "roles"):
-        entries = raw.get(section) or {}
-        if not isinstance(entries, dict):
-            raise ValueError(f"access: {section} must map names to entries")
-        for name, entry in entries.items():
-            _scope_of(entry, f"{section}.{name}")
-    return raw
-
-
-def _scope_of(entry: object, where: str) -> Scope:
-    if not isinstance(entry, dict) or set(entry) - {"regions", "publisher"}:
-        raise ValueError(f"access: {where} may set only 'regions' and 'publisher'")
-    regions = entry.get("regions")
-    publisher = entry.get("publisher", False)
-    if not isinstance(publisher, bool):
-        raise ValueError(f"access: {where}.publisher must be true or false")
-    if regions == ALL:
-        return Scope(everything=True, publisher=publisher)
-    if not isinstance(regions, list) or not all(isinstance(r, str) and r.strip() for r in regions):
-        raise ValueError(f'access: {where}.regions must be "*" or a list of region names')
-    return Scope(regions=frozenset(r.strip() for r in regions), publisher=publisher)
-
-
-def scope_for(user_name: str, roles: list[str], mapping: dict) -> Scope:
+def scope_for(user_name: str, roles: list[str], mapping: AccessMap) -> Scope:
     """The user's own entry if there is one (it replaces what their roles give: a county
     officer with a wide Airflow role stays in their county), else the union of their
     roles' entries; nobody's scope otherwise."""
-    users = mapping.get("users") or {}
-    if user_name in users:
-        return _scope_of(users[user_name], f"users.{user_name}")
-    role_entries = {str(k).lower(): v for k, v in (mapping.get("roles") or {}).items()}
-    scopes = [_scope_of(role_entries[r.lower()], f"roles.{r}") for r in roles if r.lower() in role_entries]
+    if user_name in mapping.users:
+        return _scope_of(mapping.users[user_name])
+    role_entries = {k.lower(): v for k, v in mapping.roles.items()}
+    scopes = [_scope_of(role_entries[r.lower()]) for r in roles if r.lower() in role_entries]
     if not scopes:
         return NOBODY
     return Scope(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ducha.config import Inspection, Region, _inspection_from_dict, get_inspection
-from ducha.contract import CONFIG_DIR
+from ducha.config_files import config_path
 from ducha.disclosure import tables as T
 from ducha.disclosure import weekly as W
 from ducha.warehouse.schema import PENALTY_COLUMNS
@@ -122,7 +122,7 @@ def test_optional_sentences() -> None:
 
 
 def test_an_inspection_overrides_conventions_key_by_key() -> None:
-    raw = yaml.safe_load((CONFIG_DIR / "inspections" / "c3-hn-2024.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((config_path("inspections") / "c3-hn-2024.yaml").read_text(encoding="utf-8"))
     own = _inspection_from_dict(
         {**raw, "conventions": {"feedback_days": 3, "paragraph": {"key_cases": True}}}
     )

@@ -34,7 +34,7 @@ def test_a_wide_table_prints_on_a3_no_smaller_than_the_configured_size(layout: s
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToHeight == 0
     # One page wide on A3: the 10-point text prints at no less than min_points.
     width_pt = sum(c.width * 7 + 5 for c in sheet.columns) * 0.75
-    assert 10 * min(1.0, (16.54 - 1.0) * 72 / width_pt) >= float(print_settings()["min_points"])
+    assert 10 * min(1.0, (16.54 - 1.0) * 72 / width_pt) >= print_settings().min_points
     assert "@page{size:A3 landscape" in render_html([sheet], page_title="t")
 
 
@@ -48,8 +48,8 @@ def test_a_narrow_table_stays_on_a4(tmp_path: Path) -> None:
 def test_cells_use_the_offices_font_and_seq_is_centred(tmp_path: Path) -> None:
     write_xlsx(tmp_path / "b.xlsx", [batch_sheet("central11")], created=CREATED)
     ws = openpyxl.load_workbook(tmp_path / "b.xlsx")["第三批"]
-    font = str(print_settings()["font"])
-    assert ws["A1"].font.name == str(print_settings()["title_font"])  # the title
+    font = print_settings().font
+    assert ws["A1"].font.name == print_settings().title_font  # the title
     assert ws["A2"].font.name == font and ws["A2"].alignment.horizontal == "center"  # header
     assert ws["A3"].value == 1 and ws["A3"].alignment.horizontal == "center"  # 序号
     assert ws["C3"].font.name == font and ws["C3"].alignment.horizontal in (None, "general")

@@ -169,21 +169,26 @@ def test_a_draft_is_looked_up_only_by_plain_names(tmp_path: Path, inspection: st
 
 
 def test_only_a_named_whole_province_publisher_may_approve() -> None:
+    from ducha.config import AccessMap
     from ducha.disclosure.release import approver_allowed
 
-    named = {
-        "users": {
-            "zhang": {"regions": "*", "publisher": True},
-            "liu": {"regions": ["长沙市"], "publisher": True},
-            "wang": {"regions": "*"},
-        },
-        "roles": {"admin": {"regions": "*", "publisher": True}},
-    }
+    named = AccessMap.model_validate(
+        {
+            "users": {
+                "zhang": {"regions": "*", "publisher": True},
+                "liu": {"regions": ["长沙市"], "publisher": True},
+                "wang": {"regions": "*"},
+            },
+            "roles": {"admin": {"regions": "*", "publisher": True}},
+        }
+    )
     assert approver_allowed("zhang", named)
     assert not approver_allowed("liu", named)  # a city cannot sign the province's tables
     assert not approver_allowed("wang", named)
     assert not approver_allowed("someone", named)  # publishers are named: nobody else
-    by_role = {"users": {"wang": {"regions": "*"}}, "roles": {"admin": {"regions": "*", "publisher": True}}}
+    by_role = AccessMap.model_validate(
+        {"users": {"wang": {"regions": "*"}}, "roles": {"admin": {"regions": "*", "publisher": True}}}
+    )
     assert approver_allowed("someone", by_role) and not approver_allowed("wang", by_role)
 
 

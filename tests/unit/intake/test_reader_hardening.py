@@ -143,9 +143,9 @@ def _declared_total(path: Path) -> int:
 
 @pytest.fixture
 def small_limit(monkeypatch: pytest.MonkeyPatch) -> int:
-    """max_uncompressed_bytes (include/config/ducha.yaml, 500 MiB) lowered to 2 MiB, so a
+    """max_uncompressed_bytes (ducha.yaml, 500 MiB) lowered to 2 MiB, so a
     bomb costs kilobytes; a one-case workbook inflates to some 20 KB."""
-    monkeypatch.setitem(project_settings()["limits"], "max_uncompressed_bytes", 2 * MiB)
+    monkeypatch.setattr(project_settings().limits, "max_uncompressed_bytes", 2 * MiB)
     assert limit("max_uncompressed_bytes") == 2 * MiB
     return 2 * MiB
 
