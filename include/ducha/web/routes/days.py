@@ -59,7 +59,7 @@ def collect_day(request: Request, viewer: ViewerDep, inspection_id: str, day: st
     waiting, problem = None, None
     if drafts:
         try:
-            waiting = signoff.status(api_root(), viewer.token, inspection_id, day, draft)
+            waiting = signoff.status(api_root(), viewer.token, dirs.outbox, inspection_id, day, draft)
         except signoff.SignoffError as exc:
             problem = str(exc)
     batches = folder.manifest.get("batches", [])
