@@ -485,7 +485,8 @@ def _timed_routes(inspection_id: str, case_id: str, runs: int) -> dict:
     from fastapi.testclient import TestClient
 
     from ducha.web.access import Scope
-    from ducha.web.app import PREFIX, Viewer, create_app, current_viewer
+    from ducha.web.app import PREFIX, create_app
+    from ducha.web.shared import Viewer, current_viewer
 
     app = create_app()
     app.dependency_overrides[current_viewer] = lambda: Viewer("bench", ("admin",), Scope(everything=True), "")

@@ -15,7 +15,9 @@ DOC = """
 
 `ducha_publish` writes each day's tables into `outbox/<inspection>/<day>/` as **drafts**
 and starts one run of this DAG per draft (conf: `inspection`, `day`, `draft` — the sha256
-of the draft's manifest — and `publish_run`). The run waits, in Airflow's
+of the draft's manifest — and `publish_run`). `check_draft` keeps that conf beside the
+draft (`outbox/<inspection>/signoff/<day>/<draft>.json`: the 信息公开 page reads the
+publish run from there instead of asking Airflow again). The run waits, in Airflow's
 human-in-the-loop state, for a publisher to approve or reject it: on the 信息公开 page
 (which checks the publisher role of the configuration's `access.yaml`) or in Airflow's
 Required Actions.
@@ -52,12 +54,13 @@ def ducha_signoff():
         from airflow.exceptions import AirflowSkipException
 
         from ducha.config import data_dirs
-        from ducha.disclosure.release import draft_sha, draft_summary
+        from ducha.disclosure.release import draft_sha, draft_summary, keep_request
 
         conf = context["dag_run"].conf or {}
         outbox = data_dirs().outbox
         if draft_sha(outbox, conf["inspection"], conf["day"]) != conf["draft"]:
             raise AirflowSkipException("published again since: the newer draft has its own sign-off")
+        keep_request(outbox, conf)  # the pages read the publish run from there
         return draft_summary(outbox, conf["inspection"], conf["day"])
 
     sign_off = SignOffOperator(

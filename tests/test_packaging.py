@@ -32,7 +32,7 @@ from ducha.config import load_access, project_settings, registry
 from ducha.contract import load_contract
 from ducha.disclosure.tables import layouts
 from ducha.warehouse.db import MIGRATIONS
-from ducha.web.app import TEMPLATES
+from ducha.web.shared import TEMPLATES
 
 assert "c3-hn-2024" in registry(), registry()
 assert "case_id" in load_contract().fields

@@ -280,12 +280,22 @@ def _until(check, what, timeout: float = 300) -> None:  # type: ignore[no-untype
         time.sleep(2)
 
 
+def _made_by_the_publish_run(page, site: Site, signoff_run: str) -> None:  # type: ignore[no-untyped-def]
+    """The waiting draft links the publish run its sign-off run was started by (read from
+    beside the draft, not asked of Airflow)."""
+    conf = site.services.metadata("SELECT conf FROM dag_run WHERE run_id = ?", signoff_run)[0]["conf"]
+    publish_run = json.loads(conf)["publish_run"]
+    link = page.locator(f'a[href$="dags/ducha_publish/runs/{quote(publish_run)}"]')
+    assert publish_run and link.count() == 1, publish_run
+
+
 def test_a_day_rejected_fixed_and_approved_is_released_with_its_history(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
     import subprocess
 
     first = _awaiting(site)
     page = _login(browser, site, "officer", then=f"/ducha/collect/{INSPECTION}/{DAY}")
     page.get_by_text("本稿等待签发").wait_for()
+    _made_by_the_publish_run(page, site, first)
     _shot(page, "06-awaiting-signoff")
     # Rejected: nothing released, the decision kept.
     page.locator("textarea[name=comment]").fill("第三批尚有待补正，暂缓公开")
@@ -307,6 +317,7 @@ def test_a_day_rejected_fixed_and_approved_is_released_with_its_history(site: Si
     assert second != first
     page.reload()
     page.get_by_text("本稿等待签发").wait_for()
+    _made_by_the_publish_run(page, site, second)
     page.locator("textarea[name=comment]").fill("经审核，同意公开")
     page.get_by_role("button", name="同意签发").click()
     released = site.data / "released" / INSPECTION / DAY / "manifest.json"

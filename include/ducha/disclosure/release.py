@@ -26,6 +26,7 @@ from ducha.paths import DAY_PATTERN, check_inspection_id, sha256_file, under
 APPROVE, REJECT = "approve", "reject"
 HISTORY = "history"
 _DAY = re.compile(DAY_PATTERN)
+_DRAFT = re.compile(r"[0-9a-f]{64}")
 _MANIFEST_KEYS = ("as_of", "files", "generator", "manifest_version")
 
 
@@ -158,6 +159,41 @@ def signoff_request(inspection_id: str, day: str, draft: str, publish_run: str) 
         "trigger_run_id": f"signoff__{inspection_id}__{day}__{draft[:16]}",
         "conf": {"inspection": inspection_id, "day": day, "draft": draft, "publish_run": publish_run},
     }
+
+
+REQUESTS = (
+    "signoff"  # outbox/<inspection>/signoff/<day>/<draft>.json: what each draft's sign-off was asked with
+)
+
+
+def keep_request(outbox: Path, conf: dict) -> Path:
+    """Keep, beside the draft, what its sign-off run was asked with (the conf of
+    ``signoff_request``: the publish run that wrote the draft), so the pages link to
+    that run without asking Airflow for the sign-off run. One file per draft: a draft
+    published again (even to the same bytes) keeps what its sign-off run was told."""
+    path = _request_path(outbox, conf["inspection"], conf["day"], conf["draft"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temp:
+        temp.write_text(
+            json.dumps({"publish_run": str(conf.get("publish_run") or "")}) + "\n", encoding="utf-8"
+        )
+    return path
+
+
+def requested_publish_run(outbox: Path, inspection_id: str, day: str, draft: str) -> str:
+    """The publish run that wrote the draft, as its sign-off run was told ("" if not kept)."""
+    if not _DRAFT.fullmatch(draft):
+        return ""  # no draft (a publish was swapping the folder): nothing was asked for it
+    path = _request_path(outbox, inspection_id, day, draft)
+    return (
+        str(json.loads(path.read_text(encoding="utf-8")).get("publish_run") or "") if path.is_file() else ""
+    )
+
+
+def _request_path(outbox: Path, inspection_id: str, day: str, draft: str) -> Path:
+    if not isinstance(draft, str) or not _DRAFT.fullmatch(draft):
+        raise ValueError(f"not a draft (the sha256 of its manifest): {draft!r}")
+    return under(outbox, check_inspection_id(inspection_id), REQUESTS, _day(day), f"{draft}.json")
 
 
 def draft_summary(outbox: Path, inspection_id: str, day: str) -> str:

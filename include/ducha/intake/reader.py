@@ -90,9 +90,11 @@ def _refuse_zip_bomb(path: Path) -> None:
                     total += _inflated_size(raw, info, bound - total)
     except zipfile.BadZipFile as exc:
         raise FileRejected("FILE_UNREADABLE", str(exc)) from None
-    except (NotImplementedError, struct.error, ValueError, EOFError) as exc:
-        # What a damaged archive makes zipfile raise besides BadZipFile (a version or
-        # compression it does not know, a header cut short): found by fuzzing.
+    except (NotImplementedError, struct.error, UnicodeDecodeError) as exc:
+        # What a damaged archive raises besides BadZipFile, found by fuzzing: a version or
+        # compression zipfile does not know, a local header cut short, a name flagged
+        # UTF-8 that is not. Nothing wider: a mistake of this code is a crash, not the
+        # clerk's file.
         raise FileRejected("FILE_UNREADABLE", f"压缩包结构损坏（{type(exc).__name__}）") from None
     except _TooLarge:
         raise FileRejected("FILE_ZIP_BOMB", f"实际解压超过 {bound} 字节") from None

@@ -6,11 +6,12 @@ resumes exactly as from Airflow's own Required Actions view."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 
-from ducha.disclosure.release import SIGNOFF_DAG_ID, signoff_request
+from ducha.disclosure.release import SIGNOFF_DAG_ID, requested_publish_run, signoff_request
 
 TASK_ID = "sign_off"
 TIMEOUT = 10.0
@@ -30,35 +31,24 @@ class Waiting:
     by: str | None
     at: str | None
     comment: str
-    publish_run: str  # the ducha_publish run that wrote the draft ("" if Airflow did not say)
+    publish_run: str  # the ducha_publish run that wrote the draft ("" if its sign-off run kept none)
 
 
 def run_id_for(inspection_id: str, day: str, draft: str) -> str:
     return str(signoff_request(inspection_id, day, draft, "")["trigger_run_id"])
 
 
-def _run_url(api_root: str, run_id: str) -> str:
-    return f"{api_root.rstrip('/')}/api/v2/dags/{SIGNOFF_DAG_ID}/dagRuns/{quote(run_id, safe='')}"
-
-
 def _url(api_root: str, run_id: str) -> str:
-    return f"{_run_url(api_root, run_id)}/taskInstances/{TASK_ID}/-1/hitlDetails"
+    run = f"{api_root.rstrip('/')}/api/v2/dags/{SIGNOFF_DAG_ID}/dagRuns/{quote(run_id, safe='')}"
+    return f"{run}/taskInstances/{TASK_ID}/-1/hitlDetails"
 
 
-def _publish_run(api_root: str, token: str, run_id: str) -> str:
-    """The publish run named in the sign-off run's conf ("" if Airflow will not say)."""
-    try:
-        got = httpx.get(_run_url(api_root, run_id), headers=_auth(token), timeout=TIMEOUT)
-    except httpx.HTTPError:
-        return ""
-    if got.status_code != 200:
-        return ""
-    return str((got.json().get("conf") or {}).get("publish_run") or "")
-
-
-def status(api_root: str, token: str, inspection_id: str, day: str, draft: str) -> Waiting | None:
+def status(
+    api_root: str, token: str, outbox: Path, inspection_id: str, day: str, draft: str
+) -> Waiting | None:
     """The draft's sign-off, None when none was asked yet (or the run has not reached
-    its approval task)."""
+    its approval task). One call to Airflow: the publish run is read from beside the
+    draft, where its sign-off run kept it (release.keep_request)."""
     run_id = run_id_for(inspection_id, day, draft)
     try:
         got = httpx.get(_url(api_root, run_id), headers=_auth(token), timeout=TIMEOUT)
@@ -78,7 +68,7 @@ def status(api_root: str, token: str, inspection_id: str, day: str, draft: str) 
         by=user.get("name"),
         at=detail.get("responded_at"),
         comment=str((detail.get("params_input") or {}).get("comment") or ""),
-        publish_run=_publish_run(api_root, token, run_id),
+        publish_run=requested_publish_run(outbox, inspection_id, day, draft),
     )
 
 

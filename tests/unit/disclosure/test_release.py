@@ -16,7 +16,9 @@ from ducha.disclosure.release import (
     draft_sha,
     draft_summary,
     history,
+    keep_request,
     record,
+    requested_publish_run,
     signoff_from_response,
     signoff_request,
 )
@@ -138,6 +140,28 @@ def test_a_request_is_named_by_its_draft(tmp_path: Path) -> None:
     assert a == signoff_request(INSPECTION, DAY, "a" * 64, "publish-2") | {"conf": a["conf"]}
     assert a["trigger_run_id"] != signoff_request(INSPECTION, DAY, "b" * 64, "p")["trigger_run_id"]
     assert a["conf"] == {"inspection": INSPECTION, "day": DAY, "draft": "a" * 64, "publish_run": "publish-1"}
+
+
+def test_a_drafts_publish_run_is_kept_beside_it_for_that_draft_only(tmp_path: Path) -> None:
+    draft = _draft(tmp_path)
+    assert requested_publish_run(tmp_path, INSPECTION, DAY, draft) == ""  # no sign-off asked yet
+    keep_request(tmp_path, signoff_request(INSPECTION, DAY, draft, "manual__p1")["conf"])  # type: ignore[arg-type]
+    assert requested_publish_run(tmp_path, INSPECTION, DAY, draft) == "manual__p1"
+    # Published again to other tables: the new draft's run is its own, the old one's kept.
+    newer = _draft(tmp_path, "第三批（更正）")
+    assert newer != draft and requested_publish_run(tmp_path, INSPECTION, DAY, newer) == ""
+    keep_request(tmp_path, signoff_request(INSPECTION, DAY, newer, "manual__p2")["conf"])  # type: ignore[arg-type]
+    assert requested_publish_run(tmp_path, INSPECTION, DAY, newer) == "manual__p2"
+    assert requested_publish_run(tmp_path, INSPECTION, DAY, draft) == "manual__p1"
+    # Beside the draft, not in it: the draft's folder (and so its sha256) is untouched.
+    assert draft_sha(tmp_path, INSPECTION, DAY) == newer
+    assert requested_publish_run(tmp_path, INSPECTION, DAY, "") == ""
+
+
+@pytest.mark.parametrize("draft", ["../" + "a" * 61, "A" * 64, "a" * 63])
+def test_a_request_is_kept_only_under_a_drafts_sha256(tmp_path: Path, draft: str) -> None:
+    with pytest.raises((UnsafePath, ValueError)):
+        keep_request(tmp_path, {"inspection": INSPECTION, "day": DAY, "draft": draft, "publish_run": "p"})
 
 
 def test_the_approval_text_names_what_awaits_correction(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import pytest
 import ducha
 from ducha.config import get_inspection, limit, project_settings
 from ducha.intake.reader import error_cells, read_raw
+from ducha.issues import FileRejected
 from tests.unit.intake.conftest import (
     HN,
     Formula,
@@ -245,6 +246,41 @@ def test_a_forged_bomb_over_the_configured_limit_is_refused_without_inflating_it
     assert out["rules"] == ["FILE_ZIP_BOMB"]
     assert out["rows"] == 0
     assert out["grew_bytes"] < 64 * MiB, out  # inflated in bounded chunks, never held whole
+
+
+def _utf8_named_workbook(d: Path) -> tuple[Path, bytes]:
+    """A real workbook (its bytes) whose first directory entry is flagged UTF-8 (flag bit
+    11) and named by bytes that are not UTF-8."""
+    data = bytearray(write_xlsx(d / "seed.xlsx", standard_sheet([case(1)])).read_bytes())
+    entry = data.index(b"PK\x01\x02")
+    flags = int.from_bytes(data[entry + 8 : entry + 10], "little") | 0x800
+    data[entry + 8 : entry + 10] = flags.to_bytes(2, "little")
+    data[entry + 46] = 0xCE  # the name's first byte: a lead byte, followed by ASCII
+    return d / "第三批.xlsx", bytes(data)
+
+
+def test_a_member_name_that_is_not_the_utf8_it_claims_is_unreadable(tmp_path: Path) -> None:
+    # Found by fuzzing: zipfile decodes the name, raising UnicodeDecodeError (a ValueError).
+    path, data = _utf8_named_workbook(tmp_path)
+    path.write_bytes(data)
+    with pytest.raises(FileRejected) as refused:
+        read_raw(path)
+    assert refused.value.issue.rule == "FILE_UNREADABLE"
+
+
+@pytest.mark.parametrize(("chunk", "mistake"), [(-1, ValueError), ("64KiB", TypeError)])
+def test_a_mistake_of_the_zip_check_itself_is_a_crash_not_an_unreadable_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: object, mistake: type[Exception]
+) -> None:
+    # A wrong inflate chunk (our constant, not the clerk's bytes) makes zlib raise
+    # ValueError or min() raise TypeError inside the check: it must not be reported as
+    # the clerk's file being broken.
+    import ducha.intake.reader as reader
+
+    path = write_xlsx(tmp_path / "第三批.xlsx", standard_sheet([case(1)]))
+    monkeypatch.setattr(reader, "_INFLATE_CHUNK", chunk)
+    with pytest.raises(mistake):
+        read_raw(path)
 
 
 # --- error cells, however the XML is written ---------------------------------------------------

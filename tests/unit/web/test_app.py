@@ -114,6 +114,36 @@ def test_a_day_shows_its_summary_to_the_province_and_the_runs_that_made_it(pages
     assert 'href="../../../dags/ducha_signoff/runs/r"' in reader
 
 
+def test_a_draft_day_asks_airflow_once_and_links_the_publish_run_kept_beside_the_draft(
+    pages, published: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sign-off is one call to Airflow (its approval task); the publish run that wrote
+    the draft is what the sign-off run kept beside it, not a second call for its conf."""
+    import httpx
+
+    from ducha.disclosure.release import draft_sha, keep_request, signoff_request
+
+    day = "2024-06-02"
+    draft = draft_sha(published / "outbox", INSPECTION, day) or ""
+    run = "asset_triggered__2024-06-02T14:00:00+00:00"
+    kept = keep_request(published / "outbox", signoff_request(INSPECTION, day, draft, run)["conf"])  # type: ignore[arg-type]
+    asked: list[str] = []
+
+    def airflow(url: str, **_: object) -> httpx.Response:
+        asked.append(url)
+        waiting = {"response_received": False, "chosen_options": [], "params_input": {}}
+        return httpx.Response(200, json=waiting, request=httpx.Request("GET", url))
+
+    monkeypatch.setattr(httpx, "get", airflow)
+    try:
+        page = pages("officer").get(f"/ducha/collect/{INSPECTION}/{day}", headers=HTML).text
+    finally:
+        kept.unlink()
+    assert [url.rpartition("/")[2] for url in asked] == ["hitlDetails"]
+    assert "本稿等待签发" in page
+    assert f'href="../../../dags/ducha_publish/runs/{quote(run)}"' in page
+
+
 def test_a_preview_shows_the_tables_rows(pages, published: Path) -> None:
     with sqlite3.connect(published / "warehouse.sqlite") as db:
         case_id = db.execute("SELECT case_id FROM v_case_latest WHERE batch_no = 3 LIMIT 1").fetchone()[0]

@@ -141,11 +141,11 @@ def test_a_form_token_expires_after_two_windows(pages, bad_workbook: Path) -> No
     """The form token turns over every FORM_TOKEN_HOURS: the last window's still works
     (a page left open), an older one is refused — a leaked token does not last."""
     from ducha.web.access import NOBODY
-    from ducha.web.app import FORM_TOKEN_HOURS, Viewer, _form_window
+    from ducha.web.shared import FORM_TOKEN_HOURS, Viewer, form_window
 
     clerk = pages("reader")
     viewer = Viewer("reader", ("viewer",), NOBODY, "")
-    now = _form_window()
+    now = form_window()
     upload = {"workbook": (bad_workbook.name, bad_workbook.read_bytes(), XLSX)}
 
     def post(token: str) -> int:
