@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ducha.config import ALL_REGIONS, AccessEntry, AccessMap, Inspection, load_access
+from ducha.config import ALL_REGIONS, AccessEntry, AccessMap, Inspection
 
-__all__ = ["NOBODY", "Scope", "load_access", "scope_for"]
+__all__ = ["NOBODY", "Scope", "scope_for"]
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,18 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, Engine
 
-from ducha.config import Inspection, data_dirs, get_inspection, local_day, registry, timezone, warehouse_url
+from ducha.config import (
+    Inspection,
+    data_dirs,
+    get_inspection,
+    load_access,
+    local_day,
+    registry,
+    timezone,
+    warehouse_url,
+)
 from ducha.web import catalog, extracts
-from ducha.web.access import Scope, load_access, scope_for
+from ducha.web.access import Scope, scope_for
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
