@@ -66,6 +66,8 @@ class Contract:
     unfounded: str  # the verified value of a complaint found untrue (不属实)
     flag_yes: frozenset[str]
     flag_no: frozenset[str]
+    fact_fields: tuple[str, ...]  # what a case is: each version carries it (versions.facts)
+    progress_fields: tuple[str, ...]  # what a version reports of its handling (versions.progress)
 
     @property
     def required(self) -> list[str]:
@@ -74,6 +76,25 @@ class Contract:
     @property
     def penalty_fields(self) -> list[str]:
         return [f.name for f in self.fields.values() if f.kind in ("count", "money")]
+
+    @property
+    def money_fields(self) -> list[str]:
+        return [f.name for f in self.fields.values() if f.kind == "money"]
+
+    @property
+    def state_fields(self) -> tuple[str, ...]:
+        """The fields of a case's versioned state, in the order its hash takes them."""
+        return (*self.fact_fields, *self.progress_fields, *self.penalty_fields)
+
+    @property
+    def closed_label(self) -> str:
+        """The word published tables count closed cases under (已办结)."""
+        return self.closed_statuses[0]
+
+    @property
+    def partly_closed_label(self) -> str:
+        """The word published tables count partly closed cases under (阶段性办结)."""
+        return self.partly_closed_statuses[0]
 
     def alias_index(self) -> dict[str, str]:
         """Normalised header text -> field name."""
@@ -108,6 +129,10 @@ def load_contract(path: Path | None = None) -> Contract:
         name: Vocabulary(name, tuple(spec["values"]), dict(spec.get("synonyms") or {}))
         for name, spec in raw["vocabularies"].items()
     }
+    versions = raw["versions"]
+    unknown = [n for n in (*versions["facts"], *versions["progress"]) if n not in fields]
+    if unknown:
+        raise ValueError(f"contract versions: no such field {', '.join(unknown)}")
     types = raw["vocabularies"]["pollution_types"]
     status = raw["vocabularies"]["status"]
     return Contract(
@@ -124,8 +149,15 @@ def load_contract(path: Path | None = None) -> Contract:
         unfounded=str(raw["vocabularies"]["verified"]["unfounded"]),
         flag_yes=frozenset(str(w).upper() for w in raw["flags"]["yes_words"]),
         flag_no=frozenset(str(w).upper() for w in raw["flags"]["no_words"]),
+        fact_fields=tuple(versions["facts"]),
+        progress_fields=tuple(versions["progress"]),
         privacy=Privacy(**{key: tuple(words) for key, words in raw["privacy"].items()}),
     )
+
+
+def split_types(joined: str) -> list[str]:
+    """The distinct pollution types of a stored cell, in order ("水、大气" -> ["水", "大气"])."""
+    return list(dict.fromkeys(t.strip() for t in joined.split(TYPE_SEPARATOR) if t.strip()))
 
 
 def strip_unit(header: str) -> str:
