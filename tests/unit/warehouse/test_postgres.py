@@ -78,7 +78,7 @@ def _last_analyzed(engine) -> dict[str, object]:  # type: ignore[no-untyped-def]
             conn.execute(
                 text(
                     "SELECT relname, last_analyze FROM pg_stat_user_tables"
-                    " WHERE relname IN ('cases', 'case_versions', 'case_latest', 'case_types')"
+                    " WHERE relname IN ('cases', 'case_versions', 'case_latest')"
                 )
             ).all()
         )
