@@ -400,21 +400,13 @@ def _excel_chart(workbook: xlsxwriter.Workbook, spec: ChartSpec, sheet: Sheet):
                 labels["position"] = "outside_end"
             options["data_labels"] = labels
         chart.add_series(options)
-    if spec.kind == "column_stacked":
-        chart.set_x_axis({"name": spec.category_axis})
-        chart.set_y_axis(
-            {"name": spec.value_axis, "major_gridlines": {"visible": True, "line": {"color": "#DDDDDD"}}}
-        )
-    elif spec.kind == "bar":  # xlsxwriter: a bar chart's x axis is the (horizontal) value axis
-        chart.set_x_axis(
-            {"name": spec.value_axis, "major_gridlines": {"visible": True, "line": {"color": "#DDDDDD"}}}
-        )
+    value_axis = {"name": spec.value_axis, "major_gridlines": {"visible": True, "line": {"color": "#DDDDDD"}}}
+    if spec.kind == "bar":  # xlsxwriter: a bar chart's x axis is the (horizontal) value axis
+        chart.set_x_axis(value_axis)
         chart.set_y_axis({"name": spec.category_axis, "reverse": True})
     else:
         chart.set_x_axis({"name": spec.category_axis})
-        chart.set_y_axis(
-            {"name": spec.value_axis, "major_gridlines": {"visible": True, "line": {"color": "#DDDDDD"}}}
-        )
+        chart.set_y_axis(value_axis)
     chart.set_title({"name": spec.title, "name_font": {"size": 14, "bold": True}})
     chart.set_legend({"position": "bottom"} if len(spec.series) > 1 else {"none": True})
     chart.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})
