@@ -69,6 +69,8 @@ class Contract:
     unfounded: str  # the verified value of a complaint found untrue (不属实)
     flag_yes: frozenset[str]
     flag_no: frozenset[str]
+    fact_fields: tuple[str, ...]  # what a case is: each version carries it (versions.facts)
+    progress_fields: tuple[str, ...]  # what a version reports of its handling (versions.progress)
 
     @property
     def required(self) -> list[str]:
@@ -77,6 +79,25 @@ class Contract:
     @property
     def penalty_fields(self) -> list[str]:
         return [f.name for f in self.fields.values() if f.kind in ("count", "money")]
+
+    @property
+    def money_fields(self) -> list[str]:
+        return [f.name for f in self.fields.values() if f.kind == "money"]
+
+    @property
+    def state_fields(self) -> tuple[str, ...]:
+        """The fields of a case's versioned state, in the order its hash takes them."""
+        return (*self.fact_fields, *self.progress_fields, *self.penalty_fields)
+
+    @property
+    def closed_label(self) -> str:
+        """The word published tables count closed cases under (已办结)."""
+        return self.closed_statuses[0]
+
+    @property
+    def partly_closed_label(self) -> str:
+        """The word published tables count partly closed cases under (阶段性办结)."""
+        return self.partly_closed_statuses[0]
 
     def alias_index(self) -> dict[str, str]:
         """Normalised header text -> field name."""
@@ -157,10 +178,18 @@ class PrivacySpec(ConfigModel):
     compound_surnames: list[str]
 
 
+class VersionsSpec(ConfigModel):
+    """The fields a case version keeps: the facts a table shows, then the progress."""
+
+    facts: list[str]
+    progress: list[str]
+
+
 class ContractFile(ConfigModel):
     """contract.yaml."""
 
     fields: dict[str, FieldSpec]
+    versions: VersionsSpec
     internal_columns: list[str] = Spec(default_factory=list)
     vocabularies: VocabulariesSpec
     flags: FlagsSpec
@@ -174,6 +203,9 @@ class ContractFile(ConfigModel):
         for name, spec in self.fields.items():
             if spec.vocabulary is not None and spec.vocabulary not in known:
                 raise ValueError(f"fields.{name}.vocabulary: no vocabulary {spec.vocabulary!r}")
+        unknown = [n for n in (*self.versions.facts, *self.versions.progress) if n not in self.fields]
+        if unknown:
+            raise ValueError(f"versions: no such field {', '.join(unknown)}")
         return self
 
 
@@ -219,8 +251,15 @@ def _contract(path: Path) -> Contract:
         unfounded=spec.vocabularies.verified.unfounded,
         flag_yes=frozenset(w.upper() for w in spec.flags.yes_words),
         flag_no=frozenset(w.upper() for w in spec.flags.no_words),
+        fact_fields=tuple(spec.versions.facts),
+        progress_fields=tuple(spec.versions.progress),
         privacy=Privacy(**{key: tuple(words) for key, words in spec.privacy.model_dump().items()}),
     )
+
+
+def split_types(joined: str) -> list[str]:
+    """The distinct pollution types of a stored cell, in order ("水、大气" -> ["水", "大气"])."""
+    return list(dict.fromkeys(t.strip() for t in joined.split(TYPE_SEPARATOR) if t.strip()))
 
 
 def strip_unit(header: str) -> str:

@@ -10,9 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from ducha.contract import load_contract
+
 Level = Literal["error", "warning"]
 
-# Rule code -> what it means, in the clerk's words. The code is the stable contract.
+_C = load_contract()
+
+# Rule code -> what it means, in the clerk's words. The code is the stable contract; the
+# one list of rules (quality.py's expectations name theirs from here).
 RULES: dict[str, str] = {
     # file level: the whole file is quarantined
     "FILE_TOO_LARGE": "文件过大",
@@ -47,8 +52,10 @@ RULES: dict[str, str] = {
     "DATE_OUT_OF_PERIOD": "日期不在督察期间内",
     "RECEIVED_AFTER_BATCH": "受理日期晚于交办日期",
     "TEXT_TOO_LONG": "文字过长",
-    "CLOSED_WITHOUT_FINDINGS": "已办结案件须填写调查核实情况和是否属实",
-    "PENALTY_ON_UNFOUNDED": "不属实案件填报了处罚数据",
+    "CLOSED_WITHOUT_FINDINGS": (
+        f"{_C.closed_label}案件须填写{_C.fields['findings'].label}和{_C.fields['verified'].label}"
+    ),
+    "PENALTY_ON_UNFOUNDED": f"{_C.unfounded}案件填报了处罚数据",
     "CASE_CONFLICT": "该受理编号已入库，但交办问题基本情况不一致",
     "CASE_SUMMARY_DIFFERS": "交办问题基本情况与已入库的同一受理编号表述不同",
     "CASE_CHANGED": "已入库案件的信息被更正（将按更正后的内容公开）",

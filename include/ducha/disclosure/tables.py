@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -21,7 +22,7 @@ from sqlalchemy import Connection, case, func, select
 
 from ducha.config import Inspection
 from ducha.config_files import ConfigModel, config_path, read_config
-from ducha.contract import TYPE_SEPARATOR, load_contract
+from ducha.contract import load_contract, split_types, strip_unit
 from ducha.disclosure.redact import is_missing
 from ducha.disclosure.writers import Column, Sheet
 from ducha.text import int_to_cn
@@ -488,27 +489,45 @@ def on_time(states: pd.DataFrame, insp: Inspection) -> pd.Series:
 
 def rate_notes(insp: Inspection) -> str:
     """How the rates of a table were counted, in the words of the table's note."""
+    contract = load_contract()
     counted = "＋".join(insp.conventions.closure_counts)
     counted = f"（{counted}）" if len(insp.conventions.closure_counts) > 1 else counted
     return (
         f"注：办结率＝{counted}件数÷累计交办件数；按时办结率＝交办后{insp.conventions.feedback_days}日内"
-        "反馈查处整改情况且已办结的件数÷累计交办件数（市州另有时限的按其时限）；不属实率＝不属实件数÷累计交办件数。"
+        f"反馈查处整改情况且{contract.closed_label}的件数÷累计交办件数（市州另有时限的按其时限）；"
+        f"{contract.unfounded}率＝{contract.unfounded}件数÷累计交办件数。"
     )
 
 
-def _fmt_amount(x: float) -> str:
-    return f"{x:,.2f}".rstrip("0").rstrip(".").replace(",", "")
+CENT = Decimal("0.01")
 
 
-def published_fine(total: float, insp: Inspection) -> tuple[str, str]:
+def money_total(values: Iterable[object]) -> Decimal:
+    """The exact sum of amounts: Decimal as the warehouse gives them (a float, as from a
+    caller's own frame, counts as its shortest form)."""
+    return sum((Decimal(str(v)) for v in values if not is_missing(v)), Decimal(0))
+
+
+def _fmt_amount(x: Decimal) -> str:
+    """An amount to the fen, without trailing zeros: 1200.50 -> "1200.5", 1200.00 -> "1200"."""
+    text = f"{x.quantize(CENT, rounding=ROUND_HALF_UP):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def published_fine(total: Decimal, insp: Inspection) -> tuple[str, str]:
     """(amount as published, unit): converted into the convention's unit; an amount
     that rounding changed reads "约…" as releases write it ("约18213.33万元")."""
     unit = insp.published_fine_unit
     value = total
     if unit != insp.fine_unit:
         value = total / 10000 if unit == "万元" else total * 10000
-    text = _fmt_amount(value)
-    return ("约" if abs(float(text) - value) > 1e-9 else "") + text, unit
+    return ("约" if value != value.quantize(CENT, rounding=ROUND_HALF_UP) else "") + _fmt_amount(value), unit
+
+
+def _label_and_unit(label: str) -> tuple[str, str]:
+    """ "责令整改（家）" -> ("责令整改", "家"): a penalty's name and the unit of its count."""
+    name = strip_unit(label)
+    return name, label[len(name) :].strip("（）()")
 
 
 def batch_span(max_batch: int) -> str:
@@ -526,36 +545,23 @@ def summary_paragraph(states: pd.DataFrame, insp: Inspection, as_of: dt.date) ->
     closed_mask = _closed(states)
     closed = int(closed_mask.sum())
     partly = int(_partly(states).sum())
-    totals = {p: float(states[p].fillna(0).sum()) for p in PENALTY_COLUMNS}
+    contract = load_contract()
     max_batch = int(states["batch_no"].max())
-    closed_text = f"已办结{closed}件"
+    closed_text = f"{contract.closed_label}{closed}件"
     if conv.verified_of_closed and closed:
         verified = states.loc[closed_mask, "verified"].fillna("").value_counts()
-        shown = [
-            f"{v}{verified[v]}件" for v in load_contract().vocabularies["verified"].values if v in verified
-        ]
+        shown = [f"{v}{verified[v]}件" for v in contract.vocabularies["verified"].values if v in verified]
         closed_text += f"（{'、'.join(shown)}）" if shown else ""
     statuses = [
         (closed, closed_text),
-        (partly, f"阶段性办结{partly}件"),
+        (partly, f"{contract.partly_closed_label}{partly}件"),
         (n - closed - partly, f"{conv.open_label}{n - closed - partly}件"),
-    ]
-    amount, unit = published_fine(totals["fine_amount"], insp)
-    penalties = [
-        (totals["rectify_orders"], f"责令整改{totals['rectify_orders']:.0f}家"),
-        (totals["penalty_cases"], f"立案处罚{totals['penalty_cases']:.0f}家"),
-        (totals["fine_amount"], f"罚款金额{amount}{unit}"),
-        (totals["criminal_investigations"], f"立案侦查{totals['criminal_investigations']:.0f}件"),
-        (totals["admin_detentions"], f"行政拘留{totals['admin_detentions']:.0f}人"),
-        (totals["criminal_detentions"], f"刑事拘留{totals['criminal_detentions']:.0f}人"),
-        (totals["interviews"], f"约谈{totals['interviews']:.0f}人"),
-        (totals["accountable_persons"], f"问责{totals['accountable_persons']:.0f}人"),
     ]
     text = f"截至{as_of.month}月{as_of.day}日，{insp.scope_word}已对{batch_span(max_batch)}{n}件信访件进行调查处理"
     shown_statuses = [t for count, t in statuses if count]
     if shown_statuses:
         text += "，其中，" + "、".join(shown_statuses)
-    shown_penalties = [t for amount_, t in penalties if amount_]
+    shown_penalties = _penalty_phrases(states, insp)
     if shown_penalties:
         text += "，" + "，".join(shown_penalties)
     text += "。"
@@ -564,18 +570,38 @@ def summary_paragraph(states: pd.DataFrame, insp: Inspection, as_of: dt.date) ->
     return text
 
 
+def _penalty_phrases(states: pd.DataFrame, insp: Inspection) -> list[str]:
+    """Each penalty with a total, in the contract's order, as releases word them:
+    "责令整改88家", "罚款金额约18213.33万元"."""
+    contract = load_contract()
+    out = []
+    for p in PENALTY_COLUMNS:
+        name, unit = _label_and_unit(contract.fields[p].label)
+        if contract.fields[p].kind == "money":
+            total = money_total(states[p])
+            amount, unit = published_fine(total, insp)
+            text = f"{name}{amount}{unit}"
+        else:
+            total = float(states[p].fillna(0).sum())
+            text = f"{name}{total:.0f}{unit}"
+        if total:
+            out.append(text)
+    return out
+
+
 def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Sheet:
+    contract = load_contract()
     headers = [
         "地区",
         "当日交办",
         "累计交办",
         "重点",
-        "已办结",
-        "阶段性办结",
+        contract.closed_label,
+        contract.partly_closed_label,
         insp.conventions.open_label,
         "办结率",
         "按时办结率",
-        "不属实率",
+        f"{contract.unfounded}率",
     ]
     kinds = ["text", "int", "int", "int", "int", "int", "int", "percent", "percent", "percent"]
     rows: list[list[object]] = []
@@ -587,7 +613,7 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
             partly=_partly(states),
             counted=counted_closed(states, insp),
             on_time=on_time(states, insp),
-            unfounded=states["verified"] == load_contract().unfounded,
+            unfounded=states["verified"] == contract.unfounded,
         )
         # One aggregation for every city (a copy of each city's rows was taken before).
         counted = ["today", "key_case", "closed", "partly", "counted", "on_time", "unfounded"]
@@ -624,9 +650,8 @@ def region_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Shee
 def type_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Sheet:
     counts: dict[str, int] = dict.fromkeys(insp.pollution_types, 0)
     for value in states.get("pollution_types", pd.Series(dtype=str)).fillna(""):
-        for t in str(value).split(TYPE_SEPARATOR):
-            if t:
-                counts[t] = counts.get(t, 0) + 1
+        for t in split_types(str(value)):
+            counts[t] = counts.get(t, 0) + 1
     n = len(states)
     rows = [[t, c, c / n if n else 0.0] for t, c in counts.items()]
     return Sheet(
@@ -658,12 +683,12 @@ def penalty_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> She
     columns: list[Column] = []
     row: list[object] = []
     for p in PENALTY_COLUMNS:
-        total = float(states[p].fillna(0).sum()) if len(states) else 0.0
-        if p == "fine_amount":
-            amount, unit = published_fine(total, insp)
-            columns.append(Column(f"罚款金额（{unit}）", 16, "number"))
-            row.append(round(float(amount.removeprefix("约")), 2))
+        if contract.fields[p].kind == "money":
+            amount, unit = published_fine(money_total(states[p]) if len(states) else Decimal(0), insp)
+            columns.append(Column(f"{_label_and_unit(contract.fields[p].label)[0]}（{unit}）", 16, "number"))
+            row.append(float(amount.removeprefix("约")))
         else:
+            total = float(states[p].fillna(0).sum()) if len(states) else 0.0
             columns.append(Column(contract.fields[p].label, 12, "int"))
             row.append(round(total))
     return Sheet(

@@ -3,7 +3,8 @@ charts, and the same charts as SVG for the website.
 
 Series (all as of ``as_of``, from ``tables.case_states``):
 
-- by batch: cases transferred per batch, split by status (已办结 / 阶段性办结 / 未办结);
+- by batch: cases transferred per batch, split by status (已办结 / 阶段性办结 / 未办结: the
+  contract's closed and partly closed labels, then the convention's open label);
 - by pollution type: cases per type (one case may have several types, so the counts
   add up to more than the cases);
 - by region: cases, closed cases and closure rate per city (``Inspection.city_of``);
@@ -28,7 +29,7 @@ import pandas as pd
 import xlsxwriter
 
 from ducha.config import Inspection
-from ducha.contract import TYPE_SEPARATOR, load_contract
+from ducha.contract import load_contract, split_types
 from ducha.disclosure import charts
 from ducha.disclosure.redact import is_missing
 from ducha.disclosure.tables import batch_label, cn_date
@@ -36,7 +37,6 @@ from ducha.disclosure.writers import Column, Sheet, add_sheet, atomic_path, open
 from ducha.paths import under
 
 UNKNOWN_REGION = "未注明地区"
-STATUS_NAMES = ("已办结", "阶段性办结")  # then the convention's label for open cases
 STATUS_COLORS = ("#2e7d32", "#f9a825", "#c62828")
 SVG_NAMES = {
     "batch": "周报图表_按批次.svg",
@@ -111,6 +111,8 @@ class WeeklyData:
     regions: tuple[RegionCount, ...]  # configured order, then others by name
     progress: tuple[DayProgress, ...]  # one per day, first transfer .. as_of
     counted: int  # the cases 办结率 counts (the inspection's convention)
+    closed_label: str  # the contract's word for closed cases (已办结)
+    partly_label: str  # and for partly closed ones (阶段性办结)
     open_label: str  # the convention's label for cases neither closed nor partly closed
     closure_note: str  # how 办结率 counts, for the region table's note
 
@@ -120,7 +122,7 @@ class WeeklyData:
 
     @property
     def status_names(self) -> tuple[str, str, str]:
-        return (*STATUS_NAMES, self.open_label)
+        return (self.closed_label, self.partly_label, self.open_label)
 
     @property
     def open(self) -> int:
@@ -132,9 +134,7 @@ class WeeklyData:
 
 def _types_of(value: object) -> list[str]:
     """The distinct types of one case, in order ("水、大气" -> ["水", "大气"])."""
-    if is_missing(value):
-        return []
-    return list(dict.fromkeys(t.strip() for t in str(value).split(TYPE_SEPARATOR) if t.strip()))
+    return [] if is_missing(value) else split_types(str(value))
 
 
 def _region_of(insp: Inspection, value: object) -> str:
@@ -194,6 +194,8 @@ def weekly_data(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> Weekl
         regions=regions,
         progress=progress,
         counted=int(counted.sum()),
+        closed_label=contract.closed_label,
+        partly_label=contract.partly_closed_label,
         open_label=insp.conventions.open_label,
         closure_note="＋".join(insp.conventions.closure_counts),
     )
@@ -232,7 +234,7 @@ def data_sheets(data: WeeklyData) -> list[Sheet]:
         columns=[
             Column("地区", 22),
             Column("交办", 10, "int"),
-            Column("已办结", 10, "int"),
+            Column(data.closed_label, 10, "int"),
             Column("办结率", 10, "percent"),
         ],
         rows=[[r.region, r.total, r.closed, r.rate] for r in data.regions]
@@ -250,7 +252,7 @@ def data_sheets(data: WeeklyData) -> list[Sheet]:
         ],
         rows=[[day_label(p.day), p.transferred, p.closed, p.rate] for p in data.progress],
         title=f"累计交办及办结进度（截至{as_of}）",
-        notes=["注：累计办结为截至当日已办结的件数，办结率＝累计办结÷累计交办。"],
+        notes=[f"注：累计办结为截至当日{data.closed_label}的件数，办结率＝累计办结÷累计交办。"],
     )
     return [by_batch, by_type, by_region, progress]
 
@@ -291,8 +293,8 @@ def chart_specs(data: WeeklyData) -> list[ChartSpec]:
             [2, 3, 4],
             "批次",
             "件数",
-            f"共交办{len(data.batches)}批{data.total}件，已办结{data.closed}件，"
-            f"阶段性办结{data.partly}件，{data.open_label}{data.open}件。",
+            f"共交办{len(data.batches)}批{data.total}件，{names[0]}{data.closed}件，"
+            f"{names[1]}{data.partly}件，{names[2]}{data.open}件。",
         ),
         ChartSpec(
             "type",
@@ -314,12 +316,12 @@ def chart_specs(data: WeeklyData) -> list[ChartSpec]:
             [r.region for r in data.regions],
             [
                 charts.Series("交办", [r.total for r in data.regions], "#1565c0"),
-                charts.Series("已办结", [r.closed for r in data.regions], STATUS_COLORS[0]),
+                charts.Series(names[0], [r.closed for r in data.regions], STATUS_COLORS[0]),
             ],
             [1, 2],
             "地区",
             "件数",
-            f"共{len(data.regions)}个地区交办{data.total}件，已办结{data.closed}件。",
+            f"共{len(data.regions)}个地区交办{data.total}件，{names[0]}{data.closed}件。",
         ),
         ChartSpec(
             "progress",
@@ -334,7 +336,7 @@ def chart_specs(data: WeeklyData) -> list[ChartSpec]:
             [1, 2],
             "日期",
             "件数",
-            f"截至{as_of}累计交办{data.total}件，已办结{data.closed}件，办结率{rate}。",
+            f"截至{as_of}累计交办{data.total}件，{names[0]}{data.closed}件，办结率{rate}。",
         ),
     ]
 
@@ -398,21 +400,13 @@ def _excel_chart(workbook: xlsxwriter.Workbook, spec: ChartSpec, sheet: Sheet):
                 labels["position"] = "outside_end"
             options["data_labels"] = labels
         chart.add_series(options)
-    if spec.kind == "column_stacked":
-        chart.set_x_axis({"name": spec.category_axis})
-        chart.set_y_axis(
-            {"name": spec.value_axis, "major_gridlines": {"visible": True, "line": {"color": "#DDDDDD"}}}
-        )
-    elif spec.kind == "bar":  # xlsxwriter: a bar chart's x axis is the (horizontal) value axis
-        chart.set_x_axis(
-            {"name": spec.value_axis, "major_gridlines": {"visible": True, "line": {"color": "#DDDDDD"}}}
-        )
+    value_axis = {"name": spec.value_axis, "major_gridlines": {"visible": True, "line": {"color": "#DDDDDD"}}}
+    if spec.kind == "bar":  # xlsxwriter: a bar chart's x axis is the (horizontal) value axis
+        chart.set_x_axis(value_axis)
         chart.set_y_axis({"name": spec.category_axis, "reverse": True})
     else:
         chart.set_x_axis({"name": spec.category_axis})
-        chart.set_y_axis(
-            {"name": spec.value_axis, "major_gridlines": {"visible": True, "line": {"color": "#DDDDDD"}}}
-        )
+        chart.set_y_axis(value_axis)
     chart.set_title({"name": spec.title, "name_font": {"size": 14, "bold": True}})
     chart.set_legend({"position": "bottom"} if len(spec.series) > 1 else {"none": True})
     chart.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ducha.config import Inspection
 from ducha.contract import TYPE_SEPARATOR, Contract, load_contract
 from ducha.intake.parse import ParsedFile
-from ducha.issues import Issue, Level, issue
+from ducha.issues import RULES, Issue, Level, issue
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,12 +49,29 @@ RESULT_FORMAT: dict[str, object] = {
 
 @dataclass(frozen=True)
 class Rule:
-    """What one expectation means to a clerk."""
+    """What one expectation means to a clerk. Its code is one of issues.RULES (the one
+    list of rules, with their messages): an unknown code fails at once."""
 
     rule: str
     level: Level
     field: str  # the contract field the clerk should look at
     expected: str
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise KeyError(f"rule {self.rule} is not in issues.RULES")
+
+
+# A cross-field rule's check: True where a row of the file passes.
+Check = Callable[["ParsedFile", Contract], "pd.Series"]
+
+
+@dataclass(frozen=True)
+class CrossRule(Rule):
+    """A rule that compares fields of a row, or a row with the inspection's settings:
+    computed per file as a boolean column (``_rule_*``) that one GX expectation checks."""
+
+    check: Check
 
 
 CASE_CONFLICT = Rule(
@@ -136,19 +153,7 @@ def build_suite(contract: Contract | None = None) -> list[Any]:
                     meta=_meta(Rule("NUMBER_NEGATIVE", "error", f.name, "不小于 0 的数")),
                 )
             )
-    cross = [
-        Rule(
-            "CLOSED_WITHOUT_FINDINGS", "error", "status", "已办结的案件须填写「调查核实情况」和「是否属实」"
-        ),
-        Rule("PENALTY_ON_UNFOUNDED", "warning", "verified", "不属实的案件一般不应有处罚数据，请核对"),
-        Rule("RECEIVED_AFTER_BATCH", "error", "case_id", "受理编号中的日期不晚于交办日期"),
-        Rule("DATE_OUT_OF_PERIOD", "error", "case_id", "督察期间内"),
-        Rule("POLLUTION_TYPE", "error", "pollution_types", "本督察的污染类型"),
-        # A name found in neither the configuration nor the national division list is
-        # loaded as written, but a clerk hears of it: no silent new region.
-        Rule("REGION_UNKNOWN", "warning", "region", "本省的市州或区县名称（可用简称，如 湘西州、浏阳）"),
-    ]
-    for rule in cross:
+    for rule in cross_rules(c):
         out.append(
             gxe.ExpectColumnValuesToBeInSet(
                 column=_rule_column(rule.rule), value_set=[True], meta=_meta(rule)
@@ -204,35 +209,92 @@ def rows_frame(parsed: ParsedFile, contract: Contract | None = None, *, file_no:
         else:
             frame[name] = column.where(column != "", None)
     frame[CASE_KEY] = frame["case_id"].map(lambda v: f"{file_no}/{v}", na_action="ignore")
-    for rule, passed in _cross_rules(parsed, c).items():
-        frame[_rule_column(rule)] = passed
+    for rule in cross_rules(c):
+        frame[_rule_column(rule.rule)] = rule.check(parsed, c)
     return frame
 
 
-def _cross_rules(parsed: ParsedFile, c: Contract) -> dict[str, pd.Series]:
-    """Each cross-field rule as a boolean column: True where the row passes."""
+def cross_rules(c: Contract) -> list[CrossRule]:
+    """The cross-field rules, in the order the suite checks them, each with its check."""
+    findings, verified = c.fields["findings"].label, c.fields["verified"].label
+    return [
+        CrossRule(
+            "CLOSED_WITHOUT_FINDINGS",
+            "error",
+            "status",
+            f"{c.closed_label}的案件须填写「{findings}」和「{verified}」",
+            _closed_with_findings,
+        ),
+        CrossRule(
+            "PENALTY_ON_UNFOUNDED",
+            "warning",
+            "verified",
+            f"{c.unfounded}的案件一般不应有处罚数据，请核对",
+            _no_penalty_if_unfounded,
+        ),
+        CrossRule(
+            "RECEIVED_AFTER_BATCH",
+            "error",
+            "case_id",
+            "受理编号中的日期不晚于交办日期",
+            _received_by_transfer,
+        ),
+        CrossRule("DATE_OUT_OF_PERIOD", "error", "case_id", "督察期间内", _received_in_period),
+        CrossRule(
+            "POLLUTION_TYPE",
+            "error",
+            "pollution_types",
+            "本督察的污染类型",
+            lambda parsed, _: types_allowed(
+                parsed.frame["pollution_types"], parsed.inspection.pollution_types
+            ),
+        ),
+        # A name found in neither the configuration nor the national division list is
+        # loaded as written, but a clerk hears of it: no silent new region.
+        CrossRule(
+            "REGION_UNKNOWN",
+            "warning",
+            "region",
+            "本省的市州或区县名称（可用简称，如 湘西州、浏阳）",
+            lambda parsed, _: _regions_known(parsed.frame["region"], parsed.inspection),
+        ),
+    ]
+
+
+def _closed_with_findings(parsed: ParsedFile, c: Contract) -> pd.Series:
+    v = parsed.frame
+    closed = v["status"].isin(list(c.closed_statuses))
+    return ~closed | (v["findings"].map(bool) & v["verified"].map(bool))
+
+
+def _no_penalty_if_unfounded(parsed: ParsedFile, c: Contract) -> pd.Series:
     import pandas as pd
 
-    insp, v = parsed.inspection, parsed.frame
-    closed = v["status"].isin(list(c.closed_statuses))
-    unfounded = v["verified"] == c.unfounded
+    v = parsed.frame
     penalties = pd.concat(
         [pd.to_numeric(v[p], errors="coerce").fillna(0) > 0 for p in c.penalty_fields], axis=1
     )
+    return ~((v["verified"] == c.unfounded) & penalties.any(axis=1))
+
+
+def _received_by_transfer(parsed: ParsedFile, c: Contract) -> pd.Series:
+    import pandas as pd
+
+    v = parsed.frame
     received = pd.to_datetime(v["received_on"], errors="coerce")
     batch_day = pd.to_datetime(v["batch_no"].map(parsed.batches), errors="coerce")
-    in_period = pd.Series(True, index=v.index)
-    if insp.period_start and insp.period_end:
-        start = pd.Timestamp(insp.period_start - PERIOD_GRACE)
-        in_period = received.isna() | received.between(start, pd.Timestamp(insp.period_end))
-    return {
-        "CLOSED_WITHOUT_FINDINGS": ~closed | (v["findings"].map(bool) & v["verified"].map(bool)),
-        "PENALTY_ON_UNFOUNDED": ~(unfounded & penalties.any(axis=1)),
-        "RECEIVED_AFTER_BATCH": ~(received > batch_day).fillna(False),
-        "DATE_OUT_OF_PERIOD": in_period,
-        "POLLUTION_TYPE": types_allowed(v["pollution_types"], insp.pollution_types),
-        "REGION_UNKNOWN": _regions_known(v["region"], insp),
-    }
+    return ~(received > batch_day).fillna(False)
+
+
+def _received_in_period(parsed: ParsedFile, c: Contract) -> pd.Series:
+    import pandas as pd
+
+    insp, v = parsed.inspection, parsed.frame
+    if not (insp.period_start and insp.period_end):
+        return pd.Series(True, index=v.index)
+    received = pd.to_datetime(v["received_on"], errors="coerce")
+    start = pd.Timestamp(insp.period_start - PERIOD_GRACE)
+    return received.isna() | received.between(start, pd.Timestamp(insp.period_end))
 
 
 def _regions_known(regions: pd.Series, insp: Inspection) -> pd.Series:

@@ -25,14 +25,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ducha.config import Inspection
 from ducha.contract import load_contract
-from ducha.intake.parse import ParsedFile, split_types
+from ducha.intake.parse import ParsedFile
 from ducha.warehouse.schema import (
     CASE_FACTS,
-    PENALTY_COLUMNS,
     STATE_COLUMNS,
     batches,
     case_latest,
-    case_types,
     case_versions,
     cases,
     files,
@@ -42,8 +40,6 @@ from ducha.warehouse.schema import (
 
 log = logging.getLogger(__name__)
 
-_NUMERIC = set(PENALTY_COLUMNS)
-
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -52,8 +48,6 @@ class LoadResult:
     rows_total: int
     rows_loaded: int
     rows_quarantined: int
-    new_cases: int = 0
-    new_versions: int = 0
 
 
 class ReconciliationError(RuntimeError):
@@ -97,7 +91,6 @@ class KnownCase:
     state_at: str | None  # hash of the state in effect at the as-of day
     facts: dict[str, object]  # CASE_FACTS in effect then (else as first reported)
     latest: tuple[dt.date, int] | None  # (as_of, version_no) of its latest version
-    latest_types: str  # pollution types of that latest version
 
 
 def known_cases(
@@ -138,18 +131,13 @@ def known_cases(
             state_at=before[-1].state_hash if before else None,
             facts=_facts(effect) if effect is not None else {},
             latest=(vs[-1].as_of, vs[-1].version_no) if vs else None,
-            latest_types=vs[-1].pollution_types if vs else "",
         )
     return out
 
 
 def _facts(row) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {
-        "region": row.region,
-        "pollution_types": row.pollution_types,
-        "key_case": bool(row.key_case),
-        "seq": row.seq,
-    }
+    fields = load_contract().fields
+    return {name: _stored(fields[name].kind, [getattr(row, name)])[0] for name in CASE_FACTS}
 
 
 def ensure_inspection(conn: Connection, insp: Inspection) -> None:
@@ -169,23 +157,25 @@ def ensure_inspection(conn: Connection, insp: Inspection) -> None:
 
 def state_columns(frame: pd.DataFrame) -> dict[str, list[object]]:
     """The versioned state of each row, column by column, each value in the one form it
-    is stored and hashed in."""
-    out: dict[str, list[object]] = {}
-    for name in STATE_COLUMNS:
-        values = frame[name].tolist()
-        if name == "pollution_types":
-            out[name] = [v or "" for v in values]  # held joined in the frame
-        elif name == "key_case":
-            out[name] = [bool(v) for v in values]
-        elif name == "seq":
-            out[name] = [None if v is None else int(v) for v in values]  # type: ignore[call-overload]
-        elif name in ("verified", "status"):
-            out[name] = [v or None for v in values]
-        elif name in _NUMERIC:
-            out[name] = [None if v is None else float(v) for v in values]  # type: ignore[arg-type]
-        else:
-            out[name] = ["" if v is None else v for v in values]
-    return out
+    is stored and hashed in (by the kind of its contract field)."""
+    fields = load_contract().fields
+    return {name: _stored(fields[name].kind, frame[name].tolist()) for name in STATE_COLUMNS}
+
+
+def _stored(kind: str, values: list[object]) -> list[object]:
+    if kind == "types":
+        return [v or "" for v in values]  # held joined in the frame
+    if kind == "flag":
+        return [bool(v) for v in values]
+    if kind == "int":
+        return [None if v is None else int(v) for v in values]  # type: ignore[call-overload]
+    if kind == "enum":
+        return [v or None for v in values]
+    if kind in ("count", "money"):
+        # Hashed as floats (the hash is frozen); a money column stores the decimal value
+        # the float's shortest form writes, which is the amount intake rounded.
+        return [None if v is None else float(v) for v in values]  # type: ignore[arg-type]
+    return ["" if v is None else v for v in values]
 
 
 def state_hash(state: Sequence[object]) -> str:
@@ -241,7 +231,7 @@ def load_file(engine: Engine, parsed: ParsedFile, *, stored_path: str, attempts:
 # case to every version.
 ANALYZE_AFTER_ROWS = 10_000
 ANALYZE_AFTER_GROWTH = 0.5
-ANALYZED = ("cases", "case_versions", "case_latest", "case_types", "batches", "files")
+ANALYZED = ("cases", "case_versions", "case_latest", "batches", "files")
 
 
 def _analyze_after_bulk(engine: Engine, rows_loaded: int) -> None:
@@ -287,7 +277,7 @@ def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
     )
     _merge_batches(conn, insp, parsed)
     rows = parsed.frame.iloc[accepted]
-    new_cases, new_versions = _merge_cases(conn, insp, parsed, rows, parsed.given.iloc[accepted])
+    _merge_cases(conn, insp, parsed, rows, parsed.given.iloc[accepted])
     _quarantine(conn, insp, parsed, rejected)
     accepted_ids = sorted(set(rows["case_id"]))
     _resolve_quarantine(conn, insp.id, accepted_ids, parsed.sha256)
@@ -297,7 +287,7 @@ def _load(conn: Connection, parsed: ParsedFile, stored_path: str) -> LoadResult:
         .where(files.c.sha256 == parsed.sha256)
         .values(rows_loaded=loaded, rows_quarantined=quarantined)
     )
-    return LoadResult(parsed.sha256, status, total, loaded, quarantined, new_cases, new_versions)
+    return LoadResult(parsed.sha256, status, total, loaded, quarantined)
 
 
 def _reconcile(
@@ -375,12 +365,12 @@ def _merge_batches(conn: Connection, insp: Inspection, parsed: ParsedFile) -> No
 
 def _merge_cases(
     conn: Connection, insp: Inspection, parsed: ParsedFile, rows: pd.DataFrame, given: pd.DataFrame
-) -> tuple[int, int]:
+) -> None:
     """New cases and new versions of the accepted ``rows``, worked out column by column
     against what the warehouse holds, then written in bulk. Only the cases already known
     are looked at one by one; a file of new cases passes its columns through whole."""
     if rows.empty:
-        return 0, 0
+        return
     case_ids: list[str] = rows["case_id"].tolist()
     as_of = parsed.as_of or dt.date(1970, 1, 1)
     known = known_cases(conn, insp.id, case_ids, as_of)
@@ -410,8 +400,6 @@ def _merge_cases(
     closed = set(load_contract().closed_statuses)
     version_nos = [known[case_ids[i]].top + 1 if case_ids[i] in known else 1 for i in versioned]
     closed_on = [as_of if statuses[i] in closed else None for i in versioned]
-    type_rows: list[tuple[str, str]] = [(case_ids[i], t) for i in new for t in split_types(str(types[i]))]
-    retyped: list[str] = []  # known cases whose latest version now has other types
     latest_new: list[int] = []  # positions in ``versioned`` of cases with no latest version yet
     latest_moves: list[dict[str, object]] = []  # known cases whose new version is the latest
     closings: list[dict[str, object]] = []  # known cases whose new version is closed
@@ -422,9 +410,6 @@ def _merge_cases(
             continue
         if (as_of, version_nos[k]) > prev.latest:
             latest_moves.append({"b_case": case_ids[i], "b_version": version_nos[k], "b_as_of": as_of})
-            if prev.latest_types != types[i]:
-                retyped.append(case_ids[i])
-                type_rows.extend((case_ids[i], t) for t in split_types(str(types[i])))
         if closed_on[k] is not None:
             closings.append({"b_case": case_ids[i], "b_day": closed_on[k]})
     id_invalid = {
@@ -478,21 +463,8 @@ def _merge_cases(
     # A concurrent file carrying the same new case or version clashes on a key here, and
     # load_file starts this one again with fresh version numbers.
     _bulk(conn, cases, new_cases)
-    if retyped:
-        among = _among(conn, retyped)
-        conn.execute(
-            case_types.delete().where(case_types.c.inspection_id == insp.id, among(case_types.c.case_id))
-        )
-    type_rows = list(dict.fromkeys(type_rows))  # a type written twice in one cell
-    types_columns = {
-        "inspection_id": [insp.id] * len(type_rows),
-        "case_id": [c for c, _ in type_rows],
-        "pollution_type": [t for _, t in type_rows],
-    }
-    _bulk(conn, case_types, types_columns)
     _bulk(conn, case_versions, new_versions)
     _keep_latest(conn, insp.id, latest, latest_moves, closings)
-    return n_new, n_versioned
 
 
 def _first_positions(case_ids: list[str]) -> list[int]:
@@ -626,6 +598,6 @@ def _to_iso(value: object) -> object:
 def counts(conn: Connection) -> dict[str, int]:
     """Row counts of every table, for logs and the demo's closing summary."""
     out = {}
-    for t in (inspections, batches, files, cases, case_versions, case_types, quarantined_rows):
+    for t in (inspections, batches, files, cases, case_versions, quarantined_rows):
         out[t.name] = conn.execute(select(func.count()).select_from(t)).scalar_one()
     return out

@@ -16,10 +16,14 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
 )
+from sqlalchemy.types import TypeEngine
+
+from ducha.contract import Field, load_contract
 
 metadata = MetaData()
 
@@ -94,32 +98,36 @@ cases = Table(
     Index("ix_cases_batch_order", "inspection_id", "batch_no", "case_id"),
 )
 
-PENALTY_COLUMNS = (
-    "rectify_orders",
-    "penalty_cases",
-    "fine_amount",
-    "criminal_investigations",
-    "admin_detentions",
-    "criminal_detentions",
-    "interviews",
-    "accountable_persons",
-)
-
+_CONTRACT = load_contract()
+# The penalty counts and amounts of a version (the contract's count and money fields).
+PENALTY_COLUMNS = tuple(_CONTRACT.penalty_fields)
 # What a case is (where, what kind, how urgent, where in its batch): a later file may
 # correct it, so each version carries it, and a blank cell never erases it.
-CASE_FACTS = ("region", "pollution_types", "key_case", "seq")
+CASE_FACTS = _CONTRACT.fact_fields
+# A version's state, in the order its hash takes it: facts, progress, penalties.
+STATE_COLUMNS = _CONTRACT.state_fields
 
-STATE_COLUMNS = (
-    *CASE_FACTS,
-    "findings",
-    "verified",
-    "target",
-    "handling",
-    "status",
-    "accountability",
-    "remarks",
-    *PENALTY_COLUMNS,
-)
+# Money exactly (not a binary float), in the inspection's fine unit, to the fen in
+# either: intake rounds an amount in 元 to 2 places, in 万元 to 6.
+MONEY = Numeric(18, 6)
+
+
+def _state_column(field: Field) -> Column:
+    """The column of a state field, typed by its kind: text is "" when blank, never NULL;
+    a number or a vocabulary value may be missing."""
+    kinds: dict[str, tuple[TypeEngine, bool]] = {
+        "region": (Text(), False),
+        "types": (Text(), False),  # "水、大气"
+        "flag": (Boolean(), False),
+        "text": (Text(), False),
+        "int": (Integer(), True),
+        "enum": (String(8), True),
+        "count": (Float(), True),
+        "money": (MONEY, True),
+    }
+    kind, nullable = kinds[field.kind]
+    return Column(field.name, kind, nullable=nullable)
+
 
 case_versions = Table(
     "case_versions",
@@ -128,19 +136,8 @@ case_versions = Table(
     Column("case_id", String(64), primary_key=True),
     Column("version_no", Integer, primary_key=True),
     Column("as_of", Date, nullable=False),
-    Column("region", Text, nullable=False),
-    Column("region_code", String(12)),
-    Column("pollution_types", Text, nullable=False),
-    Column("key_case", Boolean, nullable=False),
-    Column("seq", Integer),
-    Column("findings", Text, nullable=False),
-    Column("verified", String(8)),
-    Column("target", Text, nullable=False),
-    Column("handling", Text, nullable=False),
-    Column("status", String(8)),
-    Column("accountability", Text, nullable=False),
-    Column("remarks", Text, nullable=False),
-    *(Column(name, Float) for name in PENALTY_COLUMNS),
+    Column("region_code", String(12)),  # worked out from the region
+    *(_state_column(_CONTRACT.fields[name]) for name in STATE_COLUMNS),
     Column("state_hash", String(64), nullable=False),
     Column("source_file", String(64), nullable=False),
     Column("source_sheet", Text, nullable=False),
@@ -183,16 +180,6 @@ batch_decisions = Table(
     ForeignKeyConstraint(["inspection_id", "batch_no"], ["batches.inspection_id", "batches.batch_no"]),
     CheckConstraint("decision IN ('publish', 'hold')", name="ck_batch_decisions_decision"),
     Index("ix_batch_decisions_batch", "inspection_id", "batch_no", "effective_on"),
-)
-
-# One row per pollution type of each case's latest version (for queries by type).
-case_types = Table(
-    "case_types",
-    metadata,
-    Column("inspection_id", String(64), primary_key=True),
-    Column("case_id", String(64), primary_key=True),
-    Column("pollution_type", String(32), primary_key=True),
-    ForeignKeyConstraint(["inspection_id", "case_id"], ["cases.inspection_id", "cases.case_id"]),
 )
 
 quarantined_rows = Table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -124,7 +125,7 @@ def test_summary_matches_the_warehouse_views(warehouse: dict) -> None:
     assert paragraph.startswith(
         f"截至6月6日，全省已对1-6批{n}件信访件进行调查处理，其中，已办结{closed}件、阶段性办结{partly}件、未办结{n - closed - partly}件"
     )
-    assert f"罚款金额{T._fmt_amount(float(fines or 0))}元" in paragraph
+    assert f"罚款金额{T._fmt_amount(Decimal(str(fines or 0)))}元" in paragraph
     regions = T.region_sheet(states, insp, day)
     total = regions.rows[-1]
     assert total[0] == "合计" and total[2] == n and total[4] == closed

@@ -18,8 +18,10 @@ from ducha.intake import ParsedFile, parse_file
 from ducha.intake.quality import (
     CASE_KEY,
     PERIOD_GRACE,
+    Rule,
     Validator,
     build_suite,
+    cross_rules,
     rows_frame,
     run_key,
     types_allowed,
@@ -118,6 +120,21 @@ def test_suite_is_built_from_the_contract() -> None:
         assert e.meta["expected"]
     # Compared with the warehouse per file, not by the suite: files are validated together.
     assert "CASE_CONFLICT" not in {e.meta["rule"] for e in suite}
+
+
+def test_one_list_of_rules_in_the_contracts_words() -> None:
+    """issues.RULES is the one list of rule codes (a rule the suite names must be there);
+    the cross-field rules are one list, each with its check, and their texts take the
+    contract's words for a closed case and a complaint found untrue."""
+    with pytest.raises(KeyError):
+        Rule("NO_SUCH_RULE", "error", "status", "…")
+    assert [r.rule for r in cross_rules(C)] == list(CROSS_RULES)
+    renamed = replace(C, unfounded="查无实据", closed_statuses=("全部办结", "验收销号"))
+    expected = {r.rule: r.expected for r in cross_rules(renamed)}
+    assert expected["PENALTY_ON_UNFOUNDED"].startswith("查无实据的案件")
+    assert expected["CLOSED_WITHOUT_FINDINGS"].startswith("全部办结的案件")
+    assert RULES["PENALTY_ON_UNFOUNDED"].startswith(C.unfounded)
+    assert RULES["CLOSED_WITHOUT_FINDINGS"].startswith(C.closed_label)
 
 
 def test_one_not_null_expectation_per_required_field() -> None:

@@ -6,18 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from ducha.warehouse.db import _alembic_config, current_revision, engine, upgrade
-from ducha.warehouse.schema import metadata
+from ducha.warehouse.schema import case_versions, metadata
 
-HEAD = "0008"
+HEAD = "0010"
 VIEWS = {"v_case_latest", "v_ledger_assigned", "v_ledger_in_progress", "v_ledger_closed"}
 LATEST_COLUMNS = [
     "case_id",
@@ -176,3 +177,78 @@ def test_0005_the_latest_state_view_does_not_read_the_database_clock(url: str, t
         assert "overdue" in {c["name"] for c in inspect(conn).get_columns("v_case_latest")}
     upgrade(url)
     assert current_revision(url) == HEAD
+
+
+def test_0009_0010_drop_case_types_and_keep_money_as_decimal(url: str, tmp_path: Path) -> None:
+    """After the upgrade case_types is gone (nothing read it) and fines are NUMERIC, read
+    back as Decimal with the values they had as floats; the downgrade rebuilds case_types
+    from each case's latest version and turns the fines back into floats."""
+    from ducha.config import data_dirs
+    from ducha.pipeline import Ingestor
+    from ducha_sample import generate
+
+    days = [dt.date(2024, 6, 1) + dt.timedelta(days=i) for i in range(4)]
+    generate(tmp_path / "landing", "c3-hn-2024", days=len(days), seed=3, progress=False)
+    ingestor = Ingestor(data_dirs(tmp_path), url)
+    for day in days:
+        ingestor.ingest_day(day)
+    v = case_versions
+    typed = select(v.c.case_id, v.c.version_no, v.c.fine_amount).order_by(v.c.case_id, v.c.version_no)
+    eng = engine(url)
+    assert "case_types" not in inspect(eng).get_table_names()
+    with eng.connect() as conn:
+        # Amounts with fen that a binary float cannot hold exactly.
+        (case_id,) = conn.execute(text("SELECT MIN(case_id) FROM case_versions")).one()
+        conn.execute(
+            text("UPDATE case_versions SET fine_amount = 251542.71 WHERE case_id = :c"), {"c": case_id}
+        )
+        conn.execute(text("UPDATE case_versions SET fine_amount = 0.1 WHERE case_id > :c"), {"c": case_id})
+        stored = conn.execute(typed).all()
+        latest_types = dict(conn.execute(text("SELECT case_id, pollution_types FROM v_case_latest")).all())
+        command.downgrade(_alembic_config(conn), "0008")
+        conn.commit()
+        as_floats = conn.execute(text("SELECT case_id, version_no, fine_amount FROM case_versions")).all()
+        types = conn.execute(text("SELECT case_id, pollution_type FROM case_types")).all()
+    fines = [f for _, _, f in stored if f]
+    assert fines and all(isinstance(f, Decimal) and f == f.quantize(Decimal("0.01")) for f in fines)
+    assert Decimal("251542.71") in fines and Decimal("0.1") in fines
+    assert sorted((c, n, None if f is None else Decimal(str(f))) for c, n, f in as_floats) == stored
+    assert sorted(types) == sorted((c, t) for c, joined in latest_types.items() for t in joined.split("、"))
+    upgrade(url)
+    with eng.connect() as conn:
+        assert conn.execute(typed).all() == stored
+    assert "case_types" not in inspect(eng).get_table_names()
+
+
+def test_old_migrations_keep_the_values_they_were_written_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration builds what it built when written, whatever the contract says today:
+    0001 and 0002 carry the closed statuses of their day, and no migration reads the
+    contract or the schema module."""
+    import ducha.contract as C
+    from ducha.config_files import config_path
+
+    versions = Path(C.__file__).parent / "warehouse" / "migrations" / "versions"
+    for path in versions.glob("0*.py"):
+        source = path.read_text(encoding="utf-8")
+        for line in source.splitlines():
+            if "ducha." in line and ("import" in line or "from " in line):
+                assert "ducha.warehouse.migrations.versions." in line, f"{path.name}: {line}"
+    changed = config_path("contract.yaml").read_text(encoding="utf-8").replace("验收销号", "销号完成")
+    (tmp_path / "contract.yaml").write_text(changed, encoding="utf-8")
+    monkeypatch.setenv("DUCHA_CONFIG_DIR", str(tmp_path))
+    try:
+        assert "销号完成" in C.load_contract().closed_statuses
+        url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+        for revision in ("0001", "0002"):
+            with engine(url).connect() as conn:
+                command.upgrade(_alembic_config(conn), revision)
+                conn.commit()
+                sql = conn.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'v_ledger_closed'")
+                ).scalar()
+            assert "'已办结', '验收销号'" in sql and "销号完成" not in sql, revision
+    finally:
+        monkeypatch.undo()
+        C.load_contract.cache_clear()

@@ -13,8 +13,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from ducha.contract import load_contract
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -22,8 +20,10 @@ depends_on = None
 
 
 # Read models for analysts: the latest state of each case, and the three ledgers
-# 交办 / 办理 / 办结. Plain SQL that SQLite and PostgreSQL both run; {closed} is the
-# contract's closed statuses.
+# 交办 / 办理 / 办结. Plain SQL that SQLite and PostgreSQL both run; {closed} is CLOSED.
+# The contract's closed statuses when this revision was written, frozen here: a later
+# change to the contract must not change what this migration does.
+CLOSED = "'已办结', '验收销号'"
 VIEWS: dict[str, str] = {
     "v_case_latest": "\n        SELECT c.case_id, c.inspection_id, c.batch_no, b.transferred_on, c.region, c.region_code,\n               c.pollution_types, c.summary, v.findings, v.verified, v.target, v.handling, v.status,\n               v.accountability, c.key_case, c.duplicate_of, c.due_on, v.as_of AS reported_on,\n               (SELECT MIN(x.as_of) FROM case_versions x\n                 WHERE x.inspection_id = c.inspection_id AND x.case_id = c.case_id\n                   AND x.status IN ({closed})) AS closed_on,\n               CASE WHEN v.status IN ({closed}) THEN\n                        (SELECT MIN(x.as_of) FROM case_versions x\n                          WHERE x.inspection_id = c.inspection_id AND x.case_id = c.case_id\n                            AND x.status IN ({closed})) > c.due_on\n                    ELSE c.due_on < CURRENT_DATE END AS overdue\n          FROM cases c\n          JOIN batches b ON b.inspection_id = c.inspection_id AND b.batch_no = c.batch_no\n          JOIN case_versions v ON v.inspection_id = c.inspection_id AND v.case_id = c.case_id\n         WHERE v.version_no = (SELECT MAX(y.version_no) FROM case_versions y\n                                WHERE y.inspection_id = c.inspection_id AND y.case_id = c.case_id)\n    ",
     "v_ledger_assigned": "SELECT * FROM v_case_latest",
@@ -159,9 +159,8 @@ def upgrade() -> None:
     with op.batch_alter_table("quarantined_rows", schema=None) as batch_op:
         batch_op.create_index("ix_quarantined_rows_case", ["inspection_id", "case_id"], unique=False)
     # ### end Alembic commands ###
-    closed = ", ".join(f"'{s}'" for s in load_contract().closed_statuses)
     for name, sql in VIEWS.items():
-        op.execute(f"CREATE VIEW {name} AS {sql.format(closed=closed)}")
+        op.execute(f"CREATE VIEW {name} AS {sql.format(closed=CLOSED)}")
 
 
 def downgrade() -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from alembic import op
 
-from ducha.contract import load_contract
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -31,8 +29,8 @@ V_CASE_LATEST_0001 = "\n        SELECT c.case_id, c.inspection_id, c.batch_no, b
 def _recreate(latest_sql: str) -> None:
     from importlib import import_module
 
-    ledgers = import_module("ducha.warehouse.migrations.versions.0001_initial_warehouse").VIEWS
-    closed = ", ".join(f"'{s}'" for s in load_contract().closed_statuses)
+    initial = import_module("ducha.warehouse.migrations.versions.0001_initial_warehouse")
+    ledgers, closed = initial.VIEWS, initial.CLOSED  # the statuses frozen when 0001 was written
     for name in (*LEDGERS, "v_case_latest"):
         op.execute(f"DROP VIEW IF EXISTS {name}")
     op.execute(f"CREATE VIEW v_case_latest AS {latest_sql.format(closed=closed)}")

@@ -57,6 +57,16 @@ V_CASE_LATEST = f"""
     """
 
 # The state hash as defined by this revision: facts, then state, then penalties.
+PENALTIES = (
+    "rectify_orders",
+    "penalty_cases",
+    "fine_amount",
+    "criminal_investigations",
+    "admin_detentions",
+    "criminal_detentions",
+    "interviews",
+    "accountable_persons",
+)
 HASHED = (
     "region",
     "pollution_types",
@@ -69,16 +79,8 @@ HASHED = (
     "status",
     "accountability",
     "remarks",
-    "rectify_orders",
-    "penalty_cases",
-    "fine_amount",
-    "criminal_investigations",
-    "admin_detentions",
-    "criminal_detentions",
-    "interviews",
-    "accountable_persons",
+    *PENALTIES,
 )
-_NUMBERS = set(HASHED[11:])
 FACTS = ("region", "region_code", "pollution_types", "key_case", "seq")
 
 
@@ -86,7 +88,7 @@ def _state_hash(row: dict) -> str:
     state: list[object] = []
     for name in HASHED:
         v = row[name]
-        if name in _NUMBERS:
+        if name in PENALTIES:
             v = None if v is None else float(v)
         elif name in ("verified", "status"):
             v = v or None
