@@ -238,17 +238,11 @@ def test_old_migrations_keep_the_values_they_were_written_with(
     changed = config_path("contract.yaml").read_text(encoding="utf-8").replace("验收销号", "销号完成")
     (tmp_path / "contract.yaml").write_text(changed, encoding="utf-8")
     monkeypatch.setenv("DUCHA_CONFIG_DIR", str(tmp_path))
-    try:
-        assert "销号完成" in C.load_contract().closed_statuses
-        url = f"sqlite:///{tmp_path / 'w.sqlite'}"
-        for revision in ("0001", "0002"):
-            with engine(url).connect() as conn:
-                command.upgrade(_alembic_config(conn), revision)
-                conn.commit()
-                sql = conn.execute(
-                    text("SELECT sql FROM sqlite_master WHERE name = 'v_ledger_closed'")
-                ).scalar()
-            assert "'已办结', '验收销号'" in sql and "销号完成" not in sql, revision
-    finally:
-        monkeypatch.undo()
-        C.load_contract.cache_clear()
+    assert "销号完成" in C.load_contract().closed_statuses
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    for revision in ("0001", "0002"):
+        with engine(url).connect() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+            conn.commit()
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'v_ledger_closed'")).scalar()
+        assert "'已办结', '验收销号'" in sql and "销号完成" not in sql, revision
