@@ -10,7 +10,7 @@ from collections import Counter
 from sqlalchemy import Connection, case, func, or_, select
 
 from ducha.config import Inspection
-from ducha.contract import load_contract
+from ducha.contract import load_contract, split_types
 from ducha.web.access import Scope
 from ducha.web.search import latest, scope_clause
 
@@ -56,7 +56,7 @@ def dashboard(conn: Connection, insp: Inspection, scope: Scope, today: dt.date) 
         in_batch[1] += done
         # no status yet: shown as the one open label, as the tables do
         statuses[status_value or insp.conventions.open_label] += n
-        for t in filter(None, (joined or "").split("、")):
+        for t in split_types(joined or ""):
             types[t] += n
     codes = {r.name: r.code for r in insp.regions}
     return {
