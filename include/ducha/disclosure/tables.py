@@ -21,7 +21,7 @@ from ducha.config import Inspection
 from ducha.contract import CONFIG_DIR, TYPE_SEPARATOR, load_contract
 from ducha.disclosure.redact import is_missing
 from ducha.disclosure.writers import Column, Sheet
-from ducha.text import int_to_cn
+from ducha.text import batch_label, cn_date, cn_month_day
 from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_versions, cases, files, quarantined_rows
 
 
@@ -312,14 +312,6 @@ def updated_cases(states: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     return states[mask].sort_values(["batch_no", "seq", "case_id"], na_position="last")
 
 
-def batch_label(batch_no: int) -> str:
-    return f"第{int_to_cn(batch_no)}批"
-
-
-def cn_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def batch_sheet(
     states: pd.DataFrame,
     batch_no: int,
@@ -494,7 +486,7 @@ def summary_paragraph(states: pd.DataFrame, insp: Inspection, as_of: dt.date) ->
     conv = insp.conventions
     n = len(states)
     if not n:
-        return f"截至{as_of.month}月{as_of.day}日，{insp.scope_word}尚无交办信访件。"
+        return f"截至{cn_month_day(as_of)}，{insp.scope_word}尚无交办信访件。"
     closed_mask = _closed(states)
     closed = int(closed_mask.sum())
     partly = int(_partly(states).sum())
@@ -523,7 +515,7 @@ def summary_paragraph(states: pd.DataFrame, insp: Inspection, as_of: dt.date) ->
         (totals["interviews"], f"约谈{totals['interviews']:.0f}人"),
         (totals["accountable_persons"], f"问责{totals['accountable_persons']:.0f}人"),
     ]
-    text = f"截至{as_of.month}月{as_of.day}日，{insp.scope_word}已对{batch_span(max_batch)}{n}件信访件进行调查处理"
+    text = f"截至{cn_month_day(as_of)}，{insp.scope_word}已对{batch_span(max_batch)}{n}件信访件进行调查处理"
     shown_statuses = [t for count, t in statuses if count]
     if shown_statuses:
         text += "，其中，" + "、".join(shown_statuses)
