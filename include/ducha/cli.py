@@ -415,6 +415,7 @@ def _print_batch_accounts(engine) -> None:  # type: ignore[no-untyped-def]
 
     from ducha.disclosure import decisions
     from ducha.disclosure import tables as T
+    from ducha.text import batch_label
     from ducha.warehouse.schema import inspections
 
     with engine.connect() as conn:
@@ -435,7 +436,7 @@ def _print_batch_accounts(engine) -> None:  # type: ignore[no-untyped-def]
             for a in short:
                 d = decided.get(a.batch_no)
                 why = f" [{d.decision}: {d.decided_by}, {d.decided_at:%Y-%m-%d %H:%M} UTC]" if d else ""
-                print(f"  {T.batch_label(a.batch_no)}: {a.sentence()}{why}")
+                print(f"  {batch_label(a.batch_no)}: {a.sentence()}{why}")
 
 
 def _batch_count(args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
-"""Small text helpers: whitespace, full-width forms, Traditional characters, Chinese numerals."""
+"""Small text helpers: whitespace, full-width forms, Traditional characters, Chinese
+numerals, and how titles write a batch and a date."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from functools import cache, lru_cache
@@ -11,6 +13,9 @@ _STRIP = " \t\r\n\v\f\u3000\u00a0\u200b\ufeff"
 _DIGITS = "零一二三四五六七八九"
 _CN_DIGIT = {c: i for i, c in enumerate(_DIGITS)} | {"〇": 0, "两": 2, "壹": 1, "贰": 2, "叁": 3}
 _CN_UNIT = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000}
+# A numeral as cn_to_int reads it, after halfwidth(): Arabic digits, or Chinese numeral
+# characters. A pattern to embed ("第(NUMERAL)批"), so a match always converts.
+NUMERAL = "(?:[0-9]+|[" + "".join(_CN_DIGIT) + "".join(_CN_UNIT) + "]+)"
 
 
 def clean(value: object) -> str:
@@ -82,18 +87,32 @@ def cn_to_int(text: str) -> int | None:
 
 
 def int_to_cn(n: int) -> str:
-    """1..999 as written in batch titles: 8 -> 八, 25 -> 二十五, 110 -> 一百一十."""
-    if not 0 < n < 1000:
+    """1..9999 as written in batch titles: 8 -> 八, 25 -> 二十五, 110 -> 一百一十, 1005 -> 一千零五."""
+    if not 0 < n < 10000:
         raise ValueError(f"batch number out of range: {n}")
-    hundreds, rest = divmod(n, 100)
-    tens, ones = divmod(rest, 10)
     out = ""
-    if hundreds:
-        out += _DIGITS[hundreds] + "百"
-        if tens == 0 and ones:
-            out += "零"
-    if tens:
-        out += ("" if tens == 1 and not hundreds else _DIGITS[tens]) + "十"
-    if ones:
-        out += _DIGITS[ones]
+    gap = False  # zeros inside the number are read as one 零
+    for digit, unit in zip(f"{n:04d}", ("千", "百", "十", ""), strict=True):
+        d = int(digit)
+        if d == 0:
+            gap = bool(out)
+            continue
+        if gap:
+            out, gap = out + "零", False
+        out += ("" if d == 1 and unit == "十" and not out else _DIGITS[d]) + unit  # 十一, not 一十一
     return out
+
+
+def batch_label(batch_no: int) -> str:
+    """A batch as titles, sheets and file names call it: 3 -> 第三批."""
+    return f"第{int_to_cn(batch_no)}批"
+
+
+def cn_date(day: dt.date) -> str:
+    """A date as titles write it: 2024年6月3日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_month_day(day: dt.date) -> str:
+    """A date within the inspection's year, as sentences write it: 6月3日."""
+    return f"{day.month}月{day.day}日"

@@ -1,10 +1,27 @@
-"""ducha.text: whitespace, full-width forms, Traditional characters, Chinese numerals."""
+"""ducha.text: whitespace, full-width forms, Traditional characters, Chinese numerals,
+batch labels and dates as titles write them."""
 
 from __future__ import annotations
 
+import datetime as dt
+import random
+import re
+
 import pytest
 
-from ducha.text import clean, cn_to_int, halfwidth, header_key, int_to_cn, simplified, squash
+from ducha.text import (
+    NUMERAL,
+    batch_label,
+    clean,
+    cn_date,
+    cn_month_day,
+    cn_to_int,
+    halfwidth,
+    header_key,
+    int_to_cn,
+    simplified,
+    squash,
+)
 
 
 @pytest.mark.parametrize(
@@ -116,19 +133,62 @@ def test_cn_to_int_returns_none_for_digits_int_cannot_read(text: str) -> None:
         (101, "一百零一"),
         (110, "一百一十"),
         (999, "九百九十九"),
+        (1000, "一千"),
+        (1005, "一千零五"),
+        (1010, "一千零一十"),
+        (2300, "二千三百"),
+        (9999, "九千九百九十九"),
     ],
 )
 def test_int_to_cn_as_written_in_batch_titles(n: int, expected: str) -> None:
     assert int_to_cn(n) == expected
 
 
-def test_int_to_cn_and_cn_to_int_round_trip_1_to_999() -> None:
-    written = [int_to_cn(n) for n in range(1, 1000)]
-    assert len(set(written)) == 999  # no two numbers written alike
-    assert [cn_to_int(w) for w in written] == list(range(1, 1000))
+def test_int_to_cn_and_cn_to_int_round_trip_1_to_9999() -> None:
+    written = [int_to_cn(n) for n in range(1, 10000)]
+    assert len(set(written)) == 9999  # no two numbers written alike
+    assert [cn_to_int(w) for w in written] == list(range(1, 10000))
 
 
-@pytest.mark.parametrize("n", [0, -1, 1000, 12345])
+@pytest.mark.parametrize("n", [0, -1, 10000, 12345])
 def test_int_to_cn_refuses_out_of_range(n: int) -> None:
     with pytest.raises(ValueError, match="out of range"):
         int_to_cn(n)
+
+
+def test_numeral_pattern_matches_every_number_as_written() -> None:
+    for n in range(1, 10000):
+        assert re.fullmatch(NUMERAL, int_to_cn(n)), n
+        assert re.fullmatch(NUMERAL, str(n)), n
+
+
+@pytest.mark.parametrize(
+    "text", ["两", "〇", "零", "十一", "两百", "一〇二", "壹", "贰拾", "叁佰", "一千零二", "007"]
+)
+def test_numeral_pattern_matches_other_forms_cn_to_int_reads(text: str) -> None:
+    assert cn_to_int(text) is not None
+    assert re.fullmatch(NUMERAL, text)
+
+
+def test_numeral_pattern_accepts_exactly_what_cn_to_int_reads() -> None:
+    # Random strings over the numeral characters, digits and near misses: the pattern
+    # (used to find 第N批 in titles and IDs) and cn_to_int never disagree, so every
+    # batch found converts.
+    alphabet = "零〇一二两三四五六七八九壹贰叁十拾百佰千万亿0123456789第批件 .-a"
+    rng = random.Random(14)
+    for _ in range(5000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(1, 5)))
+        if text != text.strip():
+            continue  # cn_to_int trims; the patterns embedding NUMERAL take the spaces around it
+        assert (cn_to_int(text) is not None) == bool(re.fullmatch(NUMERAL, text)), text
+
+
+@pytest.mark.parametrize(("n", "expected"), [(1, "第一批"), (12, "第十二批"), (102, "第一百零二批")])
+def test_batch_label(n: int, expected: str) -> None:
+    assert batch_label(n) == expected
+
+
+def test_dates_as_titles_and_sentences_write_them() -> None:
+    assert cn_date(dt.date(2024, 6, 3)) == "2024年6月3日"
+    assert cn_date(dt.date(2024, 12, 31)) == "2024年12月31日"
+    assert cn_month_day(dt.date(2024, 6, 3)) == "6月3日"

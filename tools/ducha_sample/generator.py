@@ -22,7 +22,7 @@ import xlsxwriter
 from ducha.config import Inspection, Region, get_inspection, registry
 from ducha.contract import TYPE_SEPARATOR, load_contract
 from ducha.disclosure.tables import layouts
-from ducha.text import int_to_cn
+from ducha.text import batch_label, cn_date, cn_month_day
 
 DEFAULT_INSPECTION = "c3-hn-2024"
 DEFAULT_START = dt.date(2024, 6, 1)  # for inspections without a configured period
@@ -460,14 +460,6 @@ def build_profile(inspection: Inspection) -> Profile:
     )
 
 
-def batch_label(batch_no: int) -> str:
-    return f"第{int_to_cn(batch_no)}批"
-
-
-def cn_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def batch_file_name(batch_no: int) -> str:
     return f"{batch_label(batch_no)}交办清单.xlsx"
 
@@ -756,9 +748,7 @@ def _findings(profile: Profile, rng: random.Random, case: Case, verified: str, i
     team = _env_office(case)
     if sector := _sector_office(rng, case):
         team += f"会同{sector}"
-    text = (
-        f"经调查核实，{visited.month}月{visited.day}日，{team}对{story.place}{story.polluter}开展现场核查。"
-    )
+    text = f"经调查核实，{cn_month_day(visited)}，{team}对{story.place}{story.polluter}开展现场核查。"
     fact = rng.choice(story.topic.facts).format(
         n=round(rng.uniform(0.2, 3.5), 1),
         db=rng.randint(58, 68),

@@ -35,6 +35,7 @@ from ducha.disclosure.writers import (
 )
 from ducha.parallel import can_fork, fork_map
 from ducha.paths import check_inspection_id, safe_name, under
+from ducha.text import batch_label
 from ducha.warehouse.db import snapshot
 from ducha.warehouse.schema import batch_decisions, batches, files, inspections
 
@@ -192,7 +193,7 @@ def publish_batch(
         return PublishOutcome(inspection_id, day.isoformat(), None, decision=made)
     update = day > min(states["first_reported"])
     created = dt.datetime.combine(day, dt.time(0, 0))
-    final = under(out_root, inspection_id, "batches", f"{T.batch_label(batch_no)}（截至{day.isoformat()}）")
+    final = under(out_root, inspection_id, "batches", f"{batch_label(batch_no)}（截至{day.isoformat()}）")
     with folder_aside(final) as tmp:
         tables = _Tables(tmp, created)
         _batch_files(tables, states, batch_no, update, account, T.layouts()[insp.layout], insp)

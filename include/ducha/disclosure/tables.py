@@ -25,7 +25,7 @@ from ducha.config_files import ConfigModel, config_path, read_config
 from ducha.contract import load_contract, split_types, strip_unit
 from ducha.disclosure.redact import is_missing
 from ducha.disclosure.writers import Column, Sheet
-from ducha.text import int_to_cn
+from ducha.text import batch_label, cn_date, cn_month_day
 from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_versions, cases, files, quarantined_rows
 
 
@@ -341,14 +341,6 @@ def updated_cases(states: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     return states[mask].sort_values(["batch_no", "seq", "case_id"], na_position="last")
 
 
-def batch_label(batch_no: int) -> str:
-    return f"第{int_to_cn(batch_no)}批"
-
-
-def cn_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def batch_sheet(
     states: pd.DataFrame,
     batch_no: int,
@@ -541,7 +533,7 @@ def summary_paragraph(states: pd.DataFrame, insp: Inspection, as_of: dt.date) ->
     conv = insp.conventions
     n = len(states)
     if not n:
-        return f"截至{as_of.month}月{as_of.day}日，{insp.scope_word}尚无交办信访件。"
+        return f"截至{cn_month_day(as_of)}，{insp.scope_word}尚无交办信访件。"
     closed_mask = _closed(states)
     closed = int(closed_mask.sum())
     partly = int(_partly(states).sum())
@@ -557,7 +549,7 @@ def summary_paragraph(states: pd.DataFrame, insp: Inspection, as_of: dt.date) ->
         (partly, f"{contract.partly_closed_label}{partly}件"),
         (n - closed - partly, f"{conv.open_label}{n - closed - partly}件"),
     ]
-    text = f"截至{as_of.month}月{as_of.day}日，{insp.scope_word}已对{batch_span(max_batch)}{n}件信访件进行调查处理"
+    text = f"截至{cn_month_day(as_of)}，{insp.scope_word}已对{batch_span(max_batch)}{n}件信访件进行调查处理"
     shown_statuses = [t for count, t in statuses if count]
     if shown_statuses:
         text += "，其中，" + "、".join(shown_statuses)

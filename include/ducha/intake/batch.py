@@ -6,12 +6,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from ducha.intake.values import FULL_DATE, MONTH_DAY
 from ducha.intake.values import date as parse_date
-from ducha.text import cn_to_int, halfwidth
+from ducha.text import NUMERAL, cn_to_int, halfwidth
 
-_BATCH = re.compile(r"第\s*([0-9零〇一二两三四五六七八九十百]+)\s*批")
-_FULL_DATE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
-_SHORT_DATE = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_BATCH = re.compile(rf"第\s*({NUMERAL})\s*批")
+_FULL_DATE = re.compile(FULL_DATE)
+_SHORT_DATE = re.compile(rf"(?<!\d){MONTH_DAY}")
 # The batch's own count in its title: "（第三批 2024年6月3日 共52件）", "第三批交办52件".
 _COUNT = re.compile(r"(?:共|交办|转办|移交)\s*(\d+)\s*件")
 

@@ -19,7 +19,6 @@ class HeaderMatch:
     last_row: int  # 0-based index of the last header row; data starts after it
     fields: dict[int, str]  # column index -> contract field
     written: dict[int, str]  # column index -> the header as written in the file
-    units: dict[int, str]  # column index -> unit written in the header ("万元")
     internal: dict[int, str]  # staff-contact columns found (never read)
     duplicates: dict[int, str]  # columns naming a field already matched
 
@@ -51,7 +50,6 @@ def fill_merges(
 def _match_row(cells: list[Cell], index: dict[str, str], internal: set[str]) -> HeaderMatch | None:
     fields: dict[int, str] = {}
     written: dict[int, str] = {}
-    units: dict[int, str] = {}
     found_internal: dict[int, str] = {}
     duplicates: dict[int, str] = {}
     for col, cell in enumerate(cells):
@@ -72,11 +70,9 @@ def _match_row(cells: list[Cell], index: dict[str, str], internal: set[str]) -> 
             continue
         fields[col] = name
         written[col] = clean(cell)
-        if base != key:
-            units[col] = key[len(base) :].strip("()（）")
     if len(fields) < MIN_FIELDS:
         return None
-    return HeaderMatch(0, 0, fields, written, units, found_internal, duplicates)
+    return HeaderMatch(0, 0, fields, written, found_internal, duplicates)
 
 
 def find_header(
@@ -113,4 +109,4 @@ def find_header(
 
 
 def _parts(m: HeaderMatch) -> tuple:
-    return (m.fields, m.written, m.units, m.internal, m.duplicates)
+    return (m.fields, m.written, m.internal, m.duplicates)

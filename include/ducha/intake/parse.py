@@ -197,7 +197,7 @@ def _parse_sheets(
     )
     # The landing day is known before any header is read: a file refused for its header
     # still records the day it arrived.
-    parsed.as_of = day_override or folder_day
+    parsed.as_of = folder_day
     found_header = False
     chunks: list[_Chunk] = []
     for sheet in sheets:
@@ -227,8 +227,8 @@ def _parse_sheets(
             parsed.batches.setdefault(title_batch, title.day)
         elif title_batch is not None:
             parsed.batches.setdefault(title_batch, None if title.day else folder_day)
-        if parsed.as_of is None:
-            parsed.as_of = day_override or folder_day or title.day
+        if parsed.as_of is None:  # no landing folder: the first title's date
+            parsed.as_of = title.day
         parsed.sheets.append(sheet.name)
         # A workbook with one sheet per batch (a city's feedback file) names it on the tab:
         # the last resort, as a copied sheet keeps a stale tab name.
@@ -516,8 +516,7 @@ def _value(
     if kind == "date":
         return V.date(cell, year_hint=year)
     if kind == "count":
-        n = V.number(cell)
-        return None if n is None else n
+        return V.number(cell)
     if kind == "money":
         key = header_key(header)  # "罰款金額（萬元）" names its unit in Traditional
         unit = "万元" if "万" in key else ("元" if "元" in key else None)

@@ -175,10 +175,12 @@ def types_allowed(values: pd.Series, allowed: Sequence[str]) -> pd.Series:
     """True where every type of a "、"-joined cell is one of ``allowed`` (a blank is
     the REQUIRED rule's business, not this one's); each distinct value is looked at once."""
     allowed_set = set(allowed)
-    verdict = {
-        v: all(t in allowed_set for t in v.split(TYPE_SEPARATOR)) for v in values.dropna().unique() if v != ""
-    }
-    return values.map(verdict).fillna(True).astype(bool)
+    refused = [
+        v
+        for v in values.dropna().unique()
+        if v != "" and not all(t in allowed_set for t in v.split(TYPE_SEPARATOR))
+    ]
+    return ~values.isin(refused)  # not map + fillna(True): filling a float column with a bool is deprecated
 
 
 def _period_text(insp: Inspection) -> str:

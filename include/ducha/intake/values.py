@@ -10,9 +10,13 @@ import math
 import re
 
 from ducha.contract import Contract, Vocabulary
-from ducha.text import clean, cn_to_int, halfwidth, simplified, squash
+from ducha.text import NUMERAL, clean, cn_to_int, halfwidth, simplified, squash
 
-_BATCH_PREFIX = re.compile(r"^第?([0-9零〇一二两三四五六七八九十百]+)批[次]?[:：\-\s]*")
+_BATCH_PREFIX = re.compile(rf"^第?({NUMERAL})批[次]?[:：\-\s]*")
+# Dates as written (after halfwidth): 2024-06-03, 2024/6/3, 2024.6.3, 2024年6月3日, and
+# 6月3日 in the inspection's year. Patterns to embed: a cell is matched whole, a title searched.
+FULL_DATE = r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+MONTH_DAY = r"(\d{1,2})\s*月\s*(\d{1,2})\s*日?"
 _NUMBER = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*(万元|万|元|家|件|人|个|起|户)?$")
 _DASHES = re.compile(r"^[-—–－─~～]+$")  # "—", "——", "-": the clerk's way of writing "none"
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -152,13 +156,13 @@ def date(value: object, *, year_hint: int | None = None) -> dt.date | None:
             return _EXCEL_EPOCH + dt.timedelta(days=int(value))
         raise ValueError("日期")
     text = halfwidth(squash(str(value)))
-    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\d{1,2}[:时].*)?", text)
+    m = re.fullmatch(FULL_DATE + r"(?:\d{1,2}[:时].*)?", text)  # a time after the day is dropped
     if m:
         return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     m = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
     if m:
         return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    m = re.fullmatch(r"(\d{1,2})月(\d{1,2})日?", text)
+    m = re.fullmatch(MONTH_DAY, text)
     if m and year_hint:
         return _make_date(year_hint, int(m.group(1)), int(m.group(2)))
     raise ValueError("日期，如 2024-06-03、2024年6月3日")

@@ -18,6 +18,7 @@ from ducha.disclosure import publish as P
 from ducha.disclosure import tables as T
 from ducha.intake.batch import batch_number
 from ducha.pipeline import Ingestor
+from ducha.text import batch_label, cn_date
 from ducha_sample import generate
 
 INSP = "c3-hn-2024"
@@ -60,16 +61,16 @@ def test_with_results_republishes_a_batch_with_its_own_date(
     _with("with_results", monkeypatch)
     folder = Path(P.publish(warehouse.engine, INSP, tmp_path / "b", as_of=day).folder or "")
     for batch_no in updated:
-        path = folder / f"{T.batch_label(batch_no)}公开情况一览表（更新）.xlsx"
+        path = folder / f"{batch_label(batch_no)}公开情况一览表（更新）.xlsx"
         arrived = states.loc[states["batch_no"] == batch_no, "transferred_on"].dropna().iloc[0]
-        assert _title(path).endswith(f"（{T.batch_label(batch_no)} {T.cn_date(arrived)}）（更新）")
+        assert _title(path).endswith(f"（{batch_label(batch_no)} {cn_date(arrived)}）（更新）")
         assert (folder / path.with_suffix(".csv").name).is_file()
         notes = [r[0] for r in CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()[-2:]]
-        label = T.batch_label(batch_no)
+        label = batch_label(batch_no)
         assert notes[0] == f"注：本表所列为{label}交办信访件，调查核实和处理整改情况将陆续公开。"  # kept
         assert notes[1].startswith("注：本批交办")
     arrivals = T.batches_reported_on(states, day)
-    assert all((folder / f"{T.batch_label(b)}公开情况一览表.xlsx").is_file() for b in arrivals)
+    assert all((folder / f"{batch_label(b)}公开情况一览表.xlsx").is_file() for b in arrivals)
 
 
 def test_when_complete_publishes_a_batch_once_on_the_day_it_has_its_results(
