@@ -56,6 +56,16 @@ def clean(value: object) -> str:
     return _XML_INVALID.sub(" ", mask_personal(str(value)))
 
 
+CATEGORY_CHARS = 20  # a category shown longer is cut: its margin would leave pygal no plot
+
+
+def category_label(value: object) -> str:
+    """A category's name as a chart shows it: cleaned, and at most CATEGORY_CHARS long (a
+    hostile 255-byte region made pygal split its axis title forever); tables keep it whole."""
+    text = clean(value)
+    return text if len(text) <= CATEGORY_CHARS else text[: CATEGORY_CHARS - 1] + "…"
+
+
 def fmt_value(value: float) -> str:
     """A value label: integers without ".0", other numbers with up to two decimals."""
     if float(value).is_integer():
@@ -167,7 +177,7 @@ def _config(
         "title": clean(title),
         "x_title": clean(category_axis) or None,
         "y_title": clean(value_axis) or None,
-        "x_labels": [clean(c) for c in categories],
+        "x_labels": [category_label(c) for c in categories],
         "y_labels": nice_ticks(maximum),
         "value_formatter": fmt_value,
         "width": round(width),
@@ -307,7 +317,7 @@ def bar_chart(
     totals = [sum(s.values[i] for s in series) for i in range(n)]
     top = nice_ticks(max(totals if stacked else [v for s in series for v in s.values], default=0))[-1]
     colors = _colors(series)
-    labels = [clean(c) for c in categories]
+    labels = [category_label(c) for c in categories]
     if horizontal:
         per_band = 30 if stacked or len(series) == 1 else 16 * len(series) + 12
         height = height or max(320.0, 140 + n * per_band)
@@ -390,7 +400,7 @@ def line_chart(
         style=_style(colors, colors, stroke_width=2.5),
         margin_right=last_w + VALUE_SIZE,
     )
-    label_w = max((text_width(clean(c), TICK_SIZE) for c in categories), default=0)
+    label_w = max((text_width(category_label(c), TICK_SIZE) for c in categories), default=0)
     config["x_labels_major_every"] = _label_step(n, width - 120, label_w + 12)
     config["show_minor_x_labels"] = False
     config["dots_size"] = 3.5
