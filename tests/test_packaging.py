@@ -30,7 +30,7 @@ assert Path(ducha.__file__).resolve().is_relative_to(target), ducha.__file__
 
 from ducha.config import load_access, project_settings, registry
 from ducha.contract import load_contract
-from ducha.disclosure.tables import layouts
+from ducha.layouts import layouts
 from ducha.warehouse.db import MIGRATIONS
 from ducha.web.shared import TEMPLATES
 

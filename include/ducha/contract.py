@@ -104,11 +104,11 @@ class Contract:
         index: dict[str, str] = {}
         for f in self.fields.values():
             for alias in (f.label, *f.aliases):
-                index.setdefault(_strip_unit(alias), f.name)
+                index.setdefault(strip_unit(alias), f.name)
         return index
 
 
-def _strip_unit(header: str) -> str:
+def strip_unit(header: str) -> str:
     # "责令整改（家）" and "罚款金额(万元)" match on the part before the unit.
     return re.sub(r"[（(][^（()）]*[)）]$", "", header).strip()
 
@@ -260,7 +260,3 @@ def _contract(path: Path) -> Contract:
 def split_types(joined: str) -> list[str]:
     """The distinct pollution types of a stored cell, in order ("水、大气" -> ["水", "大气"])."""
     return list(dict.fromkeys(t.strip() for t in joined.split(TYPE_SEPARATOR) if t.strip()))
-
-
-def strip_unit(header: str) -> str:
-    return _strip_unit(header)

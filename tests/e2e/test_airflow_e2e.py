@@ -16,7 +16,7 @@ from python_calamine import CalamineWorkbook
 
 from ducha.contract import load_contract
 from ducha.disclosure.redact import find_personal
-from ducha.disclosure.tables import layouts
+from ducha.layouts import layouts
 from ducha_sample import generate
 from tests.conftest import run_dag
 from tests.pii import missing_forms, personal_data

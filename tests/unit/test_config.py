@@ -192,7 +192,7 @@ def _edit(path: Path, change: Callable[[dict], None]) -> None:
 def _load_all() -> None:
     from ducha.config import generic_profile, load_access, project_settings
     from ducha.contract import load_contract
-    from ducha.disclosure.tables import layouts
+    from ducha.layouts import layouts
 
     load_contract(), project_settings(), registry(), generic_profile(), layouts(), load_access()
 

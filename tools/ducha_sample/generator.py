@@ -21,7 +21,7 @@ import xlsxwriter
 
 from ducha.config import Inspection, Region, get_inspection, registry
 from ducha.contract import TYPE_SEPARATOR, load_contract
-from ducha.disclosure.tables import layouts
+from ducha.layouts import layouts
 from ducha.text import batch_label, cn_date, cn_month_day
 
 DEFAULT_INSPECTION = "c3-hn-2024"

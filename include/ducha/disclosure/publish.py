@@ -33,6 +33,7 @@ from ducha.disclosure.writers import (
     write_manifest,
     write_table_files,
 )
+from ducha.layouts import Layout, layouts
 from ducha.parallel import can_fork, fork_map
 from ducha.paths import check_inspection_id, safe_name, under
 from ducha.text import batch_label
@@ -110,7 +111,7 @@ def _publish(engine: Engine, inspection_id: str, out_root: Path, *, as_of: dt.da
             earlier_choices = decisions.choices(decisions.in_force(conn, inspection_id, yesterday))
             held_before = T.held_batches(before, earlier_choices, default)
     states = T.with_cities(states, insp)  # read once, shared by every table and chart
-    layout = T.layouts()[insp.layout]
+    layout = layouts()[insp.layout]
     final = under(out_root, inspection_id, day.isoformat())
     with folder_aside(final) as tmp:
         entries, paragraph = _write_day(tmp, states, insp, layout, day, accounts, (held_now, held_before))
@@ -196,7 +197,7 @@ def publish_batch(
     final = under(out_root, inspection_id, "batches", f"{batch_label(batch_no)}（截至{day.isoformat()}）")
     with folder_aside(final) as tmp:
         tables = _Tables(tmp, created)
-        _batch_files(tables, states, batch_no, update, account, T.layouts()[insp.layout], insp)
+        _batch_files(tables, states, batch_no, update, account, layouts()[insp.layout], insp)
         write_table_files(tables.files, workers=1)
         write_manifest(
             tmp,
@@ -251,7 +252,7 @@ def _write_day(
     tmp: Path,
     states: pd.DataFrame,
     insp: Inspection,
-    layout: T.Layout,
+    layout: Layout,
     day: dt.date,
     accounts: dict[int, T.BatchAccount],
     held: tuple[set[int], set[int]],
@@ -331,7 +332,7 @@ def _batch_files(
     batch_no: int,
     update: bool,
     account: T.BatchAccount | None,
-    layout: T.Layout,
+    layout: Layout,
     insp: Inspection,
 ) -> None:
     """A batch's table (xlsx, csv, html) and each city's copy of it (xlsx); republished

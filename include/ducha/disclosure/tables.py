@@ -11,82 +11,22 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
-from pathlib import Path
-from typing import Literal
 
 import pandas as pd
-from pydantic import Field as Spec
-from pydantic import PositiveFloat, field_validator
 from sqlalchemy import Connection, case, func, select
 
 from ducha.config import Inspection
-from ducha.config_files import ConfigModel, config_path, read_config
 from ducha.contract import load_contract, split_types, strip_unit
 from ducha.disclosure.redact import is_missing
 from ducha.disclosure.writers import Column, Sheet
+from ducha.layouts import Layout
 from ducha.text import batch_label, cn_date, cn_month_day
 from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_versions, cases, files, quarantined_rows
 
 
-@dataclass(frozen=True)
-class LayoutColumn:
-    field: str
-    header: str
-    width: float
-    align: str | None = None  # left / center / right, where offices set it (序号 centred)
-
-    def column(self) -> Column:
-        """The published column: 序号 a whole number, the rest text."""
-        return Column(self.header, self.width, "int" if self.field == "seq" else "text", self.align)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    title: str
-    columns: tuple[LayoutColumn, ...]
-
-
-class ColumnSpec(ConfigModel):
-    field: str
-    header: str
-    width: PositiveFloat = 12
-    align: Literal["left", "center", "right"] | None = None
-
-    @field_validator("field")
-    @classmethod
-    def _a_contract_field(cls, name: str) -> str:
-        if name not in load_contract().fields:
-            raise ValueError(f"no field {name!r} in the contract")
-        return name
-
-
-class LayoutSpec(ConfigModel):
-    title: str
-    columns: list[ColumnSpec] = Spec(min_length=1)
-
-
-class LayoutsFile(ConfigModel):
-    """layouts.yaml."""
-
-    layouts: dict[str, LayoutSpec]
-
-
-def layouts() -> dict[str, Layout]:
-    return _layouts(config_path("layouts.yaml"))
-
-
-@cache
-def _layouts(path: Path) -> dict[str, Layout]:
-    return {
-        name: Layout(
-            name,
-            spec.title,
-            tuple(LayoutColumn(c.field, c.header, c.width, c.align) for c in spec.columns),
-        )
-        for name, spec in read_config(path, LayoutsFile).layouts.items()
-    }
+def published_columns(layout: Layout) -> list[Column]:
+    """A layout's columns as published: 序号 a whole number, the rest text."""
+    return [Column(c.header, c.width, "int" if c.field == "seq" else "text", c.align) for c in layout.columns]
 
 
 def latest_data_day(conn: Connection, inspection_id: str) -> dt.date | None:
@@ -394,7 +334,7 @@ def _batch_sheet(
     day = transferred.iloc[0] if len(transferred) else None
     title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")
     title = title.replace("（ ", "（").replace(" ）", "）")
-    columns = [c.column() for c in layout.columns]
+    columns = published_columns(layout)
     return Sheet(
         name=batch_label(batch_no),
         columns=columns,
@@ -438,7 +378,7 @@ def updates_sheet(updates: pd.DataFrame, layout: Layout, day: dt.date) -> Sheet:
     """Earlier cases re-published because their status or findings changed."""
     columns = [
         Column("批次", 8),
-        *(c.column() for c in layout.columns),
+        *published_columns(layout),
     ]
     grid = _grid(updates, [c.field for c in layout.columns], [0] * len(updates))
     labels = [batch_label(int(b)) for b in updates["batch_no"]]

@@ -32,9 +32,9 @@ from ducha.config import Inspection
 from ducha.contract import load_contract, split_types
 from ducha.disclosure import charts
 from ducha.disclosure.redact import is_missing
-from ducha.disclosure.tables import batch_label, cn_date
-from ducha.disclosure.writers import Column, Sheet, add_sheet, atomic_path, open_workbook
+from ducha.disclosure.writers import FOOTER, Column, Sheet, add_sheet, atomic_path, open_workbook
 from ducha.paths import under
+from ducha.text import batch_label, cn_date, cn_month_day
 
 UNKNOWN_REGION = "未注明地区"
 STATUS_COLORS = ("#2e7d32", "#f9a825", "#c62828")
@@ -52,10 +52,6 @@ ROWS_PER_PAGE = 32  # default rows are 20 px
 
 def xlsx_name(as_of: dt.date) -> str:
     return f"周报（截至{as_of.isoformat()}）.xlsx"
-
-
-def day_label(day: dt.date) -> str:
-    return f"{day.month}月{day.day}日"
 
 
 @dataclass(frozen=True)
@@ -250,7 +246,7 @@ def data_sheets(data: WeeklyData) -> list[Sheet]:
             Column("累计办结", 12, "int"),
             Column("办结率", 10, "percent"),
         ],
-        rows=[[day_label(p.day), p.transferred, p.closed, p.rate] for p in data.progress],
+        rows=[[cn_month_day(p.day), p.transferred, p.closed, p.rate] for p in data.progress],
         title=f"累计交办及办结进度（截至{as_of}）",
         notes=[f"注：累计办结为截至当日{data.closed_label}的件数，办结率＝累计办结÷累计交办。"],
     )
@@ -275,7 +271,7 @@ class ChartSpec:
 
 
 def chart_specs(data: WeeklyData) -> list[ChartSpec]:
-    as_of = day_label(data.as_of)
+    as_of = cn_month_day(data.as_of)
     rate = f"{data.rate:.1%}"
     names = data.status_names
     return [
@@ -328,7 +324,7 @@ def chart_specs(data: WeeklyData) -> list[ChartSpec]:
             f"累计交办及办结进度（截至{as_of}）",
             "line",
             "办结进度",
-            [day_label(p.day) for p in data.progress],
+            [cn_month_day(p.day) for p in data.progress],
             [
                 charts.Series("累计交办", [p.transferred for p in data.progress], "#1565c0"),
                 charts.Series("累计办结", [p.closed for p in data.progress], "#2e7d32"),
@@ -435,7 +431,7 @@ def write_weekly_xlsx(
         ws.set_paper(9)
         ws.set_landscape()
         ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
-        ws.set_footer("&C第 &P 页 共 &N 页", {"margin": 0.3})
+        ws.set_footer(FOOTER, {"margin": 0.3})
         ws.center_horizontally()
         ws.print_area(0, 0, len(specs) * ROWS_PER_PAGE - 1, 15)
         ws.set_h_pagebreaks([i * ROWS_PER_PAGE for i in range(1, len(specs))])

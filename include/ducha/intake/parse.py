@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ducha.config import Inspection, limit
-from ducha.contract import TYPE_SEPARATOR, Contract, load_contract
+from ducha.contract import TYPE_SEPARATOR, Contract, load_contract, split_types
 from ducha.intake import values as V
 from ducha.intake.batch import batch_number, landing_day, parse_title
 from ducha.intake.header import HeaderMatch, fill_merges, find_header
@@ -148,10 +148,6 @@ class ParsedFile:
             self.row_issues.setdefault(pos, []),
             given,
         )
-
-
-def split_types(joined: str) -> list[str]:
-    return [t for t in joined.split(TYPE_SEPARATOR) if t]
 
 
 def _empty_frame() -> pd.DataFrame:

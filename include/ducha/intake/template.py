@@ -42,7 +42,7 @@ from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cel
 
 from ducha.config import Inspection
 from ducha.contract import Contract, load_contract
-from ducha.disclosure.tables import layouts
+from ducha.layouts import layouts
 
 SHEET_FORM = "填报表"
 SHEET_HELP = "填写说明"

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ducha.disclosure.tables import layouts
+from ducha.disclosure.tables import published_columns
 from ducha.disclosure.writers import Sheet, write_xlsx
+from ducha.layouts import layouts
 from ducha.paths import safe_name
 from ducha.web.access import Scope
 from ducha.web.catalog import DayFolder, NotFound
@@ -61,7 +62,7 @@ class Extract:
         title = str(grid[0][0]) if start > 0 and grid[0] else ""
         at = [c.field for c in layout.columns].index(REGION_FIELD)
         scope = Scope(regions=frozenset({self.county}))
-        columns = [c.column() for c in layout.columns]
+        columns = published_columns(layout)
         rows = [
             [_cell(v, c.kind) for v, c in zip(row[: len(headers)], columns, strict=True)]
             for row in grid[start + 1 :]

@@ -14,13 +14,14 @@ import pytest
 from ducha.config import get_inspection
 from ducha.disclosure import tables as T
 from ducha.disclosure.writers import Column, Sheet, paper_for, print_settings, render_html, write_xlsx
+from ducha.layouts import layouts
 
 HN = get_inspection("c3-hn-2024")
 CREATED = datetime(2024, 6, 3, tzinfo=UTC)
 
 
 def batch_sheet(layout: str) -> Sheet:
-    columns = [c.column() for c in T.layouts()[layout].columns]
+    columns = T.published_columns(layouts()[layout])
     row = ["1", "D3HN202406020040", "某厂夜间排污。", "长沙市岳麓区", "水", "", "", "", "", "", ""]
     return Sheet(name="第三批", columns=columns, rows=[[1, *row[1 : len(columns)]]], title="一览表（第三批）")
 

@@ -24,17 +24,17 @@ import pytest
 
 from ducha.config import Inspection, data_dirs, get_inspection
 from ducha.disclosure import charts
-from ducha.disclosure.tables import batch_label, case_states
+from ducha.disclosure.tables import case_states
 from ducha.disclosure.weekly import (
     CHART_SHEET,
     SVG_NAMES,
     WeeklyData,
-    day_label,
     weekly_data,
     write_weekly,
     xlsx_name,
 )
 from ducha.pipeline import Ingestor
+from ducha.text import batch_label, cn_month_day
 from ducha_sample import generate
 
 HN = "c3-hn-2024"
@@ -233,7 +233,7 @@ def test_xlsx_data_sheets_match_the_series(report: Report) -> None:
     progress = rows["办结进度"]
     assert progress[1] == ["日期", "累计交办", "累计办结", "办结率"]
     data = progress[2 : 2 + len(d.progress)]
-    assert [r[:3] for r in data] == [[day_label(p.day), p.transferred, p.closed] for p in d.progress]
+    assert [r[:3] for r in data] == [[cn_month_day(p.day), p.transferred, p.closed] for p in d.progress]
     assert data[-1][3] == pytest.approx(d.closed / d.total)
     for sheet in rows.values():  # nothing empty: every data row has its values
         assert len(sheet) > 2 and all(v is not None for v in sheet[2][:2])
@@ -327,12 +327,12 @@ def test_progress_svg_ends_at_the_totals(report: Report) -> None:
     d = report.data
     root = report.svg("progress")
     assert sorted(texts(root, "value")) == sorted([str(d.total), str(d.closed)])
-    assert {"累计交办", "累计办结", "日期", day_label(DAYS[0]), day_label(AS_OF)} <= set(texts(root))
+    assert {"累计交办", "累计办结", "日期", cn_month_day(DAYS[0]), cn_month_day(AS_OF)} <= set(texts(root))
     lines = [p for p in root.iter(f"{SVG}path") if "nofill" in (p.get("class") or "").split()]
     assert len(lines) == 2
     assert len(list(root.iter(f"{SVG}circle"))) == 2 * len(d.progress)
     tips = {"".join(t.itertext()) for g in root.iter(f"{SVG}g") for t in g.findall(f"{SVG}title")}
-    last = day_label(AS_OF)
+    last = cn_month_day(AS_OF)
     assert {f"{last} 累计交办：{d.total}件", f"{last} 累计办结：{d.closed}件"} <= tips
 
 
