@@ -221,13 +221,21 @@ def _add(
         )
 
 
+def _tooltip_position(node: ET.Element) -> bool:
+    """pygal's <desc class="x …"> / "y …": where its script would place a tooltip. There
+    is no script, and as text they read like long numbers (a reader, or the personal-data
+    sweep, sees 130.3041459369818)."""
+    kind = (node.get("class") or "").split(" ")[0]
+    return node.tag == "desc" and kind in ("x", "y")
+
+
 def _finish(chart: Graph, ident: str, desc: str) -> str:
     """The chart's tree, made accessible and stable, as text."""
     root = chart.render_tree()
     for parent in list(root.iter()):
         for child in list(parent):
             empty_text = child.tag == "text" and not (child.text or "").strip() and not len(child)
-            if child.tag in (ET.Comment, "script") or empty_text:
+            if child.tag in (ET.Comment, "script") or empty_text or _tooltip_position(child):
                 parent.remove(child)
     root.set("font-family", FONT_FAMILY)  # for a viewer that ignores the CSS
     root.set("role", "img")
