@@ -113,6 +113,12 @@ def strip_unit(header: str) -> str:
     return re.sub(r"[（(][^（()）]*[)）]$", "", header).strip()
 
 
+def split_unit(label: str) -> tuple[str, str]:
+    """ "责令整改（家）" -> ("责令整改", "家"): a label's name and the unit it ends with."""
+    name = strip_unit(label)
+    return name, label[len(name) :].strip("（）()")
+
+
 class FieldSpec(ConfigModel):
     label: str
     kind: FieldKind

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, case, func, select
 
 from ducha.config import Inspection
-from ducha.contract import load_contract, split_types, strip_unit
+from ducha.contract import load_contract, split_types, split_unit, strip_unit
 from ducha.disclosure.redact import is_missing
 from ducha.disclosure.writers import Column, Sheet
 from ducha.layouts import Layout
@@ -456,12 +456,6 @@ def published_fine(total: Decimal, insp: Inspection) -> tuple[str, str]:
     return ("约" if value != value.quantize(CENT, rounding=ROUND_HALF_UP) else "") + _fmt_amount(value), unit
 
 
-def _label_and_unit(label: str) -> tuple[str, str]:
-    """ "责令整改（家）" -> ("责令整改", "家"): a penalty's name and the unit of its count."""
-    name = strip_unit(label)
-    return name, label[len(name) :].strip("（）()")
-
-
 def batch_span(max_batch: int) -> str:
     """ "第1批" for one batch, "1-11批" for several, as releases write them."""
     return f"第{max_batch}批" if max_batch == 1 else f"1-{max_batch}批"
@@ -508,7 +502,7 @@ def _penalty_phrases(states: pd.DataFrame, insp: Inspection) -> list[str]:
     contract = load_contract()
     out = []
     for p in PENALTY_COLUMNS:
-        name, unit = _label_and_unit(contract.fields[p].label)
+        name, unit = split_unit(contract.fields[p].label)
         if contract.fields[p].kind == "money":
             total = money_total(states[p])
             amount, unit = published_fine(total, insp)
@@ -617,7 +611,7 @@ def penalty_sheet(states: pd.DataFrame, insp: Inspection, as_of: dt.date) -> She
     for p in PENALTY_COLUMNS:
         if contract.fields[p].kind == "money":
             amount, unit = published_fine(money_total(states[p]) if len(states) else Decimal(0), insp)
-            columns.append(Column(f"{_label_and_unit(contract.fields[p].label)[0]}（{unit}）", 16, "number"))
+            columns.append(Column(f"{strip_unit(contract.fields[p].label)}（{unit}）", 16, "number"))
             row.append(float(amount.removeprefix("约")))
         else:
             total = float(states[p].fillna(0).sum()) if len(states) else 0.0
