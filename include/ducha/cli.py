@@ -224,6 +224,7 @@ def _inspection_from_path(path: Path) -> str | None:
 def _ingest(args: argparse.Namespace) -> int:
     from ducha.config import data_dirs, get_inspection, warehouse_url
     from ducha.intake.batch import landing_day
+    from ducha.intake.quality import stop_worker
     from ducha.pipeline import Delivery, Ingestor, landed_files
 
     files: list[Path] = []
@@ -247,7 +248,10 @@ def _ingest(args: argparse.Namespace) -> int:
         )
         for path in files
     ]
-    outcomes = ingestor.ingest_files(deliveries, batch_override=args.batch)
+    try:
+        outcomes = ingestor.ingest_files(deliveries, batch_override=args.batch)
+    finally:
+        stop_worker()  # a one-shot command: its GX worker ends with its work
     for o in outcomes:
         if args.json:
             print(json.dumps(o.__dict__, ensure_ascii=False))

@@ -4,10 +4,13 @@ handed over as a module-level value and an index, never pickled."""
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, suppress
 from multiprocessing.pool import Pool
 from typing import Any
 
@@ -18,13 +21,27 @@ def can_fork() -> bool:
     return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
 
 
-def _worker_start(initializer: Callable[[], None] | None) -> None:
+def _worker_start(initializer: Callable[[], None] | None, parent: int | None = None) -> None:
     # A fork inherits the parent's Python signal handlers (an Airflow task's, a CLI's):
     # a worker runs none of them, so stopping it is immediate and holds no lock.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if parent is not None:
+        _end_with(parent)
     if initializer is not None:
         initializer()
+
+
+def _end_with(parent: int) -> None:
+    """A worker that waits for work would outlive a parent killed outright (SIGKILL
+    skips every clean-up): on Linux the kernel sends it SIGTERM when the parent goes."""
+    with suppress(OSError, AttributeError):  # not Linux: the parent's exit ends it
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # gone already, before the request took effect
+        os._exit(0)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 @contextmanager
@@ -40,6 +57,16 @@ def fork_pool(workers: int, initializer: Callable[[], None] | None = None) -> It
         raise
     pool.close()
     pool.join()
+
+
+def fork_worker(initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
+    """One forked process that keeps its state between the calls handed to it (a GX
+    context, say), forked at the first ``submit``. It ends when shut down, at the
+    parent's exit, or with the parent if that is killed. The calls' arguments and
+    results are pickled; ``initializer`` reaches it by fork."""
+    return ProcessPoolExecutor(
+        1, mp_context=mp.get_context("fork"), initializer=_worker_start, initargs=(initializer, os.getpid())
+    )
 
 
 # What fork_map's workers run: (function, items). A fork inherits it; set only meanwhile.

@@ -358,7 +358,15 @@ class Ingestor:
     ) -> list[FileOutcome]:
         """Files in order: read them all and validate them together (one GX run, one Data
         Docs build); then each in turn is compared with the warehouse, reported, stored and
-        loaded, so each file sees the ones before it."""
+        loaded, so each file sees the ones before it. GX is imported in a worker while
+        the files are read, and the Data Docs are built there while they load."""
+        try:
+            return self._ingest_files(deliveries, batch_override)
+        finally:
+            if "validator" in vars(self):
+                self.validator.close()
+
+    def _ingest_files(self, deliveries: Sequence[Delivery], batch_override: int | None) -> list[FileOutcome]:
         from ducha.intake.quality import compare_with_warehouse
         from ducha.warehouse.load import already_loaded, known_cases
 
@@ -374,6 +382,7 @@ class Ingestor:
                 outcomes[n] = FileOutcome(path.name, sha256, "skipped", 0, 0, 0, 0, "", "")
                 continue
             seen.add(sha256)
+            self.validator.start()  # a file to read: GX's import begins beside it
             parsed = parse_file(
                 path, inspection, batch_override=batch_override, day_override=day, sha256=sha256
             )

@@ -383,3 +383,128 @@ def test_prepare_builds_the_gx_set_up_once(tmp_path) -> None:  # type: ignore[no
     context = validator._context
     validator.prepare()
     assert validator._context is context
+
+
+def _two_files(tmp_path: Path, hn: Inspection) -> list[ParsedFile]:
+    bad = [case(1), case(2, 是否办结="待定"), case(3, 受理编号=case_id(1)), case(4, 行政区域="火星市")]
+    paths = [
+        write_xlsx(tmp_path / "第三批.xlsx", standard_sheet(bad)),
+        write_xlsx(tmp_path / "第四批.xlsx", standard_sheet([case(5), case(6, 交办问题基本情况=None)], "第四批")),
+    ]
+    return [parse_file(p, hn) for p in paths]
+
+
+def test_a_started_validator_finds_what_the_in_process_one_finds(tmp_path: Path, hn: Inspection) -> None:
+    """``start``: GX in a forked worker. The same findings on the same rows, the same
+    result file, and the Data Docs site, with no GX context in this process."""
+    here, there = _two_files(tmp_path / "a", hn), _two_files(tmp_path / "b", hn)
+    in_process = Validator(tmp_path / "a" / "gx").check(here)
+    worker = Validator(tmp_path / "b" / "gx", docs_dir=tmp_path / "b" / "docs")
+    worker.start()
+    try:
+        doc = worker.check(there)
+        worker.build_docs()
+    finally:
+        worker.close()
+    assert "_context" not in vars(worker)
+    assert [file_report(p)["errors"] for p in there] == [file_report(p)["errors"] for p in here]
+    assert {r["rule"] for p in there for r in file_report(p)["errors"]} >= {"ENUM_VALUE", "CASE_ID_DUPLICATE"}
+    assert [r["success"] for r in doc["results"]] == [r["success"] for r in in_process["results"]]
+    assert (tmp_path / "b" / "gx" / f"{run_key(there)}.gx.json").is_file()
+    assert [p for p in (tmp_path / "b" / "docs").rglob("*.html") if run_key(there) in str(p)]
+    worker.close()  # twice: nothing left to do
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path, hn: Inspection) -> None:
+    import multiprocessing
+    import os
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
+    files = _two_files(tmp_path, hn)
+    v = Validator(docs_dir=tmp_path / "docs")
+    v.start()
+    (child,) = multiprocessing.active_children()
+    os.kill(child.pid, signal.SIGKILL)  # the OOM killer, say
+    child.join(30)
+    with pytest.raises(BrokenProcessPool):
+        v.check(files)
+    with pytest.raises(BrokenProcessPool):
+        v.close()  # its pending set-up failed with it
+    again = Validator(docs_dir=tmp_path / "docs")
+    again.start()  # a new worker
+    try:
+        assert again.check(files)["results"]
+    finally:
+        again.close()
+    assert [p.pid for p in multiprocessing.active_children()] != [child.pid]
+
+
+def test_the_worker_ends_with_a_killed_parent(tmp_path: Path) -> None:
+    """An Airflow task killed outright (SIGKILL) leaves no GX worker behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import multiprocessing as mp, sys, time; from ducha.intake.quality import Validator\n"
+        "v = Validator(); v.start(); v._pending[0].result()\n"
+        "print(mp.active_children()[0].pid, flush=True); time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())  # type: ignore[union-attr]
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _alive(worker):
+        time.sleep(0.1)
+    assert not _alive(worker)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie has ended: it only waits for its new parent to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_worker_error_reaches_the_caller(tmp_path: Path, hn: Inspection) -> None:
+    """The Data Docs fail in the worker while the caller loads: ``close`` raises it."""
+    files = _two_files(tmp_path, hn)
+    v = Validator(docs_dir=tmp_path / "docs")
+    v.start()
+    v.check(files)
+    (tmp_path / "docs").write_text("a file where the site's folder goes")
+    v.build_docs()
+    with pytest.raises(OSError):
+        v.close()
+
+
+def test_a_one_shot_command_stops_the_worker(tmp_path: Path, hn: Inspection) -> None:
+    """``stop_worker`` (what ``ducha ingest`` calls once done) ends the process's worker;
+    a later start forks a new one."""
+    import multiprocessing
+
+    from ducha.intake.quality import stop_worker
+
+    files = _two_files(tmp_path, hn)
+    v = Validator()
+    v.start()
+    v.prepare()  # waits for the worker's set-up
+    assert "_context" not in vars(v) and multiprocessing.active_children()
+    v.close()
+    stop_worker()
+    assert not multiprocessing.active_children()
+    again = Validator()
+    again.start()
+    try:
+        assert again.check(files)["results"]
+    finally:
+        again.close()
+        stop_worker()
