@@ -389,7 +389,9 @@ def _two_files(tmp_path: Path, hn: Inspection) -> list[ParsedFile]:
     bad = [case(1), case(2, 是否办结="待定"), case(3, 受理编号=case_id(1)), case(4, 行政区域="火星市")]
     paths = [
         write_xlsx(tmp_path / "第三批.xlsx", standard_sheet(bad)),
-        write_xlsx(tmp_path / "第四批.xlsx", standard_sheet([case(5), case(6, 交办问题基本情况=None)], "第四批")),
+        write_xlsx(
+            tmp_path / "第四批.xlsx", standard_sheet([case(5), case(6, 交办问题基本情况=None)], "第四批")
+        ),
     ]
     return [parse_file(p, hn) for p in paths]
 
@@ -440,17 +442,15 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path, hn: Inspectio
     assert [p.pid for p in multiprocessing.active_children()] != [child.pid]
 
 
-def test_the_worker_ends_with_a_killed_parent(tmp_path: Path) -> None:
+def test_the_worker_ends_with_a_killed_parent() -> None:
     """An Airflow task killed outright (SIGKILL) leaves no GX worker behind."""
-    import os
-    import signal
     import subprocess
     import sys
     import time
 
     script = (
         "import multiprocessing as mp, sys, time; from ducha.intake.quality import Validator\n"
-        "v = Validator(); v.start(); v._pending[0].result()\n"
+        "v = Validator(); v.start(); v.prepare()\n"
         "print(mp.active_children()[0].pid, flush=True); time.sleep(120)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
