@@ -345,8 +345,11 @@ class Validator:
     def _context(self) -> Any:
         import great_expectations as gx
 
-        # GX logs every internal registration at INFO: noise in task logs.
-        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        # GX logs every internal registration at INFO: noise in task logs. Some of its
+        # modules set their own level (one says where an unused default site would go).
+        for name in ["great_expectations", *logging.root.manager.loggerDict]:
+            if name.split(".")[0] == "great_expectations":
+                logging.getLogger(name).setLevel(logging.ERROR)
         ctx = gx.get_context(mode="ephemeral")
         ctx.variables.progress_bars = {"globally": False}
         if self.docs_dir:

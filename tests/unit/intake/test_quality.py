@@ -508,3 +508,16 @@ def test_a_one_shot_command_stops_the_worker(tmp_path: Path, hn: Inspection) -> 
     finally:
         again.close()
         stop_worker()
+
+
+def test_gx_says_nothing_short_of_an_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """GX sets some of its loggers to INFO itself: one told every `ducha ingest` where a
+    Data Docs site it never builds would go ("Created temporary directory …")."""
+    import logging
+
+    import great_expectations  # noqa: F401  (its import-time registrations are not the point)
+
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.INFO)  # as GX has it
+    caplog.set_level(logging.INFO)
+    Validator(docs_dir=tmp_path / "docs").prepare()
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("great_expectations")] == []
