@@ -1,6 +1,8 @@
 """Forked worker processes for CPU-bound work on data the parent already holds (a day's
-tables, several inspections' days). A fork inherits the parent's memory, so the work is
-handed over as a module-level value and an index, never pickled."""
+tables, several inspections' days): a fork inherits the parent's memory, so that work is
+handed over as a module-level value and an index, never pickled. And one forked worker
+that keeps state between calls (``fork_worker``: GX, imported beside the parent's work),
+whose calls' arguments and results are pickled."""
 
 from __future__ import annotations
 
@@ -59,13 +61,13 @@ def fork_pool(workers: int, initializer: Callable[[], None] | None = None) -> It
     pool.join()
 
 
-def fork_worker(initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
+def fork_worker() -> ProcessPoolExecutor:
     """One forked process that keeps its state between the calls handed to it (a GX
     context, say), forked at the first ``submit``. It ends when shut down, at the
-    parent's exit, or with the parent if that is killed. The calls' arguments and
-    results are pickled; ``initializer`` reaches it by fork."""
+    parent's exit, or with the parent if that is killed (strictly: with the thread that
+    forked it, so fork it from a thread that lives as long as it is needed)."""
     return ProcessPoolExecutor(
-        1, mp_context=mp.get_context("fork"), initializer=_worker_start, initargs=(initializer, os.getpid())
+        1, mp_context=mp.get_context("fork"), initializer=_worker_start, initargs=(None, os.getpid())
     )
 
 
