@@ -224,7 +224,7 @@ def _inspection_from_path(path: Path) -> str | None:
 def _ingest(args: argparse.Namespace) -> int:
     from ducha.config import data_dirs, get_inspection, warehouse_url
     from ducha.intake.batch import landing_day
-    from ducha.intake.quality import stop_worker
+    from ducha.intake.validator import stop_worker
     from ducha.pipeline import Delivery, Ingestor, landed_files
 
     files: list[Path] = []

@@ -22,7 +22,7 @@ from ducha.paths import UnsafePath, check_inspection_id, safe_name, sha256_file,
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from ducha.intake.quality import Validator
+    from ducha.intake.validator import Validator
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +337,7 @@ class Ingestor:
     @cached_property
     def validator(self) -> Validator:
         """Made on first use: a run whose files are all taken in never imports GX."""
-        from ducha.intake.quality import Validator
+        from ducha.intake.validator import Validator
 
         # One browsable Data Docs site per run (an ingest day, or a CLI call).
         return Validator(self.dirs.reports / "gx", docs_dir=self.dirs.reports / "data_docs" / self.run_label)

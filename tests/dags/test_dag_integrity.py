@@ -19,6 +19,7 @@ HEAVY = (
     "python_calamine",
     "xlsxwriter",
     "ducha.intake.quality",
+    "ducha.intake.validator",
     "ducha.warehouse",
     "ducha.disclosure",
     "ducha.intake",

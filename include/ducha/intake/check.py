@@ -16,8 +16,8 @@ def check_files(
     """One report per (path, inspection, name shown to the clerk), validated together
     (one Great Expectations run); nothing is stored or loaded."""
     from ducha.intake.parse import parse_file
-    from ducha.intake.quality import Validator
     from ducha.intake.reports import file_report
+    from ducha.intake.validator import Validator
 
     parsed = [parse_file(path, insp, batch_override=batch_override) for path, insp, _ in files]
     if parsed:

@@ -10,7 +10,7 @@ code instead. The cache lives in the user's own temporary folder (Jinja's
 one worker, each a process, share it; where that folder is unsafe or missing, the
 process keeps its own cache in memory. The pages are the same.
 
-The site config names these classes (``quality.Validator``).
+The site config names these classes (``validator.Validator``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ boolean columns (``_rule_*``), so that every check is one GX expectation with on
 format, every failure maps back to an Excel row, and one suite serves every inspection.
 
 A GX run costs about 0.7 s whatever its size (its bookkeeping per expectation), so the
-files of a whole ingest run are validated together, in one frame (``Validator.check``).
+files of a whole ingest run are validated together, in one frame (``validator.Validator.check``).
 What depends on the warehouse (a case already loaded with another text, a fact it
 corrects) is compared per file just before that file loads (``compare_with_warehouse``),
 so a file sees the files loaded before it.
@@ -16,40 +16,20 @@ so a file sees the files loaded before it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
-import logging
-import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import suppress
 from dataclasses import dataclass
-from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ducha.config import Inspection
 from ducha.contract import TYPE_SEPARATOR, Contract, load_contract
 from ducha.intake.parse import ParsedFile
 from ducha.issues import RULES, Issue, Level, issue
-from ducha.parallel import can_fork, fork_worker
 
 if TYPE_CHECKING:
     import pandas as pd
 
 # Grace before the period: the first batch carries complaints received the day before.
 PERIOD_GRACE = dt.timedelta(days=1)
-
-# Row positions of every failure (to map back to Excel rows), never the failing values:
-# results and Data Docs are kept on disk for engineers, and complaint texts hold
-# personal data. The clerk's report shows values; it is theirs.
-RESULT_FORMAT: dict[str, object] = {
-    "result_format": "COMPLETE",
-    "exclude_unexpected_values": True,
-    "return_unexpected_index_query": False,
-    "include_unexpected_rows": False,
-}
 
 
 @dataclass(frozen=True)
@@ -311,257 +291,6 @@ def _regions_known(regions: pd.Series, insp: Inspection) -> pd.Series:
     return regions.map(known).fillna(True).astype(bool)
 
 
-_VIEWS = "ducha.intake.docs_views"
-
-
-def run_key(files: Sequence[ParsedFile]) -> str:
-    """The name of one GX run over ``files``: stable for the same files in the same order."""
-    return hashlib.sha256("".join(p.sha256 for p in files).encode()).hexdigest()[:16]
-
-
-class Validator:
-    """One GX context per process: ``import great_expectations`` costs seconds, so pay
-    it once per task, not once per file.
-
-    With ``docs_dir`` every run also goes into a Data Docs site there (HTML a person can
-    browse: one page per run, the suite, an index), built by ``build_docs`` once the
-    task's runs are done; the raw results go to ``results_dir`` as JSON.
-
-    ``start`` moves GX into the process's worker (forked at the first ``start``, kept
-    for the others), so its import overlaps the caller's reading of the files, and the
-    Data Docs are built there while the caller loads; ``close`` waits for them. Without
-    ``start``, everything runs in process.
-    """
-
-    def __init__(self, results_dir: Path | None = None, docs_dir: Path | None = None) -> None:
-        self.results_dir = results_dir
-        self.docs_dir = docs_dir
-        self._docs_stale = False
-        self._worker: ProcessPoolExecutor | None = None
-        self._pending: list[Future[None]] = []
-        self._key = uuid.uuid4().hex  # its twin's name in the worker
-
-    @cached_property
-    def _context(self) -> Any:
-        import great_expectations as gx
-
-        # GX logs every internal registration at INFO: noise in task logs. Some of its
-        # modules set their own level (one says where an unused default site would go).
-        for name in ["great_expectations", *logging.root.manager.loggerDict]:
-            if name.split(".")[0] == "great_expectations":
-                logging.getLogger(name).setLevel(logging.ERROR)
-        ctx = gx.get_context(mode="ephemeral")
-        ctx.variables.progress_bars = {"globally": False}
-        if self.docs_dir:
-            ctx.add_data_docs_site(
-                site_name="ducha",
-                site_config={
-                    "class_name": "SiteBuilder",
-                    "store_backend": {
-                        "class_name": "TupleFilesystemStoreBackend",
-                        "base_directory": str(self.docs_dir),
-                    },
-                    # GX's views, with their templates compiled once (docs_views).
-                    "site_section_builders": {
-                        section: {"view": {"module_name": _VIEWS, "class_name": "PageView"}}
-                        for section in ("expectations", "validations", "profiling")
-                    },
-                    "site_index_builder": {
-                        "class_name": "DefaultSiteIndexBuilder",
-                        "view": {"module_name": _VIEWS, "class_name": "IndexPageView"},
-                    },
-                },
-            )
-        return ctx
-
-    @cached_property
-    def _batch_definition(self) -> Any:
-        asset = self._context.data_sources.add_pandas("ducha").add_dataframe_asset("case_rows")
-        return asset.add_batch_definition_whole_dataframe("file")
-
-    @cached_property
-    def suite(self) -> Any:
-        import great_expectations as gx
-
-        return self._context.suites.add(gx.ExpectationSuite(name="ducha.cases", expectations=build_suite()))
-
-    @cached_property
-    def _definition(self) -> Any:
-        import great_expectations as gx
-
-        return self._context.validation_definitions.add(
-            gx.ValidationDefinition(data=self._batch_definition, suite=self.suite, name="ducha.cases")
-        )
-
-    def prepare(self) -> None:
-        """Import GX and build the context, suite and validation definition now (each is
-        otherwise made on first use): what a process pays once, before any file. After
-        ``start``, waits for the worker to have done so."""
-        if self._worker:
-            for future in self._pending:
-                future.result()
-            return
-        _ = self._definition if self.docs_dir else (self._batch_definition, self.suite)
-
-    def start(self) -> None:
-        """Prepare in the worker, begun now, while the caller reads its files; the runs
-        and the Data Docs then go there. Does nothing when the set-up is made in process
-        already, or where this process cannot fork (everything stays here)."""
-        if self._worker or "_context" in vars(self) or not can_fork():
-            return
-        self._worker = _gx_worker()
-        try:
-            prepared = self._worker.submit(_worker_prepare, self._key, self.docs_dir)
-        except BrokenProcessPool:  # the last one died: a new one
-            self._worker = _gx_worker(renew=True)
-            prepared = self._worker.submit(_worker_prepare, self._key, self.docs_dir)
-        self._pending.append(prepared)
-
-    def close(self) -> None:
-        """Waits for what the worker has in hand (the Data Docs), then lets its twin go;
-        raises the worker's error, if any. Nothing to do in process."""
-        worker, pending, self._worker, self._pending = self._worker, self._pending, None, []
-        if worker is None:
-            return
-        try:
-            for future in pending:
-                future.result()
-        finally:
-            with suppress(BrokenProcessPool):
-                worker.submit(_worker_forget, self._key)
-
-    def _run(self, frame: pd.DataFrame, run: tuple[str, dt.datetime] | None) -> dict:
-        """The suite over ``frame``, as GX's result JSON. ``run`` (name, time) names the
-        stored result, a Data Docs page."""
-        if self._worker:
-            return self._worker.submit(_worker_run, self._key, frame, run).result()
-        if not self.docs_dir or run is None:
-            batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            return batch.validate(self.suite, result_format=RESULT_FORMAT).to_json_dict()
-        from great_expectations.core.run_identifier import RunIdentifier
-
-        self._docs_stale = True
-        result = self._definition.run(
-            batch_parameters={"dataframe": frame},
-            result_format=RESULT_FORMAT,
-            run_id=RunIdentifier(run_name=run[0], run_time=run[1]),
-        )
-        return result.to_json_dict()
-
-    def check(self, files: Sequence[ParsedFile]) -> dict:
-        """Runs the suite over the rows of ``files``, in one GX run, and adds its findings
-        to each row's issues. Returns the run's result as JSON ({} when no file has rows);
-        its ``meta.files`` says which rows are whose (``first_index``, ``rows``)."""
-        import numpy as np
-        import pandas as pd
-
-        files = [p for p in files if not p.rejected and len(p)]
-        if not files:
-            return {}
-        contract = load_contract()
-        frame = pd.concat(
-            [rows_frame(p, contract, file_no=n) for n, p in enumerate(files)], ignore_index=True
-        )
-        starts = np.cumsum([0, *(len(p) for p in files[:-1])])
-        doc = self._run(frame, _run_name(files) if self.docs_dir else None)
-        for res in doc["results"]:
-            meta = res["expectation_config"].get("meta") or {}
-            if res["success"] or not meta.get("rule"):
-                continue
-            for index in (res.get("result") or {}).get("unexpected_index_list") or []:
-                n = int(np.searchsorted(starts, int(index), side="right")) - 1
-                parsed, pos = files[n], int(index) - int(starts[n])
-                parsed.add_issue(pos, _row_issue(parsed, pos, meta, contract))
-        doc["meta"]["files"] = [
-            {"file": p.path.name, "sha256": p.sha256, "inspection": p.inspection.id}
-            | {"first_index": int(s), "rows": len(p)}
-            for p, s in zip(files, starts, strict=True)
-        ]
-        if self.results_dir:
-            self.results_dir.mkdir(parents=True, exist_ok=True)
-            out = self.results_dir / f"{run_key(files)}.gx.json"
-            out.write_text(json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-        return doc
-
-    def build_docs(self) -> None:
-        """Renders the Data Docs of the runs so far, once: rendering after every run
-        would rebuild the index over all of them each time. In the worker, the build
-        goes on while the caller loads (``close`` waits for it)."""
-        if self._worker:
-            self._pending.append(self._worker.submit(_worker_build_docs, self._key))
-        elif self.docs_dir and self._docs_stale:
-            self._context.build_data_docs(site_names=["ducha"])
-            self._docs_stale = False
-
-    def validate(
-        self,
-        parsed: ParsedFile,
-        known_summaries: dict[str, str] | None = None,
-        known_facts: dict[str, dict[str, object]] | None = None,
-    ) -> dict:
-        """One file on its own: ``check``, ``compare_with_warehouse``,
-        and its Data Docs; returns the GX result as JSON ({} for a refused file)."""
-        doc = self.check([parsed])
-        compare_with_warehouse(parsed, known_summaries or {}, known_facts or {})
-        self.build_docs()
-        return doc
-
-
-def _run_name(files: Sequence[ParsedFile]) -> tuple[str, dt.datetime]:
-    """A stored result is a Data Docs page: named after the file (or the first of the
-    files), timed at the landing day, so paths are stable."""
-    day = max((p.as_of for p in files if p.as_of), default=dt.date(1970, 1, 1))
-    more = f"+{len(files) - 1}" if len(files) > 1 else ""
-    return f"{files[0].path.name}{more}-{run_key(files)}", dt.datetime.combine(
-        day, dt.time(0, 0), tzinfo=dt.UTC
-    )
-
-
-# The process's GX worker: forked at the first Validator.start, shared by the later ones
-# (so a long-lived process, a replay or the tests, imports GX once), ended at exit.
-_WORKER: ProcessPoolExecutor | None = None
-
-
-def _gx_worker(renew: bool = False) -> ProcessPoolExecutor:
-    global _WORKER
-    if renew and _WORKER is not None:
-        _WORKER.shutdown(wait=False, cancel_futures=True)
-        _WORKER = None
-    if _WORKER is None:
-        _WORKER = fork_worker()
-    return _WORKER
-
-
-def stop_worker() -> None:
-    """Ends the process's GX worker, if it has one: what a one-shot command does once
-    done (a long-lived process leaves it to the exit)."""
-    global _WORKER
-    worker, _WORKER = _WORKER, None
-    if worker is not None:
-        worker.shutdown(wait=True, cancel_futures=True)
-
-
-# In the worker: each started Validator's in-process twin, by key.
-_TWINS: dict[str, Validator] = {}
-
-
-def _worker_prepare(key: str, docs_dir: Path | None) -> None:
-    _TWINS[key] = Validator(docs_dir=docs_dir)
-    _TWINS[key].prepare()
-
-
-def _worker_run(key: str, frame: pd.DataFrame, run: tuple[str, dt.datetime] | None) -> dict:
-    return _TWINS[key]._run(frame, run)
-
-
-def _worker_build_docs(key: str) -> None:
-    _TWINS[key].build_docs()
-
-
-def _worker_forget(key: str) -> None:
-    _TWINS.pop(key, None)
-
-
 def compare_with_warehouse(
     parsed: ParsedFile, known_summaries: dict[str, str], known_facts: dict[str, dict[str, object]]
 ) -> None:
@@ -580,7 +309,7 @@ def compare_with_warehouse(
     for rule, rows in ((SUMMARY_DIFFERS, differs & well_formed), (CASE_CONFLICT, differs & ~well_formed)):
         meta = _meta(rule)
         for pos in rows.nonzero()[0]:
-            parsed.add_issue(int(pos), _row_issue(parsed, int(pos), meta, contract))
+            parsed.add_issue(int(pos), row_issue(parsed, int(pos), meta, contract))
     own_numbering(parsed, known_facts)
     note_changes(parsed, known_facts)
 
@@ -671,7 +400,9 @@ def note_changes(parsed: ParsedFile, known_facts: dict[str, dict[str, object]]) 
             )
 
 
-def _row_issue(parsed: ParsedFile, pos: int, meta: dict[str, str], contract: Contract) -> Issue:
+def row_issue(parsed: ParsedFile, pos: int, meta: dict[str, str], contract: Contract) -> Issue:
+    """A failed expectation's (or a warehouse comparison's) finding on one row, as the
+    clerk reads it: sheet, Excel row, the column as written in the file, the value."""
     field = meta["field"]
     column = parsed.written(pos, field) or contract.fields[field].label
     raw = parsed.raw(pos)

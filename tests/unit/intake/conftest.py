@@ -198,7 +198,7 @@ def csv_bytes(rows: list[list[object]], encoding: str = "utf-8") -> bytes:
 @cache
 def shared_validator() -> Any:
     """One GX context for the whole session (importing GX costs seconds)."""
-    from ducha.intake.quality import Validator
+    from ducha.intake.validator import Validator
 
     return Validator()
 

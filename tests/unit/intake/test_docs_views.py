@@ -12,7 +12,7 @@ import pytest
 from ducha.config import Inspection
 from ducha.intake import parse_file
 from ducha.intake.docs_views import bytecode_cache
-from ducha.intake.quality import Validator, run_key
+from ducha.intake.validator import Validator, run_key
 from tests.unit.intake.conftest import case, standard_sheet, write_xlsx
 
 

@@ -13,7 +13,6 @@ import pytest
 from ducha.config import Inspection, get_inspection
 from ducha.contract import load_contract, strip_unit
 from ducha.intake.parse import parse_file
-from ducha.intake.quality import Validator
 from ducha.intake.template import (
     LAST_DATA_ROW,
     SHEET_FORM,
@@ -23,6 +22,7 @@ from ducha.intake.template import (
     template_title,
     write_template,
 )
+from ducha.intake.validator import Validator
 from ducha.text import header_key
 
 HN = "c3-hn-2024"
