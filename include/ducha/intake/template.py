@@ -41,7 +41,7 @@ import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
 
 from ducha.config import Inspection
-from ducha.contract import Contract, load_contract
+from ducha.contract import Contract, load_contract, split_unit
 from ducha.layouts import layouts
 
 SHEET_FORM = "填报表"
@@ -154,6 +154,7 @@ def _column(field: str, header: str, width: float, insp: Inspection, c: Contract
     city = insp.regions[0] if insp.regions else None
     region_example = (city.name + (city.counties[0] if city.counties else "")) if city else "某某市某某区"
     unit = {"家": "家数", "件": "件数", "人": "人数"}
+    closed = c.closed_label  # the guidance names the contract's words, not its own
     specs: dict[str, tuple[str, str]] = {
         "seq": ("本批次内的序号，从 1 起的整数", "1"),
         "case_id": (
@@ -171,11 +172,11 @@ def _column(field: str, header: str, width: float, insp: Inspection, c: Contract
             region_example,
         ),
         "pollution_types": (f"可选：{types}；涉及多个类型时用顿号「、」分隔", "水、大气"),
-        "findings": ("调查核实的经过和结论；已办结的案件必填", "经现场核查，该公司……"),
-        "verified": (f"从下拉列表选择：{verified}；已办结的案件必填", "属实"),
+        "findings": (f"调查核实的经过和结论；{closed}的案件必填", "经现场核查，该公司……"),
+        "verified": (f"从下拉列表选择：{verified}；{closed}的案件必填", c.vocabularies["verified"].values[0]),
         "target": ("办结目标或整改目标及整改措施", "2024年7月底前完成整改"),
         "handling": ("处理情况和整改情况，可写成「处理情况：…… 整改情况：……」", "处理情况：责令停产整治……"),
-        "status": (f"从下拉列表选择：{status}", "已办结"),
+        "status": (f"从下拉列表选择：{status}", closed),
         "accountability": ("责任人被处理的情况；没有时填「无」", "无"),
         "remarks": ("其他需要说明的情况", ""),
         "batch": ("交办批次：数字或「第N批」，如 3 或 第三批；不填时取标题中的批次", "第三批"),
@@ -212,17 +213,22 @@ def _region_names(insp: Inspection) -> list[str]:
     return names
 
 
+def _label(c: Contract, field: str) -> str:
+    """A field's header as the clerk sees it: guidance names the contract's words."""
+    return c.fields[field].label
+
+
 def _write_lists(ws, insp: Inspection, c: Contract) -> dict[str, list[str] | str]:
     """Every dropdown list as a column of 「选项」; the validation source for each field:
     the values themselves when short enough to inline, else a range of this sheet."""
     lists: dict[str, tuple[str, list[str]]] = {
-        "verified": ("可选值：是否属实", list(c.vocabularies["verified"].values)),
-        "status": ("可选值：是否办结", list(c.vocabularies["status"].values)),
-        "key_case": ("可选值：重点关注", ["是", "否"]),
-        "pollution_types": ("可选值：污染类型", list(insp.pollution_types)),
+        "verified": (f"可选值：{_label(c, 'verified')}", list(c.vocabularies["verified"].values)),
+        "status": (f"可选值：{_label(c, 'status')}", list(c.vocabularies["status"].values)),
+        "key_case": (f"可选值：{_label(c, 'key_case')}", ["是", "否"]),
+        "pollution_types": (f"可选值：{_label(c, 'pollution_types')}", list(insp.pollution_types)),
     }
     if insp.regions:
-        lists["region"] = ("可选值：行政区域", _region_names(insp))
+        lists["region"] = (f"可选值：{_label(c, 'region')}", _region_names(insp))
     sources: dict[str, list[str] | str] = {}
     for col, (field, (title, values)) in enumerate(lists.items()):
         ws.write_string(0, col, title)
@@ -462,12 +468,13 @@ def _write_help(wb, ws, insp: Inspection, c: Contract, columns: list[TemplateCol
         f"4. 受理编号为 16 位：D（来电）或 X（来信）+ 督察轮次 1 位数字 + 省份代码 2 个大写字母"
         f" + 受理日期 8 位（YYYYMMDD）+ 当日序号 4 位，如 {example_id}。按交办清单原样填写。",
         "5. 一件举报可涉及多个污染类型，用顿号「、」分隔，如「水、大气」；下拉列表一次只能选一个，多个类型请直接输入。",
-        f"6. 处罚问责各列（责令整改、立案处罚、罚款金额、立案侦查、行政拘留、刑事拘留、约谈、问责）"
+        f"6. 处罚问责各列（{'、'.join(split_unit(_label(c, f))[0] for f in c.penalty_fields)}）"
         f"只填数字，不写单位，单位见列名；罚款金额的单位为{unit}。没有的填 0 或留空。"
         "注意行政拘留与刑事拘留不要填反。",
-        "7. 个人信息：交办问题基本情况、调查核实情况、处理和整改情况等文字中不得填写举报人姓名、"
+        f"7. 个人信息：{'、'.join(_label(c, f) for f in ('summary', 'findings', 'handling'))}等文字中不得填写举报人姓名、"
         "电话号码、身份证号码等个人信息；公开时虽会自动遮盖，但不应报送。不要增加联系人、联系电话等列。",
-        "8. 已办结的案件须填写「调查核实情况」和「是否属实」；不属实的案件一般不应有处罚数据。",
+        f"8. {c.closed_label}的案件须填写「{_label(c, 'findings')}」和「{_label(c, 'verified')}」；"
+        f"{c.unfounded}的案件一般不应有处罚数据。",
         "9. 带下拉箭头的单元格请从列表中选择；鼠标停在列名上可查看该列的填写要求。",
     ]
     row = 0
@@ -496,10 +503,10 @@ def _write_help(wb, ws, insp: Inspection, c: Contract, columns: list[TemplateCol
     ws.write_string(row, 0, "三、允许的取值", section_fmt)
     row += 1
     allowed = [
-        ("是否属实", verified),
-        ("是否办结", status),
-        ("污染类型", types + "（多个用顿号「、」分隔）"),
-        ("重点关注", "是、否"),
+        (_label(c, "verified"), verified),
+        (_label(c, "status"), status),
+        (_label(c, "pollution_types"), types + "（多个用顿号「、」分隔）"),
+        (_label(c, "key_case"), "是、否"),
         ("受理编号格式", f"[D 或 X][轮次][省份代码][YYYYMMDD][4 位序号]，如 {example_id}"),
     ]
     if insp.regions:

@@ -314,6 +314,34 @@ def test_instructions_list_every_header(which: str, request: pytest.FixtureReque
         assert phrase in text, phrase
 
 
+def test_the_guidance_names_the_contracts_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment that calls 是否属实 核查结论 (its own contract.yaml) gets instructions
+    and dropdown titles in its words: the template writes none of its own."""
+    from ducha.config_files import config_path
+
+    own = tmp_path / "conf"
+    own.mkdir()
+    shipped = config_path("contract.yaml").read_text(encoding="utf-8")
+    own_contract = shipped.replace("label: 是否属实,   ", "label: 核查结论,   ").replace(
+        "label: 调查核实情况,", "label: 核查经过,"
+    )
+    assert own_contract.count("核查结论") == 1 and own_contract.count("核查经过") == 1
+    (own / "contract.yaml").write_text(own_contract, encoding="utf-8")
+    monkeypatch.setenv("DUCHA_CONFIG_DIR", str(own))
+    assert load_contract().fields["verified"].label == "核查结论"
+    path = write_template(tmp_path / "t.xlsx", get_inspection(HN))
+    book = openpyxl.load_workbook(path)
+    text = "\n".join(
+        str(v)
+        for name in (SHEET_HELP, SHEET_LISTS)
+        for r in book[name].iter_rows()
+        for v in (c.value for c in r)
+        if v
+    )
+    assert "「核查经过」和「核查结论」" in text and "可选值：核查结论" in text
+    assert "「调查核实情况」和「是否属实」" not in text and "可选值：是否属实" not in text
+
+
 # --- round trip through intake and the quality suite -----------------------------------
 
 
