@@ -32,7 +32,7 @@ from ducha.config import Inspection
 from ducha.contract import load_contract, split_types
 from ducha.disclosure import charts
 from ducha.disclosure.redact import is_missing
-from ducha.disclosure.writers import FOOTER, Column, Sheet, add_sheet, atomic_path, open_workbook
+from ducha.disclosure.writers import Column, Sheet, add_sheet, atomic_path, open_workbook, print_landscape
 from ducha.paths import under
 from ducha.text import batch_label, cn_date, cn_month_day
 
@@ -428,14 +428,9 @@ def write_weekly_xlsx(
                 {"x_offset": 10, "y_offset": 10},
             )
         ws.hide_gridlines(2)
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
-        ws.set_footer(FOOTER, {"margin": 0.3})
-        ws.center_horizontally()
+        print_landscape(ws, "A4")  # a chart a page
         ws.print_area(0, 0, len(specs) * ROWS_PER_PAGE - 1, 15)
         ws.set_h_pagebreaks([i * ROWS_PER_PAGE for i in range(1, len(specs))])
-        ws.fit_to_pages(1, 0)
         ws.activate()
 
 

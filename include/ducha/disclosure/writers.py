@@ -516,13 +516,19 @@ def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet
         ws.set_row(row, _wrapped_height(text, total_width / 1.1))  # 10pt in an 11pt grid
         row += 1
 
-    # Print: landscape, one page wide (on A3 where A4 would shrink the text below the
-    # configured size), header on every page, page numbers.
-    ws.set_paper(_PAPER_CODE[paper_for(sheet.columns)])
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    # Print: on A3 where A4 would shrink the text below the configured size; the header
+    # on every page.
+    print_landscape(ws, paper_for(sheet.columns))
     ws.repeat_rows(header_top, header_bottom)
     ws.freeze_panes(header_bottom + 1, 0)
+
+
+def print_landscape(ws: xlsxwriter.worksheet.Worksheet, paper: str) -> None:
+    """How every published sheet prints: landscape on ``paper`` (A4, A3), one page wide,
+    centred, with the page-number footer."""
+    ws.set_paper(_PAPER_CODE[paper])
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
     ws.set_footer(FOOTER, {"margin": 0.3})
     ws.center_horizontally()
