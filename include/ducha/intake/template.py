@@ -41,7 +41,7 @@ import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
 
 from ducha.config import Inspection
-from ducha.contract import Contract, load_contract, split_unit
+from ducha.contract import Contract, load_contract, strip_unit
 from ducha.layouts import layouts
 
 SHEET_FORM = "填报表"
@@ -468,7 +468,7 @@ def _write_help(wb, ws, insp: Inspection, c: Contract, columns: list[TemplateCol
         f"4. 受理编号为 16 位：D（来电）或 X（来信）+ 督察轮次 1 位数字 + 省份代码 2 个大写字母"
         f" + 受理日期 8 位（YYYYMMDD）+ 当日序号 4 位，如 {example_id}。按交办清单原样填写。",
         "5. 一件举报可涉及多个污染类型，用顿号「、」分隔，如「水、大气」；下拉列表一次只能选一个，多个类型请直接输入。",
-        f"6. 处罚问责各列（{'、'.join(split_unit(_label(c, f))[0] for f in c.penalty_fields)}）"
+        f"6. 处罚问责各列（{'、'.join(strip_unit(_label(c, f)) for f in c.penalty_fields)}）"
         f"只填数字，不写单位，单位见列名；罚款金额的单位为{unit}。没有的填 0 或留空。"
         "注意行政拘留与刑事拘留不要填反。",
         f"7. 个人信息：{'、'.join(_label(c, f) for f in ('summary', 'findings', 'handling'))}等文字中不得填写举报人姓名、"

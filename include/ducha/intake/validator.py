@@ -48,8 +48,8 @@ def run_key(files: Sequence[ParsedFile]) -> str:
 
 
 class Validator:
-    """One GX context per process: ``import great_expectations`` costs seconds, so pay
-    it once per task, not once per file.
+    """The suite run by GX over a run's files: ``import great_expectations`` costs
+    seconds, so it is paid once per process, and a run's files share one GX run.
 
     With ``docs_dir`` every run also goes into a Data Docs site there (HTML a person can
     browse: one page per run, the suite, an index), built by ``build_docs`` once the
