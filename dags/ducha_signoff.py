@@ -34,6 +34,12 @@ approval fails (`record`) and releases nothing. Only a publisher of `access.yaml
 approve: when publishers are named there, `record` refuses anyone else's approval, even
 one given in Required Actions. A draft nobody answers is rejected after
 `signoff.wait_days` (ducha.yaml).
+
+`sign_off` is retried once, and the retry asks again: Airflow 3.3.2's scheduler can fail
+an approval task answered within seconds of asking (the executor's late report of the
+task's pause reads as "finished while queued"). The page holds back an answer given
+within `signoff.settle_seconds` of the request, so this is rare; answers given in
+Required Actions are not held back.
 """
 
 
@@ -68,7 +74,11 @@ def ducha_signoff():
         subject="签发 {{ dag_run.conf['inspection'] }} {{ dag_run.conf['day'] }}",
         body="{{ ti.xcom_pull(task_ids='check_draft') }}",
         params={"comment": Param("", type="string", title="意见", maxLength=2000)},
-        retries=0,  # a retry would ask the publisher again
+        # Airflow 3.3.2 can fail this task when it is answered within seconds of asking
+        # (the executor's report of its pause reads as "finished while queued"); the retry
+        # asks again instead of failing the run. The answer lost is in Airflow's history.
+        retries=1,
+        retry_delay=timedelta(seconds=5),
         # Unanswered (a draft superseded while it waited, a day nobody signs): rejected
         # after ducha.yaml `signoff.wait_days`, so runs do not wait for ever.
         response_timeout=timedelta(days=signoff_wait_days()),

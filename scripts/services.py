@@ -197,6 +197,43 @@ class Services:
             for proc in held:
                 os.killpg(proc.pid, signal.SIGCONT)
 
+    @contextlib.contextmanager
+    def paused(self, service: str) -> Iterator[None]:
+        """``service``'s own process stopped for the block, its children going on: the
+        scheduler's LocalExecutor workers finish the task they run, and the scheduler
+        hears of it only after the block. On SQLite metadata it is stopped only where it
+        holds no lock on the database, so the api-server and the workers still write."""
+        (proc,) = [p for (p, _), s in zip(self._procs, self.services, strict=True) if s[0] == service]
+        deadline = time.monotonic() + 30
+        while True:
+            os.kill(proc.pid, signal.SIGSTOP)
+            while Path(f"/proc/{proc.pid}/stat").read_text().split(") ")[1][0] not in "Tt":
+                time.sleep(0.001)
+            if not embedded_metadata(self.env) or self._unlocked():
+                break
+            os.kill(proc.pid, signal.SIGCONT)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{service} held the metadata database for 30 s")
+            time.sleep(0.02)
+        try:
+            yield
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+
+    def _unlocked(self) -> bool:
+        """No other connection holds SQLite metadata (an exclusive lock is granted)."""
+        con = sqlite3.connect(
+            Path(self.env["AIRFLOW_HOME"]) / "airflow.db", timeout=0.2, isolation_level=None
+        )
+        try:
+            con.execute("BEGIN EXCLUSIVE")
+            con.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            con.close()
+
     def metadata(self, sql: str, *args: object) -> list[dict]:
         """Rows of the metadata database (SQLite; an `airflow` command costs seconds)."""
         db = Path(self.env["AIRFLOW_HOME"]) / "airflow.db"

@@ -273,6 +273,7 @@ class AlertsSpec(ConfigModel):
 
 class SignoffSpec(ConfigModel):
     wait_days: Days = 14
+    settle_seconds: Annotated[int, Spec(ge=0, le=300)] = 10
 
 
 class PickupSpec(ConfigModel):

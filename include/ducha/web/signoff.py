@@ -5,6 +5,8 @@ resumes exactly as from Airflow's own Required Actions view."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -72,14 +74,43 @@ def status(
     )
 
 
+def settle_wait(detail: dict, now: dt.datetime, settle_seconds: float) -> float:
+    """Seconds to wait before answering the request ``detail`` (Airflow's hitlDetails).
+
+    Airflow 3.3.2 fails a Human-in-the-loop task answered before its scheduler has taken
+    in the executor's report of the task's pause: the report, for the same try, arrives
+    after the answer re-queued the task and reads as "finished while queued". That report
+    comes within seconds of the try's start; an answer given sooner is held back until
+    then. A retried try keeps its request's ``created_at``, so the later of that and the
+    try's start counts.
+    """
+    times = [detail.get("created_at"), (detail.get("task_instance") or {}).get("start_date")]
+    asked = max(dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times if t)
+    return max(0.0, settle_seconds - (now - asked).total_seconds())
+
+
 def answer(
-    api_root: str, token: str, inspection_id: str, day: str, draft: str, approve: bool, comment: str
+    api_root: str,
+    token: str,
+    inspection_id: str,
+    day: str,
+    draft: str,
+    approve: bool,
+    comment: str,
+    settle_seconds: float = 0.0,
 ) -> None:
-    """Approve or reject the draft, as the user whose token this is."""
-    run_id = run_id_for(inspection_id, day, draft)
+    """Approve or reject the draft, as the user whose token this is; an answer given
+    within ``settle_seconds`` of the request waits out the rest (see ``settle_wait``)."""
+    url = _url(api_root, run_id_for(inspection_id, day, draft))
     body = {"chosen_options": ["Approve" if approve else "Reject"], "params_input": {"comment": comment}}
     try:
-        got = httpx.patch(_url(api_root, run_id), json=body, headers=_auth(token), timeout=TIMEOUT)
+        asked = httpx.get(url, headers=_auth(token), timeout=TIMEOUT)
+        if asked.status_code == 200:
+            detail = asked.json()
+            if detail.get("response_received"):
+                raise SignoffError("该稿已有签发意见")
+            time.sleep(settle_wait(detail, dt.datetime.now(dt.UTC), settle_seconds))
+        got = httpx.patch(url, json=body, headers=_auth(token), timeout=TIMEOUT)
     except httpx.HTTPError as exc:
         raise SignoffError(f"Airflow 无法连接：{type(exc).__name__}") from exc
     if got.status_code == 409:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from ducha.config import data_dirs, get_inspection, registry
+from ducha.config import data_dirs, get_inspection, project_settings, registry
 from ducha.paths import UnsafePath, under
 from ducha.web import catalog, extracts, signoff
 from ducha.web.shared import (
@@ -129,7 +129,14 @@ def sign(
         raise HTTPException(400, "退回须填写意见")
     try:
         signoff.answer(
-            api_root(), viewer.token, inspection_id, day, draft, decision == "approve", comment.strip()
+            api_root(),
+            viewer.token,
+            inspection_id,
+            day,
+            draft,
+            decision == "approve",
+            comment.strip(),
+            settle_seconds=project_settings().signoff.settle_seconds,
         )
     except signoff.SignoffError as exc:
         raise HTTPException(409, str(exc)) from exc
