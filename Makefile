@@ -76,6 +76,8 @@ browser:
 	      || (tail -20 build/browser-install.log; echo "chromium not installed: the browser tests will skip (fail in CI)"); \
 	  else echo "browser tests need Debian's chromium and fonts-noto-cjk (apt-get install chromium fonts-noto-cjk)"; fi
 
+# The slowest tests are listed at the end: the suite must stay well under 20 minutes.
+PYTEST_ARGS ?= --durations=30
 test: install-dev $(ASSETS) browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -312,14 +312,24 @@ def city_sheets(
     """Each city's copy of a batch table: only its rows, keeping the batch-wide 序号, as
     cities publish them; in the configured order, from one sort and one split."""
     rows = _batch_rows(states, batch_no)
-    numbered = rows.assign(_number=range(1, len(rows) + 1), _city=cities(rows, insp).to_numpy())
-    parts = dict(tuple(numbered.groupby("_city", sort=False)))
+    # The batch's cells once; each copy takes its cities' rows of them (a batch has a copy
+    # for each of a dozen or more cities, republished whenever the batch changes).
+    grid = _grid(rows, [c.field for c in layout.columns], range(1, len(rows) + 1))
+    transferred = rows["transferred_on"].tolist()
+    positions: dict[str, list[int]] = {}
+    for i, city in enumerate(cities(rows, insp).tolist()):
+        positions.setdefault(city, []).append(i)
     out = []
-    for city in batch_regions(rows, batch_no, insp):
-        sheet = _batch_sheet(parts[city], batch_no, layout, parts[city]["_number"].tolist(), city)
-        out.append(
-            (city, replace(sheet, title=(sheet.title or "") + update_wording) if update_wording else sheet)
+    for city in insp.in_region_order(set(positions)):
+        at = positions[city]
+        day = next((transferred[i] for i in at if not is_missing(transferred[i])), None)
+        sheet = Sheet(
+            name=batch_label(batch_no),
+            columns=published_columns(layout),
+            rows=[grid[i] for i in at],
+            title=city + _batch_title(layout, batch_no, day) + update_wording,
         )
+        out.append((city, sheet))
     return out
 
 
@@ -332,15 +342,18 @@ def _batch_sheet(
 ) -> Sheet:
     transferred = rows["transferred_on"].dropna()
     day = transferred.iloc[0] if len(transferred) else None
-    title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")
-    title = title.replace("（ ", "（").replace(" ）", "）")
-    columns = published_columns(layout)
     return Sheet(
         name=batch_label(batch_no),
-        columns=columns,
+        columns=published_columns(layout),
         rows=_grid(rows, [c.field for c in layout.columns], numbers),
-        title=(region or "") + title,
+        title=(region or "") + _batch_title(layout, batch_no, day),
     )
+
+
+def _batch_title(layout: Layout, batch_no: int, day: object) -> str:
+    """The layout's batch title, dated by the day the batch was transferred (if known)."""
+    title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")  # type: ignore[arg-type]
+    return title.replace("（ ", "（").replace(" ）", "）")
 
 
 def cities(states: pd.DataFrame, insp: Inspection) -> pd.Series:
@@ -367,11 +380,6 @@ def _grid(rows: pd.DataFrame, fields: list[str], numbers: Iterable[int]) -> list
         else:
             columns.append(["" if is_missing(v) else v for v in values])
     return [list(r) for r in zip(*columns, strict=True)] if columns else []
-
-
-def batch_regions(states: pd.DataFrame, batch_no: int, insp: Inspection) -> list[str]:
-    """The cities with rows in a batch, in the configured order."""
-    return insp.in_region_order(set(cities(states[states["batch_no"] == batch_no], insp)))
 
 
 def updates_sheet(updates: pd.DataFrame, layout: Layout, day: dt.date) -> Sheet:
