@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -387,10 +387,23 @@ class Ingestor:
                 path, inspection, batch_override=batch_override, day_override=day, sha256=sha256
             )
             todo.append((n, parsed, day))
-        if todo:
-            self.validator.check([parsed for _, parsed, _ in todo])
-            self.validator.build_docs()
-        for n, parsed, day in todo:
+        finish = self.validator.submit([parsed for _, parsed, _ in todo]) if todo else lambda: {}
+        begun: list[bool] = []
+
+        def checked() -> None:
+            """GX's findings in, once; the Data Docs begun (built while the files load)."""
+            if not begun:
+                finish()
+                self.validator.build_docs()
+                begun.append(True)
+
+        # With GX in its worker, the first file loads while GX runs and commits only if GX
+        # finds nothing more in it (the usual case); otherwise it is rolled back and loaded
+        # again with the findings. The later files load after GX, as in process.
+        ahead = bool(todo) and self.validator.in_worker
+        if todo and not ahead:
+            checked()
+        for i, (n, parsed, day) in enumerate(todo):
             with self.engine.connect() as conn:
                 ids = [case_id for case_id in parsed.frame["case_id"] if case_id]
                 as_of = parsed.as_of or dt.date(1970, 1, 1)
@@ -400,18 +413,58 @@ class Ingestor:
                 {case_id: k.summary for case_id, k in known.items()},
                 {case_id: k.facts for case_id, k in known.items()},
             )
-            outcomes[n] = self._store_and_load(parsed, day)
+            outcomes[n] = self._store_and_load(parsed, day, checked if ahead and i == 0 else None)
+            checked()
         return [outcomes[n] for n in range(len(deliveries))]
 
-    def _store_and_load(self, parsed: ParsedFile, day: dt.date | None) -> FileOutcome:
-        from ducha.warehouse.load import load_file
+    def _store_and_load(
+        self, parsed: ParsedFile, day: dt.date | None, checked: Callable[[], None] | None = None
+    ) -> FileOutcome:
+        """Store the original, write its reports and load it. With ``checked`` (GX's run
+        still going), the load goes ahead and waits for GX's findings before it commits."""
+        from ducha.warehouse.load import interruption, load_file
 
         path, inspection = parsed.path, parsed.inspection
-        report = file_report(parsed, display_name=path.name)
         bucket = self.dirs.quarantine if parsed.rejected else self.dirs.archive
         stored = store_original(path, parsed.sha256, under(bucket, inspection.id, _day_folder(parsed, day)))
-        json_report, _ = write_reports(report, stored)
-        result = load_file(self.engine, parsed, stored_path=str(stored.relative_to(self.dirs.root)))
+        stored_path = str(stored.relative_to(self.dirs.root))
+        reported: list[tuple[Path, dict]] = []
+
+        def write_report() -> None:
+            made = file_report(parsed, display_name=path.name)
+            reported.append((write_reports(made, stored)[0], made))
+
+        if checked is None:
+            write_report()
+            result = load_file(self.engine, parsed, stored_path=stored_path)
+        else:
+            issues = parsed.issue_count()
+
+            def before_commit() -> None:
+                checked()
+                if parsed.issue_count() != issues:
+                    raise _LoadedTooSoon
+                write_report()  # before the commit: a loaded file always has its reports
+
+            try:
+                result = load_file(
+                    self.engine, parsed, stored_path=stored_path, attempts=1, before_commit=before_commit
+                )
+            except Exception as exc:  # rows GX would refuse may break the load itself
+                checked()  # GX's own failure (its worker gone) is raised here
+                if parsed.issue_count() != issues:
+                    log.info(
+                        "%s: GX refused rows of it while it loaded; loading it again without them", path.name
+                    )
+                else:
+                    log.warning("%s: load interrupted (%s), trying again", path.name, interruption(exc))
+                reported.clear()
+                write_report()
+                result = load_file(self.engine, parsed, stored_path=stored_path)
+            if not reported:  # nothing to commit: loaded elsewhere meanwhile
+                checked()
+                write_report()
+        json_report, report = reported[-1]
         rows = report["rows"]  # type: ignore[index]
         log.info(
             "%s: %s, %d rows, %d loaded, %d quarantined",
@@ -442,6 +495,10 @@ class Ingestor:
         outcome = plan.outcome(self.ingest_files(plan.deliveries))
         log.info(summary_line(outcome))
         return outcome
+
+
+class _LoadedTooSoon(Exception):
+    """GX found issues in a file loaded ahead of it: roll the load back."""
 
 
 def _day_folder(parsed: ParsedFile, day: dt.date | None) -> str:

@@ -256,3 +256,96 @@ def test_a_file_replaced_under_its_name_is_a_new_file(tmp_path: Path) -> None:
     archived = sorted(p.read_bytes() for p in (tmp_path / "archive").rglob("*第三批.xlsx"))
     quarantined = sorted(p.read_bytes() for p in (tmp_path / "quarantine").rglob("*第三批.xlsx"))
     assert sorted(archived + quarantined) == sorted([first, second])
+
+
+def _landed(root: Path, *files: tuple[str, list[dict]]) -> Path:
+    folder = root / "landing" / HN / BATCH_DAY.isoformat()
+    folder.mkdir(parents=True)
+    for name, rows in files:
+        write_xlsx(folder / name, standard_sheet(rows))
+    return root
+
+
+def _held(ingestor: Ingestor) -> dict[str, list[tuple]]:
+    """What the warehouse holds, without its generated keys and times."""
+    from sqlalchemy import text
+
+    queries = {
+        "files": "SELECT name, status, rows_total, rows_loaded, rows_quarantined FROM files ORDER BY name",
+        "cases": "SELECT case_id, region, first_file FROM cases ORDER BY case_id",
+        "versions": "SELECT case_id, version_no, state_hash, source_row FROM case_versions ORDER BY 1, 2",
+        "quarantine": "SELECT file_sha256, sheet, row, case_id, errors FROM quarantined_rows ORDER BY 1, 2, 3",
+    }
+    with ingestor.engine.connect() as conn:
+        return {name: [tuple(r) for r in conn.execute(text(sql))] for name, sql in queries.items()}
+
+
+@pytest.mark.parametrize(
+    ("first", "why"),
+    [
+        ([case(1), case(2), case(2)], "ReconciliationError"),  # a duplicate: the load itself fails
+        ([case(1), case(2, 是否办结="不知道")], "_LoadedTooSoon"),  # a bad value: it would commit
+    ],
+    ids=["duplicate", "bad-value"],
+)
+def test_a_file_loaded_ahead_of_gx_that_gx_refuses_rows_of_loads_as_in_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, first: list[dict], why: str
+) -> None:
+    """With GX in its worker the first file loads while GX runs; GX then refuses rows of
+    it (rules only GX checks), so that load is rolled back and the file loads again with
+    the findings: the warehouse and the reports are what an in-process run leaves."""
+    files = (("a.xlsx", first), ("b.xlsx", [case(1), case(3, 是否办结="不知道")]))
+    ahead = Ingestor(data_dirs(_landed(tmp_path / "w", *files)), f"sqlite:///{tmp_path}/w.db", run_label="t")
+    here = Ingestor(data_dirs(_landed(tmp_path / "p", *files)), f"sqlite:///{tmp_path}/p.db", run_label="t")
+    _ = here.validator._context  # GX set up in this process: nothing goes ahead
+    with caplog.at_level("INFO", logger="ducha.pipeline"):
+        went_ahead = ahead.ingest_day(BATCH_DAY)
+    assert ahead.validator.in_worker is False  # closed once done
+    in_process = here.ingest_day(BATCH_DAY)
+    # The load ahead failed on its own (the duplicate) or would have committed: either way
+    # GX's findings explain it, and the file loads again.
+    assert [m for m in caplog.messages if "GX refused rows" in m] == [
+        "a.xlsx: GX refused rows of it while it loaded; loading it again without them"
+    ]
+    assert not [m for m in caplog.messages if "interrupted" in m], why
+    assert [(f.file, f.status, f.rows_loaded, f.rows_quarantined) for f in went_ahead.files] == [
+        (f.file, f.status, f.rows_loaded, f.rows_quarantined) for f in in_process.files
+    ]
+    assert _held(ahead) == _held(here)
+    for f, g in zip(went_ahead.files, in_process.files, strict=True):
+        mine = json.loads((tmp_path / "w" / f.report).read_text("utf-8"))
+        theirs = json.loads((tmp_path / "p" / g.report).read_text("utf-8"))
+        assert _found(mine) == _found(theirs) and mine["errors"] == theirs["errors"]
+
+
+def test_a_clean_file_loads_while_gx_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The load of the first file begins before GX's findings are in, and commits after."""
+    import ducha.warehouse.load as load
+    from ducha.intake.validator import Validator
+
+    events: list[str] = []
+    real_load, real_submit = load.load_file, Validator.submit
+
+    def load_file(*args, **kwargs):  # type: ignore[no-untyped-def]
+        events.append("load begins" + (" ahead" if kwargs.get("before_commit") else ""))
+        result = real_load(*args, **kwargs)
+        events.append(f"load {result.status}")
+        return result
+
+    def submit(self, files):  # type: ignore[no-untyped-def]
+        finish = real_submit(self, files)
+
+        def recorded() -> dict:
+            doc = finish()
+            events.append("gx findings in")
+            return doc
+
+        return recorded
+
+    monkeypatch.setattr(load, "load_file", load_file)
+    monkeypatch.setattr(Validator, "submit", submit)
+    root = _landed(tmp_path, ("a.xlsx", [case(1), case(2)]))
+    outcome = Ingestor(data_dirs(root), f"sqlite:///{tmp_path}/w.db", run_label="t").ingest_day(BATCH_DAY)
+    assert [f.status for f in outcome.files] == ["loaded"]
+    assert events[:3] == ["load begins ahead", "gx findings in", "load loaded"]
+    assert (root / outcome.files[0].report).is_file()

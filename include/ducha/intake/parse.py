@@ -103,8 +103,17 @@ class ParsedFile:
     def __len__(self) -> int:
         return len(self.frame)
 
-    def add_issue(self, pos: int, found: Issue) -> None:
-        self.row_issues.setdefault(pos, []).append(found)
+    def add_issue(self, pos: int, found: Issue, at: int | None = None) -> None:
+        """``found`` after the row's others, or at place ``at`` among them."""
+        issues = self.row_issues.setdefault(pos, [])
+        if at is None:
+            issues.append(found)
+        else:
+            issues.insert(at, found)
+
+    def issue_count(self) -> int:
+        """Every issue of the file, its own and its rows': issues are only ever added."""
+        return len(self.issues) + sum(len(found) for found in self.row_issues.values())
 
     def rejected_positions(self) -> list[int]:
         """Frame positions of rows with an error: all of them when the file is refused."""

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
@@ -180,36 +180,68 @@ class Validator:
         """Runs the suite over the rows of ``files``, in one GX run, and adds its findings
         to each row's issues. Returns the run's result as JSON ({} when no file has rows);
         its ``meta.files`` says which rows are whose (``first_index``, ``rows``)."""
+        return self.submit(files)()
+
+    @property
+    def in_worker(self) -> bool:
+        """Runs go to the worker: a submitted run goes on while the caller works."""
+        return self._worker is not None
+
+    def submit(self, files: Sequence[ParsedFile]) -> Callable[[], dict]:
+        """``check``, begun: the run starts now (in the worker, if started) and the
+        function returned waits for it, then adds the findings (once, however often it
+        is called). Each finding goes after the row's issues of the moment of submitting
+        and before any added since, so the issues read as if ``check`` had run then."""
         import numpy as np
         import pandas as pd
 
         files = [p for p in files if not p.rejected and len(p)]
         if not files:
-            return {}
+            return lambda: {}
         contract = load_contract()
         frame = pd.concat(
             [rows_frame(p, contract, file_no=n) for n, p in enumerate(files)], ignore_index=True
         )
         starts = np.cumsum([0, *(len(p) for p in files[:-1])])
-        doc = self._run(frame, _run_name(files) if self.docs_dir else None)
-        for res in doc["results"]:
-            meta = res["expectation_config"].get("meta") or {}
-            if res["success"] or not meta.get("rule"):
-                continue
-            for index in (res.get("result") or {}).get("unexpected_index_list") or []:
-                n = int(np.searchsorted(starts, int(index), side="right")) - 1
-                parsed, pos = files[n], int(index) - int(starts[n])
-                parsed.add_issue(pos, row_issue(parsed, pos, meta, contract))
-        doc["meta"]["files"] = [
-            {"file": p.path.name, "sha256": p.sha256, "inspection": p.inspection.id}
-            | {"first_index": int(s), "rows": len(p)}
-            for p, s in zip(files, starts, strict=True)
-        ]
-        if self.results_dir:
-            self.results_dir.mkdir(parents=True, exist_ok=True)
-            out = self.results_dir / f"{run_key(files)}.gx.json"
-            out.write_text(json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-        return doc
+        marks = [{pos: len(found) for pos, found in p.row_issues.items()} for p in files]
+        run = _run_name(files) if self.docs_dir else None
+        if self._worker:
+            future = self._worker.submit(_worker_run, self._key, frame, run)
+            result = future.result
+        else:
+            result = lambda: self._run(frame, run)  # noqa: E731 - in process: runs when waited for
+        done: list[dict] = []
+
+        def finish() -> dict:
+            if done:
+                return done[0]
+            doc = result()
+            added: dict[tuple[int, int], int] = {}
+            for res in doc["results"]:
+                meta = res["expectation_config"].get("meta") or {}
+                if res["success"] or not meta.get("rule"):
+                    continue
+                for index in (res.get("result") or {}).get("unexpected_index_list") or []:
+                    n = int(np.searchsorted(starts, int(index), side="right")) - 1
+                    parsed, pos = files[n], int(index) - int(starts[n])
+                    at = marks[n].get(pos, 0) + added.get((n, pos), 0)
+                    parsed.add_issue(pos, row_issue(parsed, pos, meta, contract), at=at)
+                    added[(n, pos)] = added.get((n, pos), 0) + 1
+            doc["meta"]["files"] = [
+                {"file": p.path.name, "sha256": p.sha256, "inspection": p.inspection.id}
+                | {"first_index": int(s), "rows": len(p)}
+                for p, s in zip(files, starts, strict=True)
+            ]
+            if self.results_dir:
+                self.results_dir.mkdir(parents=True, exist_ok=True)
+                out = self.results_dir / f"{run_key(files)}.gx.json"
+                out.write_text(
+                    json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8"
+                )
+            done.append(doc)
+            return doc
+
+        return finish
 
     def build_docs(self) -> None:
         """Renders the Data Docs of the runs so far, once: rendering after every run

@@ -189,16 +189,27 @@ def state_hash(state: Sequence[object]) -> str:
 _STATE_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
-def load_file(engine: Engine, parsed: ParsedFile, *, stored_path: str, attempts: int = 5) -> LoadResult:
+def load_file(
+    engine: Engine,
+    parsed: ParsedFile,
+    *,
+    stored_path: str,
+    attempts: int = 5,
+    before_commit: Callable[[], None] | None = None,
+) -> LoadResult:
     """Merge the accepted rows of ``parsed`` and record the rejected ones.
 
     One transaction per file; a file already loaded (same sha256) is a no-op.
+    ``before_commit`` is called once the rows are written, before they are committed; what
+    it raises rolls the file back (a load begun before its checks were all in).
     """
     for attempt in range(1, attempts + 1):
         try:
             # On SQLite, take the write lock at BEGIN (see db.engine), not at the first write.
             with engine.connect().execution_options(ducha_write=True) as conn, conn.begin():
                 result = _load(conn, parsed, stored_path)
+                if before_commit is not None and result.status != "skipped":
+                    before_commit()
             _analyze_after_bulk(engine, result.rows_loaded)
             return result
         except (IntegrityError, OperationalError) as exc:
@@ -211,11 +222,14 @@ def load_file(engine: Engine, parsed: ParsedFile, *, stored_path: str, attempts:
                 raise
             # A concurrent load's clash, or the connection lost (a server restarted, a
             # session ended by an administrator): the transaction is gone whole, try again.
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
-            log.warning(
-                "%s: load interrupted (%s: %s), trying again", parsed.path.name, type(exc).__name__, reason
-            )
+            log.warning("%s: load interrupted (%s), trying again", parsed.path.name, interruption(exc))
     raise AssertionError("unreachable")
+
+
+def interruption(exc: BaseException) -> str:
+    """What stopped a load, in one line: the error's kind and the driver's first line."""
+    reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {reason}"
 
 
 # PostgreSQL plans by its statistics, which autovacuum refreshes only some time after a
