@@ -85,7 +85,7 @@ def settle_wait(detail: dict, now: dt.datetime, settle_seconds: float) -> float:
     try's start counts.
     """
     times = [detail.get("created_at"), (detail.get("task_instance") or {}).get("start_date")]
-    asked = max(dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times if t)
+    asked = max((dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in times if t), default=now)
     return max(0.0, settle_seconds - (now - asked).total_seconds())
 
 

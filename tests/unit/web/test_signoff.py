@@ -27,6 +27,7 @@ def test_a_retried_request_counts_from_its_tries_start() -> None:
     assert signoff.settle_wait(detail, NOW, 10) == pytest.approx(8.0)
     detail["task_instance"]["start_date"] = None
     assert signoff.settle_wait(detail, NOW, 10) == 0.0
+    assert signoff.settle_wait({}, NOW, 10) == 10.0  # no time given: as if asked just now
 
 
 class _Airflow:
