@@ -295,7 +295,8 @@ def batch_sheet(
     Republished with its results, it keeps its own title and date and adds
     ``update_wording`` ("（更新）")."""
     rows = _batch_rows(states, batch_no)
-    sheet = _batch_sheet(rows, batch_no, layout, range(1, len(rows) + 1))
+    grid = _batch_grid(rows, layout)
+    sheet = _batch_sheet(layout, batch_no, grid, _first(rows["transferred_on"].tolist()))
     if update_wording:
         sheet = replace(sheet, title=(sheet.title or "") + update_wording)
     if note:
@@ -314,7 +315,7 @@ def city_sheets(
     rows = _batch_rows(states, batch_no)
     # The batch's cells once; each copy takes its cities' rows of them (a batch has a copy
     # for each of a dozen or more cities, republished whenever the batch changes).
-    grid = _grid(rows, [c.field for c in layout.columns], range(1, len(rows) + 1))
+    grid = _batch_grid(rows, layout)
     transferred = rows["transferred_on"].tolist()
     positions: dict[str, list[int]] = {}
     for i, city in enumerate(cities(rows, insp).tolist()):
@@ -322,14 +323,9 @@ def city_sheets(
     out = []
     for city in insp.in_region_order(set(positions)):
         at = positions[city]
-        day = next((transferred[i] for i in at if not is_missing(transferred[i])), None)
-        sheet = Sheet(
-            name=batch_label(batch_no),
-            columns=published_columns(layout),
-            rows=[grid[i] for i in at],
-            title=city + _batch_title(layout, batch_no, day) + update_wording,
-        )
-        out.append((city, sheet))
+        day = _first([transferred[i] for i in at])
+        sheet = _batch_sheet(layout, batch_no, [grid[i] for i in at], day, city)
+        out.append((city, replace(sheet, title=(sheet.title or "") + update_wording)))
     return out
 
 
@@ -337,23 +333,28 @@ def _batch_rows(states: pd.DataFrame, batch_no: int) -> pd.DataFrame:
     return states[states["batch_no"] == batch_no].sort_values(["seq", "case_id"], na_position="last")
 
 
+def _batch_grid(rows: pd.DataFrame, layout: Layout) -> list[list[object]]:
+    """A batch's cells, 序号 numbered across the batch."""
+    return _grid(rows, [c.field for c in layout.columns], range(1, len(rows) + 1))
+
+
 def _batch_sheet(
-    rows: pd.DataFrame, batch_no: int, layout: Layout, numbers: Iterable[int], region: str | None = None
+    layout: Layout, batch_no: int, grid: list[list[object]], day: object, region: str | None = None
 ) -> Sheet:
-    transferred = rows["transferred_on"].dropna()
-    day = transferred.iloc[0] if len(transferred) else None
+    """A batch table (or a city's copy, titled with the city) of cells made by ``_grid``,
+    dated by the day the batch was transferred (if known)."""
+    title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")  # type: ignore[arg-type]
     return Sheet(
         name=batch_label(batch_no),
         columns=published_columns(layout),
-        rows=_grid(rows, [c.field for c in layout.columns], numbers),
-        title=(region or "") + _batch_title(layout, batch_no, day),
+        rows=grid,
+        title=(region or "") + title.replace("（ ", "（").replace(" ）", "）"),
     )
 
 
-def _batch_title(layout: Layout, batch_no: int, day: object) -> str:
-    """The layout's batch title, dated by the day the batch was transferred (if known)."""
-    title = layout.title.format(batch_label=batch_label(batch_no), batch_date=cn_date(day) if day else "")  # type: ignore[arg-type]
-    return title.replace("（ ", "（").replace(" ）", "）")
+def _first(values: list[object]) -> object:
+    """The first value that is not missing, or None."""
+    return next((v for v in values if not is_missing(v)), None)
 
 
 def cities(states: pd.DataFrame, insp: Inspection) -> pd.Series:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ducha.contract import load_contract
 from ducha.intake.parse import ParsedFile
-from ducha.intake.quality import build_suite, compare_with_warehouse, row_issue, rows_frame
+from ducha.intake.quality import build_suite, row_issue, rows_frame
 from ducha.parallel import can_fork, fork_worker
 
 if TYPE_CHECKING:
@@ -252,19 +252,6 @@ class Validator:
         elif self.docs_dir and self._docs_stale:
             self._context.build_data_docs(site_names=["ducha"])
             self._docs_stale = False
-
-    def validate(
-        self,
-        parsed: ParsedFile,
-        known_summaries: dict[str, str] | None = None,
-        known_facts: dict[str, dict[str, object]] | None = None,
-    ) -> dict:
-        """One file on its own: ``check``, ``compare_with_warehouse``,
-        and its Data Docs; returns the GX result as JSON ({} for a refused file)."""
-        doc = self.check([parsed])
-        compare_with_warehouse(parsed, known_summaries or {}, known_facts or {})
-        self.build_docs()
-        return doc
 
 
 def _run_name(files: Sequence[ParsedFile]) -> tuple[str, dt.datetime]:

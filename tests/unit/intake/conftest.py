@@ -208,6 +208,22 @@ def validator() -> Any:
     return shared_validator()
 
 
+def validate(
+    validator: Any,
+    parsed: ParsedFile,
+    known_summaries: dict[str, str] | None = None,
+    known_facts: dict[str, dict[str, object]] | None = None,
+) -> dict:
+    """One file on its own, as a run checks it: the suite, then the warehouse's cases
+    (``known_*``), then its Data Docs; the GX result as JSON ({} for a refused file)."""
+    from ducha.intake.quality import compare_with_warehouse
+
+    doc = validator.check([parsed])
+    compare_with_warehouse(parsed, known_summaries or {}, known_facts or {})
+    validator.build_docs()
+    return doc
+
+
 @pytest.fixture(scope="session")
 def hn() -> Inspection:
     return get_inspection(HN)
@@ -244,7 +260,7 @@ def check(
 ) -> Checked:
     """The clerk's view of one file: parse, validate with the real suite, report."""
     parsed = parse_file(path, inspection, **kw)
-    shared_validator().validate(parsed, known)
+    validate(shared_validator(), parsed, known)
     report = file_report(parsed)
     for i in [*report["errors"], *report["warnings"]]:  # type: ignore[union-attr]
         assert i["rule"] in RULES

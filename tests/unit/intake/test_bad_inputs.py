@@ -43,6 +43,7 @@ from tests.unit.intake.conftest import (
     grid,
     shared_validator,
     standard_sheet,
+    validate,
     write_xls,
     write_xlsx,
 )
@@ -742,7 +743,7 @@ def test_parse_and_validate_never_raise(base_rows: list[list[object]], data: st.
     with tempfile.TemporaryDirectory() as d:
         path = write_xlsx(Path(d) / "第一批交办清单.xlsx", Sheet("第一批", rows))
         parsed = parse_file(path, get_inspection(HN))
-        shared_validator().validate(parsed, {"D3HN202405310001": "另一段内容"})
+        validate(shared_validator(), parsed, {"D3HN202405310001": "另一段内容"})
         report = file_report(parsed)
     for issue in [*report["errors"], *report["warnings"]]:  # type: ignore[misc]
         assert issue["rule"] in RULES

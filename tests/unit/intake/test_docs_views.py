@@ -13,7 +13,7 @@ from ducha.config import Inspection
 from ducha.intake import parse_file
 from ducha.intake.docs_views import bytecode_cache
 from ducha.intake.validator import Validator, run_key
-from tests.unit.intake.conftest import case, standard_sheet, write_xlsx
+from tests.unit.intake.conftest import case, standard_sheet, validate, write_xlsx
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def _site(tmp_path: Path, hn: Inspection, n: int) -> Path:
     path = write_xlsx(tmp_path / f"第{n}批.xlsx", standard_sheet([case(n), case(n + 1, 是否办结="待定")]))
     parsed = parse_file(path, hn)
     docs = tmp_path / f"docs{n}"
-    Validator(tmp_path / "gx", docs).validate(parsed)
+    validate(Validator(tmp_path / "gx", docs), parsed)
     pages = [p for p in docs.rglob("*.html") if run_key([parsed]) in str(p)]
     assert (docs / "index.html").is_file() and pages
     return docs

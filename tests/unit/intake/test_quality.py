@@ -36,6 +36,7 @@ from tests.unit.intake.conftest import (
     closed_case,
     shared_validator,
     standard_sheet,
+    validate,
     write_xlsx,
 )
 
@@ -194,7 +195,7 @@ def test_one_suite_serves_every_inspection(tmp_path: Path, hn: Inspection, gener
 
 def _validate(path: Path, insp: Inspection, known: dict[str, str] | None = None) -> tuple[ParsedFile, dict]:
     parsed = parse_file(path, insp)
-    shared_validator().validate(parsed, known)
+    validate(shared_validator(), parsed, known)
     return parsed, file_report(parsed)
 
 

@@ -13,7 +13,7 @@ from ducha.intake import ParsedFile, parse_file
 from ducha.intake.quality import build_suite
 from ducha.intake.reports import file_report
 from ducha.intake.validator import Validator, run_key
-from tests.unit.intake.conftest import case, case_id, shared_validator, standard_sheet, write_xlsx
+from tests.unit.intake.conftest import case, case_id, shared_validator, standard_sheet, validate, write_xlsx
 
 
 def test_gx_result_json_is_written_to_results_dir(tmp_path: Path, hn: Inspection) -> None:
@@ -24,7 +24,7 @@ def test_gx_result_json_is_written_to_results_dir(tmp_path: Path, hn: Inspection
     v = shared_validator()
     old, v.results_dir = v.results_dir, tmp_path / "gx"
     try:
-        doc = v.validate(parsed)
+        doc = validate(v, parsed)
     finally:
         v.results_dir = old
     out = tmp_path / "gx" / f"{run_key([parsed])}.gx.json"
@@ -50,7 +50,7 @@ def test_rejected_file_is_not_validated(tmp_path: Path, hn: Inspection) -> None:
     v = shared_validator()
     old, v.results_dir = v.results_dir, tmp_path / "gx"
     try:
-        assert v.validate(parsed) == {}
+        assert validate(v, parsed) == {}
     finally:
         v.results_dir = old
     assert not (tmp_path / "gx").exists()
@@ -62,7 +62,7 @@ def test_data_docs_site_per_validator(tmp_path: Path, hn: Inspection) -> None:
     )
     v = Validator(results_dir=tmp_path / "gx", docs_dir=tmp_path / "docs")
     parsed = parse_file(path, hn)
-    doc = v.validate(parsed)
+    doc = validate(v, parsed)
     assert doc["success"] is False
     assert not [p for p in tmp_path.rglob("*") if p.is_file() and b"13812345678" in p.read_bytes()]
     assert (tmp_path / "docs" / "index.html").is_file()
