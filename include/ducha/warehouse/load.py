@@ -17,7 +17,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, String, Table, bindparam, column, func, select, table, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    column,
+    func,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -56,12 +69,13 @@ class ReconciliationError(RuntimeError):
 
 def _among(conn: Connection, ids: Sequence[str]) -> Callable[[ColumnElement[str]], ColumnElement[bool]]:
     """``column IN ids`` for any number of ids, in one statement: on PostgreSQL as
-    ``= ANY(array)`` (one parameter); on SQLite through a temporary table filled by one
+    ``= ANY(array)``, the array sent as one text literal (psycopg's array dumper is a
+    Python loop: 0.18 s per 100,000 IDs, the literal 0.06 s); on SQLite through a temporary table filled by one
     executemany (each bound IN parameter cost SQLAlchemy ~5 µs to render, and 500-id
     chunks made 200 round trips per 100,000 ids). The condition reads the set as it is
     when its statement runs: run it before the next ``_among`` on this connection."""
     if conn.dialect.name == "postgresql":
-        param = bindparam(None, list(ids), type_=ARRAY(String))
+        param = cast(bindparam(None, _array_literal(ids), type_=Text), ARRAY(String))
         return lambda column: column == func.any(param)
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {_IDS.name} (id TEXT PRIMARY KEY) WITHOUT ROWID")
     conn.exec_driver_sql(f"DELETE FROM {_IDS.name}")
@@ -71,6 +85,13 @@ def _among(conn: Connection, ids: Sequence[str]) -> Callable[[ColumnElement[str]
 
 
 _IDS = table("_ducha_ids", column("id"))
+
+
+def _array_literal(values: Sequence[str]) -> str:
+    """A PostgreSQL array literal of ``values``: each element quoted, its backslashes and
+    quotes escaped (any other character, commas and braces too, is literal inside quotes)."""
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 def _insert(conn: Connection, table: Table):  # type: ignore[no-untyped-def]

@@ -195,3 +195,23 @@ def test_many_small_loads_keep_the_statistics_within_the_growth(
         assert pages < (1 + load.ANALYZE_AFTER_GROWTH) * counted, seen
     ingestor.engine.dispose()
     assert seen[-1][1] > 3 * seen[0][1], "the warehouse grew several times over"
+
+
+def test_ids_of_any_characters_are_found_among_many(postgres_url: str) -> None:
+    """The IDs reach PostgreSQL as one array literal: quotes, backslashes, commas,
+    braces, spaces, newlines and the word NULL are IDs like any other, found exactly."""
+    from sqlalchemy import column, create_engine, table
+
+    from ducha.warehouse.load import _among
+
+    odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", "", " h ", "i\nj", "中文"]
+    plain = [f"D{n:06d}" for n in range(5000)]
+    engine = create_engine(postgres_url)
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TEMP TABLE t (id varchar(64))"))
+        conn.execute(text("INSERT INTO t VALUES (:id)"), [{"id": i} for i in [*odd, *plain[::2], "other"]])
+        among = _among(conn, [*odd, *plain])
+        t = table("t", column("id"))
+        found = conn.execute(select(t.c.id).where(among(t.c.id))).scalars().all()
+    engine.dispose()
+    assert sorted(found) == sorted([*odd, *plain[::2]])
