@@ -91,6 +91,13 @@ cases = Table(
     Column("duplicate_of", String(64)),
     Column("due_on", Date),  # transfer date + the inspection's deadline
     Column("first_file", String(64), nullable=False),
+    # Which version is the latest (by as-of day, then version number) and the first as-of
+    # day a version said it was closed: kept by the load, so v_case_latest reads one row
+    # per case instead of ranking every version on each read. On the case row, not a
+    # table of their own: no second key and key check per case (migration 0011).
+    Column("latest_version_no", Integer),
+    Column("latest_as_of", Date),
+    Column("closed_on", Date),
     # region, region_code, pollution_types, key_case and seq here are as first reported;
     # the versions carry their corrections (v_case_latest shows the latest).
     ForeignKeyConstraint(["inspection_id", "batch_no"], ["batches.inspection_id", "batches.batch_no"]),
@@ -144,20 +151,6 @@ case_versions = Table(
     Column("source_row", Integer, nullable=False),
     ForeignKeyConstraint(["inspection_id", "case_id"], ["cases.inspection_id", "cases.case_id"]),
     Index("ix_case_versions_as_of", "inspection_id", "as_of"),
-)
-
-# Which version of each case is the latest (by as-of day, then version number), and the
-# first as-of day a version said it was closed: kept by the load, so v_case_latest reads
-# one row per case instead of ranking every version on each read.
-case_latest = Table(
-    "case_latest",
-    metadata,
-    Column("inspection_id", String(64), primary_key=True),
-    Column("case_id", String(64), primary_key=True),
-    Column("version_no", Integer, nullable=False),
-    Column("as_of", Date, nullable=False),
-    Column("closed_on", Date),
-    ForeignKeyConstraint(["inspection_id", "case_id"], ["cases.inspection_id", "cases.case_id"]),
 )
 
 # An operator's explicit choice for a batch whose rows still await correction (待补正):

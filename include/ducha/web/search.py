@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, false, func, or_, 
 
 from ducha.config import Inspection
 from ducha.contract import load_contract
-from ducha.warehouse.schema import case_latest, case_versions, cases, files
+from ducha.warehouse.schema import case_versions, cases, files
 from ducha.web.access import Scope
 
 PAGE_SIZE = 50
@@ -23,10 +23,10 @@ UNREPORTED = "unreported"
 
 
 def _latest():  # type: ignore[no-untyped-def]
-    """Each case's latest state: case_latest → its version → the case. The columns of
+    """Each case's latest state: the case → its latest version. The columns of
     v_case_latest the pages use, without its join to batches (a page needs no transfer
     date), so PostgreSQL can walk ix_cases_batch_order and stop at the page's end."""
-    top, v, c = case_latest.c, case_versions.c, cases.c
+    v, c = case_versions.c, cases.c
     closed = tuple(load_contract().closed_statuses)
     return (
         select(
@@ -45,18 +45,18 @@ def _latest():  # type: ignore[no-untyped-def]
             v.key_case,
             c.due_on,
             v.as_of.label("reported_on"),
-            top.closed_on,
-            case((v.status.in_(closed), top.closed_on > c.due_on)).label("closed_late"),
+            c.closed_on,
+            case((v.status.in_(closed), c.closed_on > c.due_on)).label("closed_late"),
         )
         .select_from(
-            case_latest.join(
+            cases.join(
                 case_versions,
                 and_(
-                    v.inspection_id == top.inspection_id,
-                    v.case_id == top.case_id,
-                    v.version_no == top.version_no,
+                    v.inspection_id == c.inspection_id,
+                    v.case_id == c.case_id,
+                    v.version_no == c.latest_version_no,
                 ),
-            ).join(cases, and_(c.inspection_id == top.inspection_id, c.case_id == top.case_id))
+            )
         )
         .subquery("latest")
     )

@@ -538,8 +538,8 @@ def _report(w: Warehouse, outcome) -> dict:  # type: ignore[no-untyped-def]
 
 
 _LATEST = text(
-    "SELECT v.case_id, v.seq, v.findings, v.status FROM case_versions v JOIN case_latest l"
-    " ON l.inspection_id = v.inspection_id AND l.case_id = v.case_id AND l.version_no = v.version_no"
+    "SELECT v.case_id, v.seq, v.findings, v.status FROM case_versions v JOIN cases c"
+    " ON c.inspection_id = v.inspection_id AND c.case_id = v.case_id AND c.latest_version_no = v.version_no"
 )
 
 

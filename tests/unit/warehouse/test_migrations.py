@@ -18,7 +18,7 @@ from sqlalchemy import inspect, select, text
 from ducha.warehouse.db import _alembic_config, current_revision, engine, upgrade
 from ducha.warehouse.schema import case_versions, metadata
 
-HEAD = "0010"
+HEAD = "0011"
 VIEWS = {"v_case_latest", "v_ledger_assigned", "v_ledger_in_progress", "v_ledger_closed"}
 LATEST_COLUMNS = [
     "case_id",
@@ -218,6 +218,47 @@ def test_0009_0010_drop_case_types_and_keep_money_as_decimal(url: str, tmp_path:
     with eng.connect() as conn:
         assert conn.execute(typed).all() == stored
     assert "case_types" not in inspect(eng).get_table_names()
+
+
+def test_0011_keeps_the_latest_version_on_the_case(url: str, tmp_path: Path) -> None:
+    """The latest version and closing day live on the case (0011): the downgrade builds
+    0010's case_latest from them and the upgrade fills them back from it, the views giving
+    the same rows at each step; after a backfilled day (loaded after later ones) the
+    columns the load keeps still give v_case_latest the rows 0003's window over every
+    version gives."""
+    from ducha.config import data_dirs
+    from ducha.pipeline import Ingestor
+    from ducha_sample import generate
+
+    days = [dt.date(2024, 6, 1) + dt.timedelta(days=i) for i in range(5)]
+    generate(tmp_path / "landing", "c3-hn-2024", days=len(days), seed=5, progress=False)
+    ingestor = Ingestor(data_dirs(tmp_path), url)
+    for day in [days[0], days[1], days[4]]:  # day 5's run takes days 3 and 4's files too
+        ingestor.ingest_day(day)
+    views = ("v_case_latest", "v_ledger_in_progress", "v_ledger_closed")
+    read = {name: f"SELECT * FROM {name} ORDER BY inspection_id, case_id" for name in views}
+    eng = engine(url)
+    with eng.connect() as conn:
+        before = {name: conn.execute(text(sql)).all() for name, sql in read.items()}
+        command.downgrade(_alembic_config(conn), "0010")
+        conn.commit()
+        assert {name: conn.execute(text(sql)).all() for name, sql in read.items()} == before
+        table = conn.execute(text("SELECT count(*), max(version_no) FROM case_latest")).one()
+    assert table == (len(before["v_case_latest"]), 2)
+    assert any(r.closed_on for r in before["v_case_latest"])
+    upgrade(url)
+    assert "case_latest" not in inspect(eng).get_table_names()
+    with eng.connect() as conn:
+        assert {name: conn.execute(text(sql)).all() for name, sql in read.items()} == before
+    ingestor.ingest_day(days[3])  # a day's run after the later day's (its files came with it)
+    latest = f"SELECT {', '.join(LATEST_COLUMNS)} FROM v_case_latest ORDER BY inspection_id, case_id"
+    with eng.connect() as conn:
+        kept = conn.execute(text(latest)).all()
+        command.downgrade(_alembic_config(conn), "0003")
+        conn.commit()
+        assert kept == conn.execute(text(latest)).all()
+    upgrade(url)
+    assert current_revision(url) == HEAD
 
 
 def test_old_migrations_keep_the_values_they_were_written_with(

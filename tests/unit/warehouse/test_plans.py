@@ -32,8 +32,8 @@ def test_sqlite_plan_has_no_per_case_subquery(tmp_path: Path, query: str) -> Non
     with eng.connect() as conn:
         plan = [row[3] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
     assert plan and not [p for p in plan if "CORRELATED" in p], plan
-    # Each inner loop is a search by a whole key (one row per case: case_latest keeps
-    # which version is the latest), never a range of a case's versions, nor a scan.
+    # Each inner loop is a search by a whole key (one row per case: the case keeps
+    # which version is its latest), never a range of a case's versions, nor a scan.
     inner = plan[1:]
     assert not [p for p in inner if p.startswith("SCAN")], plan
     ranges = [p for p in plan if "case_versions" in p and "case_id=?" in p and "version_no=?" not in p]

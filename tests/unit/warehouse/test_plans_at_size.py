@@ -15,7 +15,6 @@ from ducha.warehouse.db import upgrade
 from ducha.warehouse.schema import (
     PENALTY_COLUMNS,
     batches,
-    case_latest,
     case_versions,
     cases,
     files,
@@ -37,29 +36,11 @@ PER_CASE = (
 
 def _fill(engine: Engine) -> None:
     """Two inspections of 50,000 cases, 10 batches each; every third case has a second,
-    later version (closed), and case_latest points at each case's latest."""
-    versions, latest, case_rows = [], [], []
+    later version (closed), and each case points at its latest."""
+    versions, case_rows = [], []
     for n in range(CASES):
         insp, case_id = "x" if n % 2 else "y", f"D3HN{20240601 + n % 20:08d}{n:06d}"
         batch = 1 + n % 10
-        case_rows.append(
-            {
-                "inspection_id": insp,
-                "case_id": case_id,
-                "batch_no": batch,
-                "seq": n,
-                "received_on": DAY,
-                "channel": "来电",
-                "id_valid": True,
-                "region": "长沙市",
-                "region_code": "430100",
-                "pollution_types": "水",
-                "summary": f"案件{n}",
-                "key_case": False,
-                "due_on": DAY + dt.timedelta(days=10),
-                "first_file": "f",
-            }
-        )
         state = {
             "inspection_id": insp,
             "case_id": case_id,
@@ -89,12 +70,24 @@ def _fill(engine: Engine) -> None:
                 {**state, "version_no": 2, "as_of": later, "status": "已办结", "verified": "属实"}
             )
             top, closed = 2, later
-        latest.append(
+        case_rows.append(
             {
                 "inspection_id": insp,
                 "case_id": case_id,
-                "version_no": top,
-                "as_of": DAY if top == 1 else closed,
+                "batch_no": batch,
+                "seq": n,
+                "received_on": DAY,
+                "channel": "来电",
+                "id_valid": True,
+                "region": "长沙市",
+                "region_code": "430100",
+                "pollution_types": "水",
+                "summary": f"案件{n}",
+                "key_case": False,
+                "due_on": DAY + dt.timedelta(days=10),
+                "first_file": "f",
+                "latest_version_no": top,
+                "latest_as_of": DAY if top == 1 else closed,
                 "closed_on": closed,
             }
         )
@@ -121,7 +114,6 @@ def _fill(engine: Engine) -> None:
             )
         conn.execute(insert(cases), case_rows)
         conn.execute(insert(case_versions), versions)
-        conn.execute(insert(case_latest), latest)
         # Files, and rows of them in quarantine (half corrected by a later file): what the
         # 待补正 count of each batch reads.
         shas = [f"{n:064x}" for n in range(40)]
