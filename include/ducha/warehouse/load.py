@@ -15,13 +15,14 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, String, Table, bindparam, column, func, select, table, update
+from sqlalchemy import Connection, Engine, Table, bindparam, column, func, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import NullType
 
 from ducha.config import Inspection
 from ducha.contract import load_contract
@@ -60,7 +61,10 @@ def _among(conn: Connection, ids: Sequence[str]) -> Callable[[ColumnElement[str]
     chunks made 200 round trips per 100,000 ids). The condition reads the set as it is
     when its statement runs: run it before the next ``_among`` on this connection."""
     if conn.dialect.name == "postgresql":
-        param = bindparam(None, list(ids), type_=ARRAY(String))
+        driver = conn.connection.driver_connection
+        driver.adapters.register_dumper(_VarcharArray, _varchar_array_dumper())  # type: ignore[union-attr]
+        # Untyped for SQLAlchemy (its ARRAY type would make the text a list again).
+        param = bindparam(None, _VarcharArray.of(ids), type_=NullType())
         return lambda column: column == func.any(param)
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {_IDS.name} (id TEXT PRIMARY KEY) WITHOUT ROWID")
     conn.exec_driver_sql(f"DELETE FROM {_IDS.name}")
@@ -70,6 +74,35 @@ def _among(conn: Connection, ids: Sequence[str]) -> Callable[[ColumnElement[str]
 
 
 _IDS = table("_ducha_ids", column("id"))
+
+
+class _VarcharArray(str):
+    """A varchar[] parameter as its text form, built by one join: psycopg's own array
+    dumper is a Python loop (0.18 s per 100,000 IDs, this 0.06 s; a load sends its IDs
+    three times). Sent typed as varchar[], it is a constant to the planner, as a list is
+    (a text parameter cast on the server is not: array_in is only stable, so a filter
+    would parse the array again for every row)."""
+
+    @classmethod
+    def of(cls, values: Sequence[str]) -> _VarcharArray:
+        # Inside double quotes only a backslash and a quote need escaping.
+        quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+        return cls("{" + ",".join(f'"{v}"' for v in quoted) + "}")
+
+
+@cache
+def _varchar_array_dumper() -> type:
+    """psycopg's dumper for a _VarcharArray (psycopg imported only where PostgreSQL is)."""
+    from psycopg import postgres
+    from psycopg.adapt import Dumper
+
+    class VarcharArrayDumper(Dumper):
+        oid = postgres.types["varchar"].array_oid
+
+        def dump(self, obj: str) -> bytes:
+            return obj.encode()
+
+    return VarcharArrayDumper
 
 
 def _insert(conn: Connection, table: Table):  # type: ignore[no-untyped-def]
