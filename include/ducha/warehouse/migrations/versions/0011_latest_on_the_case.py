@@ -16,6 +16,8 @@ downgrade builds case_latest again from the columns.
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -25,11 +27,8 @@ branch_labels = None
 depends_on = None
 
 CLOSED = "'已办结', '验收销号'"  # frozen as they were when this revision was written
-LEDGERS = {
-    "v_ledger_assigned": "SELECT * FROM v_case_latest",
-    "v_ledger_in_progress": f"SELECT * FROM v_case_latest WHERE status IS NULL OR status NOT IN ({CLOSED})",
-    "v_ledger_closed": f"SELECT *, closed_on <= due_on AS closed_on_time FROM v_case_latest WHERE status IN ({CLOSED})",
-}
+# The ledgers read v_case_latest: 0005's, unchanged.
+VIEWS = import_module("ducha.warehouse.migrations.versions.0005_no_database_clock")
 V_CASE_LATEST = f"""
         SELECT c.case_id, c.inspection_id, c.batch_no, b.transferred_on, v.region, v.region_code,
                v.pollution_types, c.summary, v.findings, v.verified, v.target, v.handling, v.status,
@@ -46,14 +45,8 @@ FROM_TABLE = ("version_no", "as_of", "closed_on")  # case_latest's names for the
 
 
 def _drop_views() -> None:
-    for name in (*LEDGERS, "v_case_latest"):
+    for name in (*VIEWS.LEDGERS, "v_case_latest"):
         op.execute(f"DROP VIEW IF EXISTS {name}")
-
-
-def _create_views(v_case_latest: str, ledgers: dict[str, str]) -> None:
-    op.execute(f"CREATE VIEW v_case_latest AS {v_case_latest}")
-    for name, sql in ledgers.items():
-        op.execute(f"CREATE VIEW {name} AS {sql}")
 
 
 def upgrade() -> None:
@@ -69,12 +62,10 @@ def upgrade() -> None:
     )
     op.execute(f"UPDATE cases SET {sets}")
     op.drop_table("case_latest")
-    _create_views(V_CASE_LATEST, LEDGERS)
+    VIEWS._replace_views(V_CASE_LATEST, VIEWS.LEDGERS)
 
 
 def downgrade() -> None:
-    from importlib import import_module
-
     _drop_views()
     op.create_table(
         "case_latest",
@@ -93,5 +84,4 @@ def downgrade() -> None:
     # drop a table the versions' foreign key points at.
     for name in COLUMNS:
         op.drop_column("cases", name)
-    before = import_module("ducha.warehouse.migrations.versions.0005_no_database_clock")
-    _create_views(before.V_CASE_LATEST, before.LEDGERS)
+    VIEWS._replace_views(VIEWS.V_CASE_LATEST, VIEWS.LEDGERS)
