@@ -60,8 +60,8 @@ def _drop_views() -> None:
         op.execute(f"DROP VIEW IF EXISTS {name}")
 
 
-def upgrade() -> None:
-    _drop_views()
+def create_table() -> None:
+    """case_latest as this revision made it (0011's downgrade makes it again)."""
     op.create_table(
         "case_latest",
         sa.Column("inspection_id", sa.String(64), primary_key=True),
@@ -71,6 +71,11 @@ def upgrade() -> None:
         sa.Column("closed_on", sa.Date()),
         sa.ForeignKeyConstraint(["inspection_id", "case_id"], ["cases.inspection_id", "cases.case_id"]),
     )
+
+
+def upgrade() -> None:
+    _drop_views()
+    create_table()
     op.execute(FILL)
     op.execute(f"CREATE VIEW v_case_latest AS {V_CASE_LATEST}")
     for name, sql in LEDGERS.items():

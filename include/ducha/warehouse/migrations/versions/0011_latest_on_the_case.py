@@ -67,15 +67,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _drop_views()
-    op.create_table(
-        "case_latest",
-        sa.Column("inspection_id", sa.String(64), primary_key=True),
-        sa.Column("case_id", sa.String(64), primary_key=True),
-        sa.Column("version_no", sa.Integer(), nullable=False),
-        sa.Column("as_of", sa.Date(), nullable=False),
-        sa.Column("closed_on", sa.Date()),
-        sa.ForeignKeyConstraint(["inspection_id", "case_id"], ["cases.inspection_id", "cases.case_id"]),
-    )
+    import_module("ducha.warehouse.migrations.versions.0004_case_latest_table").create_table()
     op.execute(
         f"INSERT INTO case_latest (inspection_id, case_id, {', '.join(FROM_TABLE)})"
         f" SELECT inspection_id, case_id, {', '.join(COLUMNS)} FROM cases WHERE latest_version_no IS NOT NULL"
