@@ -345,24 +345,24 @@ def _xlsx_created(created: datetime) -> datetime:
 def write_xlsx(
     path: str | os.PathLike[str], sheets: Sequence[Sheet], *, created: datetime, author: str = "Ducha"
 ) -> None:
-    """Write sheets to one workbook, laid out for printing on A4 landscape.
+    """Write sheets to one workbook, laid out for printing (sheet_layout): the bytes
+    add_sheet writes through xlsxwriter, written directly (xlsx.py)."""
+    from ducha.disclosure.xlsx import write_workbook  # it builds on this module's layout
 
-    Per sheet: an optional merged title row, the (grouped) header repeated on every
-    printed page and frozen on screen, bordered data cells, and note rows below.
-    """
     if not sheets:
         raise ValueError("write_xlsx: no sheets")
-    with open_workbook(path, created=created, title=sheets[0].title, author=author) as (workbook, formats):
-        for sheet in sheets:
-            add_sheet(workbook, formats, sheet)
+    title = mask_personal(sheets[0].title) if sheets[0].title else None
+    with atomic_path(path) as temp:
+        write_workbook(str(temp), sheets, created=_xlsx_created(created), title=title, author=author)
 
 
 @contextmanager
 def open_workbook(
     path: str | os.PathLike[str], *, created: datetime, title: str | None = None, author: str = "Ducha"
 ) -> Iterator[tuple[xlsxwriter.Workbook, dict[str, object]]]:
-    """A workbook written atomically, with fixed metadata (same data, same bytes), and
-    the shared cell formats. Every xlsx Ducha publishes is made through this."""
+    """A workbook written by xlsxwriter, atomically, with fixed metadata (same data, same
+    bytes), and the shared cell formats: for workbooks with charts (weekly.py). Tables
+    alone go through write_xlsx, which writes the same bytes faster (xlsx.py)."""
     with atomic_path(path) as temp:
         workbook = xlsxwriter.Workbook(
             str(temp),
@@ -379,7 +379,7 @@ def open_workbook(
             if title:
                 properties["title"] = mask_personal(title)
             workbook.set_properties(properties)
-            yield workbook, _Formats(workbook)
+            yield workbook, CellFormats(workbook)
         finally:
             workbook.close()
 
@@ -389,7 +389,7 @@ def add_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet: 
     _xlsx_sheet(workbook, formats, sheet)
 
 
-class _Formats(dict):
+class CellFormats(dict):
     """The cell formats by name, each added to the workbook when first used: a small
     workbook (a city's copy of a batch) does not pay for formats it never needs.
     "<name>_quoted" is the same format with Excel's quote prefix, for text that would
@@ -401,19 +401,26 @@ class _Formats(dict):
         self._workbook = workbook
 
     def __missing__(self, name: str) -> object:
-        # "<kind>[@<align>][_quoted]": "int@center" is 序号, centred as offices print it.
-        base = name.removesuffix("_quoted")
-        kind, _, align = base.partition("@")
-        spec = {
-            **_FORMAT_SPECS[kind],
-            "font_name": print_settings().title_font if kind == "title" else print_settings().font,
-        }
-        if align:
-            spec["align"] = align
-        if base != name:
-            spec["quote_prefix"] = True
-        self[name] = fmt = self._workbook.add_format(spec)
+        self[name] = fmt = self._workbook.add_format(dict(format_spec(name)))
         return fmt
+
+
+@cache
+def format_spec(name: str) -> tuple[tuple[str, object], ...]:
+    """The properties of the cell format ``name``, "<kind>[@<align>][_quoted]" ("int@center"
+    is 序号, centred as offices print it), sorted: two names with equal specs are one
+    format to Excel ("title@center" is "title")."""
+    base = name.removesuffix("_quoted")
+    kind, _, align = base.partition("@")
+    spec = {
+        **_FORMAT_SPECS[kind],
+        "font_name": print_settings().title_font if kind == "title" else print_settings().font,
+    }
+    if align:
+        spec["align"] = align
+    if base != name:
+        spec["quote_prefix"] = True
+    return tuple(sorted(spec.items()))
 
 
 @cache
@@ -424,7 +431,7 @@ def print_settings() -> PrintSpec:
 
 # Printable width of a landscape page with 0.5" side margins, in points.
 _PRINTABLE_PT = {"A4": (11.69 - 1.0) * 72, "A3": (16.54 - 1.0) * 72}
-_PAPER_CODE = {"A4": 9, "A3": 8}  # Excel's paper sizes
+PAPER_CODE = {"A4": 9, "A3": 8}  # Excel's paper sizes
 
 
 def paper_for(columns: Sequence[Column], font_points: float = 10) -> str:
@@ -449,84 +456,154 @@ _FORMAT_SPECS: dict[str, dict[str, object]] = {
 }
 
 
-def xlsx_text(value: object, formats: dict[str, object], name: str) -> tuple[str, object]:
-    """(the text to write, its format) for a published text cell: personal data masked,
-    and the quote-prefixed format where the text looks like a formula."""
-    text = "" if is_missing(value) else mask_personal(str(value))
-    return text, formats[f"{name}_quoted" if looks_like_formula(text) else name]
+def text_cell(value: object, name: str) -> tuple[str, str]:
+    """(the text to write, its format name) for a published text cell: personal data
+    masked, and the quote-prefixed format where the text looks like a formula."""
+    if value.__class__ is str:  # most cells: no need to ask whether it is missing
+        text = mask_personal(value)
+    else:
+        text = "" if is_missing(value) else mask_personal(str(value))
+    return text, f"{name}_quoted" if looks_like_formula(text) else name
 
 
-def _write_merged(
-    ws, first_row: int, first_col: int, last_row: int, last_col: int, value, formats, name
-) -> str:
-    """A text cell over a range; merge_range would write() its data (formula risk), so
-    merge with "" and then write_string the text. Returns the text written."""
-    text, fmt = xlsx_text(value, formats, name)
-    if (first_row, first_col) != (last_row, last_col):
-        ws.merge_range(first_row, first_col, last_row, last_col, "", fmt)
-    ws.write_string(first_row, first_col, text, fmt)
-    return text
+@dataclass(frozen=True)
+class Placed:
+    """A text cell of a sheet's frame (title, header, note) over the cells from (row,
+    col) to (last_row, last_col), its format name, and its row's height in points
+    where the row needs one."""
+
+    row: int
+    col: int
+    last_row: int
+    last_col: int
+    text: str
+    format: str
+    height: float | None = None
+
+    @property
+    def merged(self) -> bool:
+        return (self.row, self.col) != (self.last_row, self.last_col)
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """Where everything of a table sheet goes, decided once for both ways of writing
+    it (xlsxwriter for a workbook with charts, xlsx.py for tables alone)."""
+
+    frame: tuple[Placed, ...]  # title and header cells, in the order they are written
+    notes: tuple[Placed, ...]
+    header_top: int
+    header_bottom: int
+    data_top: int  # the first data row
+    data_rows: int
+    # Per column: the format of its numbers and blanks ("<kind>[@<align>]") and of its
+    # text ("text[@<align>]", "_quoted" added per cell).
+    number_formats: tuple[str, ...]
+    text_formats: tuple[str, ...]
+    paper: str
+
+    @property
+    def last_row(self) -> int:
+        return self.notes[-1].row if self.notes else self.data_top + self.data_rows - 1
+
+
+def sheet_layout(sheet: Sheet) -> SheetLayout:
+    """The layout of a print-ready table sheet: an optional merged title row, the
+    (grouped) header repeated on every printed page and frozen on screen, bordered data
+    cells, note rows below; A3 where A4 would shrink the text below the configured size."""
+    last_col = len(sheet.columns) - 1
+    total_width = sum(c.width for c in sheet.columns)
+    frame: list[Placed] = []
+    row = 0
+    if sheet.title:
+        title, fmt = text_cell(sheet.title, "title")
+        height = max(30.0, _wrapped_height(title, total_width / 1.4, 22.0))  # 14pt: wider glyphs
+        frame.append(Placed(0, 0, 0, last_col, title, fmt, height))
+        row = 1
+    header_top = row
+    grid = sheet.header_grid
+    for cell in header_cells(grid):
+        text, fmt = text_cell(cell.text, "header")
+        frame.append(
+            Placed(header_top + cell.row, cell.col, header_top + cell.last_row, cell.last_col, text, fmt)
+        )
+    header_bottom = header_top + len(grid) - 1
+    data_top = header_bottom + 1
+    notes = []
+    for i, note in enumerate(sheet.notes):
+        text, fmt = text_cell(note, "note")
+        at = data_top + len(sheet.rows) + i
+        height = _wrapped_height(text, total_width / 1.1)  # 10pt in an 11pt grid
+        notes.append(Placed(at, 0, at, last_col, text, fmt, height))
+    aligned = [f"@{c.align}" if c.align else "" for c in sheet.columns]
+    return SheetLayout(
+        frame=tuple(frame),
+        notes=tuple(notes),
+        header_top=header_top,
+        header_bottom=header_bottom,
+        data_top=data_top,
+        data_rows=len(sheet.rows),
+        number_formats=tuple(c.kind + a for c, a in zip(sheet.columns, aligned, strict=True)),
+        text_formats=tuple("text" + a for a in aligned),
+        paper=paper_for(sheet.columns),
+    )
+
+
+def data_cell(
+    value: object, column: Column, number_format: str, text_format: str
+) -> tuple[Literal["blank", "number", "text"], object, str]:
+    """How a data cell is written: (blank, None, format), (number, value, format) or
+    (text, masked text, format)."""
+    how, data = _classify(value, column)
+    if how == "text":
+        text, fmt = text_cell(data, text_format)
+        return "text", text, fmt
+    return how, data, number_format
+
+
+def _write_placed(ws, placed: Placed, formats) -> None:
+    """A frame cell; merge_range would write() its data (formula risk), so merge with ""
+    and then write_string the text."""
+    fmt = formats[placed.format]
+    if placed.merged:
+        ws.merge_range(placed.row, placed.col, placed.last_row, placed.last_col, "", fmt)
+    ws.write_string(placed.row, placed.col, placed.text, fmt)
+    if placed.height is not None:
+        ws.set_row(placed.row, placed.height)
 
 
 def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet: Sheet) -> None:
     ws = workbook.add_worksheet(sheet.name)
-    ncols = len(sheet.columns)
-    last_col = ncols - 1
-    total_width = sum(c.width for c in sheet.columns)
+    layout = sheet_layout(sheet)
     for i, column in enumerate(sheet.columns):
         ws.set_column(i, i, column.width)
-
-    row = 0
-    if sheet.title:
-        title = _write_merged(ws, 0, 0, 0, last_col, sheet.title, formats, "title")
-        ws.set_row(0, max(30.0, _wrapped_height(title, total_width / 1.4, 22.0)))  # 14pt: wider glyphs
-        row = 1
-
-    header_top = row
-    grid = sheet.header_grid
-    for cell in header_cells(grid):
-        _write_merged(
-            ws,
-            header_top + cell.row,
-            cell.col,
-            header_top + cell.last_row,
-            cell.last_col,
-            cell.text,
-            formats,
-            "header",
-        )
-    header_bottom = header_top + len(grid) - 1
-    row = header_bottom + 1
-
-    aligned = [f"@{c.align}" if c.align else "" for c in sheet.columns]
+    for placed in layout.frame:
+        _write_placed(ws, placed, formats)
+    row = layout.data_top
+    formats_of = list(zip(sheet.columns, layout.number_formats, layout.text_formats, strict=True))
     for values in sheet.rows:
-        for col, (value, column) in enumerate(zip(values, sheet.columns, strict=True)):
-            how, data = _classify(value, column)
-            fmt = formats[column.kind + aligned[col]]
+        for col, (value, (column, number_format, text_format)) in enumerate(
+            zip(values, formats_of, strict=True)
+        ):
+            how, data, fmt = data_cell(value, column, number_format, text_format)
             if how == "number":
-                ws.write_number(row, col, data, fmt)
+                ws.write_number(row, col, data, formats[fmt])
             elif how == "text":
-                ws.write_string(row, col, *xlsx_text(data, formats, "text" + aligned[col]))
+                ws.write_string(row, col, data, formats[fmt])
             else:
-                ws.write_blank(row, col, None, fmt)
+                ws.write_blank(row, col, None, formats[fmt])
         row += 1
-
-    for note in sheet.notes:
-        text = _write_merged(ws, row, 0, row, last_col, note, formats, "note")
-        ws.set_row(row, _wrapped_height(text, total_width / 1.1))  # 10pt in an 11pt grid
-        row += 1
-
-    # Print: on A3 where A4 would shrink the text below the configured size; the header
-    # on every page.
-    print_landscape(ws, paper_for(sheet.columns))
-    ws.repeat_rows(header_top, header_bottom)
-    ws.freeze_panes(header_bottom + 1, 0)
+    for placed in layout.notes:
+        _write_placed(ws, placed, formats)
+    print_landscape(ws, layout.paper)
+    ws.repeat_rows(layout.header_top, layout.header_bottom)
+    ws.freeze_panes(layout.header_bottom + 1, 0)
 
 
 def print_landscape(ws: xlsxwriter.worksheet.Worksheet, paper: str) -> None:
     """How every published sheet prints: landscape on ``paper`` (A4, A3), one page wide,
     centred, with the page-number footer."""
-    ws.set_paper(_PAPER_CODE[paper])
+    ws.set_paper(PAPER_CODE[paper])
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
