@@ -47,14 +47,34 @@ class Rule:
             raise KeyError(f"rule {self.rule} is not in issues.RULES")
 
 
-# A cross-field rule's check: True where a row of the file passes.
-Check = Callable[["ParsedFile", Contract], "pd.Series"]
+@dataclass(frozen=True)
+class FileRows:
+    """The rows of files validated together, one frame under another, as the cross-field
+    rules see them: ``file_no`` gives each row's file (its position in ``files``)."""
+
+    files: Sequence[ParsedFile]
+    frame: pd.DataFrame  # the files' frames, fields only, index 0..n-1
+    file_no: Any  # numpy array of int, one per row
+
+    def by_inspection(self) -> list[tuple[Inspection, Any]]:
+        """(inspection, boolean row mask) for each inspection among the files."""
+        import numpy as np
+
+        groups: dict[str, tuple[Inspection, list[int]]] = {}
+        for n, parsed in enumerate(self.files):
+            groups.setdefault(parsed.inspection.id, (parsed.inspection, []))[1].append(n)
+        return [(insp, np.isin(self.file_no, numbers)) for insp, numbers in groups.values()]
+
+
+# A cross-field rule's check: True where a row passes.
+Check = Callable[[FileRows, Contract], "pd.Series"]
 
 
 @dataclass(frozen=True)
 class CrossRule(Rule):
     """A rule that compares fields of a row, or a row with the inspection's settings:
-    computed per file as a boolean column (``_rule_*``) that one GX expectation checks."""
+    computed over the files validated together as a boolean column (``_rule_*``) that
+    one GX expectation checks."""
 
     check: Check
 
@@ -178,27 +198,33 @@ def _rule_column(rule: str) -> str:
     return "_rule_" + rule.lower()
 
 
-def rows_frame(parsed: ParsedFile, contract: Contract | None = None, *, file_no: int = 0) -> pd.DataFrame:
-    """The frame GX validates: the file's frame with blanks as nulls, pollution types
-    joined with "|", numbers numeric, the case key (``file_no``/case ID), and one boolean
-    column per cross-field rule."""
+def rows_frame(files: Sequence[ParsedFile], contract: Contract | None = None) -> pd.DataFrame:
+    """The frame GX validates, for ``files`` together (each column converted once, not
+    once a file): the files' rows with blanks as nulls, pollution types joined with "|",
+    numbers numeric, the case key (the file's position/case ID), and one boolean column
+    per cross-field rule."""
+    import numpy as np
     import pandas as pd
 
     c = contract or load_contract()
-    src = parsed.frame
-    frame = pd.DataFrame(index=src.index)
+    fields = list(c.fields)
+    src = pd.concat([p.frame[fields] for p in files], ignore_index=True)
+    file_no = np.repeat(np.arange(len(files)), [len(p.frame) for p in files])
+    columns: dict[str, pd.Series] = {}
     for name, f in c.fields.items():
         column = src[name]
         if f.kind == "types":
             column = column.str.replace(TYPE_SEPARATOR, "|", regex=False)
         if f.kind in ("count", "money"):
-            frame[name] = pd.to_numeric(column, errors="coerce")
+            columns[name] = pd.to_numeric(column, errors="coerce")
         else:
-            frame[name] = column.where(column != "", None)
-    frame[CASE_KEY] = frame["case_id"].map(lambda v: f"{file_no}/{v}", na_action="ignore")
+            columns[name] = column.where(column != "", None)
+    case_ids = columns["case_id"]
+    columns[CASE_KEY] = (pd.Series(file_no, dtype=str) + "/" + case_ids).where(case_ids.notna(), None)
+    rows = FileRows(files, src, file_no)
     for rule in cross_rules(c):
-        frame[_rule_column(rule.rule)] = rule.check(parsed, c)
-    return frame
+        columns[_rule_column(rule.rule)] = rule.check(rows, c)
+    return pd.DataFrame(columns)
 
 
 def cross_rules(c: Contract) -> list[CrossRule]:
@@ -232,8 +258,11 @@ def cross_rules(c: Contract) -> list[CrossRule]:
             "error",
             "pollution_types",
             "本督察的污染类型",
-            lambda parsed, _: types_allowed(
-                parsed.frame["pollution_types"], parsed.inspection.pollution_types
+            lambda rows, _: _per_inspection(
+                rows,
+                lambda insp, mask: types_allowed(
+                    rows.frame.loc[mask, "pollution_types"], insp.pollution_types
+                ),
             ),
         ),
         # A name found in neither the configuration nor the national division list is
@@ -243,45 +272,58 @@ def cross_rules(c: Contract) -> list[CrossRule]:
             "warning",
             "region",
             "本省的市州或区县名称（可用简称，如 湘西州、浏阳）",
-            lambda parsed, _: _regions_known(parsed.frame["region"], parsed.inspection),
+            lambda rows, _: _per_inspection(
+                rows, lambda insp, mask: _regions_known(rows.frame.loc[mask, "region"], insp)
+            ),
         ),
     ]
 
 
-def _closed_with_findings(parsed: ParsedFile, c: Contract) -> pd.Series:
-    v = parsed.frame
+def _per_inspection(rows: FileRows, check: Callable[[Inspection, Any], pd.Series]) -> pd.Series:
+    """A rule that depends on the inspection: ``check`` on each inspection's rows."""
+    import pandas as pd
+
+    return pd.concat([check(insp, mask) for insp, mask in rows.by_inspection()]).sort_index()
+
+
+def _closed_with_findings(rows: FileRows, c: Contract) -> pd.Series:
+    v = rows.frame
     closed = v["status"].isin(list(c.closed_statuses))
     return ~closed | (v["findings"].map(bool) & v["verified"].map(bool))
 
 
-def _no_penalty_if_unfounded(parsed: ParsedFile, c: Contract) -> pd.Series:
+def _no_penalty_if_unfounded(rows: FileRows, c: Contract) -> pd.Series:
     import pandas as pd
 
-    v = parsed.frame
+    v = rows.frame
     penalties = pd.concat(
         [pd.to_numeric(v[p], errors="coerce").fillna(0) > 0 for p in c.penalty_fields], axis=1
     )
     return ~((v["verified"] == c.unfounded) & penalties.any(axis=1))
 
 
-def _received_by_transfer(parsed: ParsedFile, c: Contract) -> pd.Series:
+def _received_by_transfer(rows: FileRows, c: Contract) -> pd.Series:
     import pandas as pd
 
-    v = parsed.frame
+    v = rows.frame
     received = pd.to_datetime(v["received_on"], errors="coerce")
-    batch_day = pd.to_datetime(v["batch_no"].map(parsed.batches), errors="coerce")
+    # Each file's batches: the day each batch it names was transferred.
+    days = pd.concat([p.frame["batch_no"].map(p.batches) for p in rows.files], ignore_index=True)
+    batch_day = pd.to_datetime(days, errors="coerce")
     return ~(received > batch_day).fillna(False)
 
 
-def _received_in_period(parsed: ParsedFile, c: Contract) -> pd.Series:
+def _received_in_period(rows: FileRows, c: Contract) -> pd.Series:
     import pandas as pd
 
-    insp, v = parsed.inspection, parsed.frame
-    if not (insp.period_start and insp.period_end):
-        return pd.Series(True, index=v.index)
-    received = pd.to_datetime(v["received_on"], errors="coerce")
-    start = pd.Timestamp(insp.period_start - PERIOD_GRACE)
-    return received.isna() | received.between(start, pd.Timestamp(insp.period_end))
+    def in_period(insp: Inspection, mask: Any) -> pd.Series:
+        received = pd.to_datetime(rows.frame.loc[mask, "received_on"], errors="coerce")
+        if not (insp.period_start and insp.period_end):
+            return pd.Series(True, index=received.index)
+        start = pd.Timestamp(insp.period_start - PERIOD_GRACE)
+        return received.isna() | received.between(start, pd.Timestamp(insp.period_end))
+
+    return _per_inspection(rows, in_period)
 
 
 def _regions_known(regions: pd.Series, insp: Inspection) -> pd.Series:

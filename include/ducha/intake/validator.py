@@ -193,15 +193,12 @@ class Validator:
         is called). Each finding goes after the row's issues of the moment of submitting
         and before any added since, so the issues read as if ``check`` had run then."""
         import numpy as np
-        import pandas as pd
 
         files = [p for p in files if not p.rejected and len(p)]
         if not files:
             return lambda: {}
         contract = load_contract()
-        frame = pd.concat(
-            [rows_frame(p, contract, file_no=n) for n, p in enumerate(files)], ignore_index=True
-        )
+        frame = rows_frame(files, contract)
         starts = np.cumsum([0, *(len(p) for p in files[:-1])])
         marks = [{pos: len(found) for pos, found in p.row_issues.items()} for p in files]
         run = _run_name(files) if self.docs_dir else None

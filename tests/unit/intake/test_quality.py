@@ -303,7 +303,7 @@ def test_issues_point_at_excel_rows_across_gaps(tmp_path: Path, hn: Inspection) 
 def test_rows_frame_is_what_gx_sees(tmp_path: Path, hn: Inspection) -> None:
     rows = [closed_case(1, 问题类型="水、大气"), case(2, 调查核实情况="  ")]
     parsed = parse_file(write_xlsx(tmp_path / "f.xlsx", standard_sheet(rows)), hn)
-    frame = rows_frame(parsed)
+    frame = rows_frame([parsed])
     assert list(frame.columns[: len(C.fields)]) == list(C.fields)
     assert [c for c in frame.columns if c.startswith("_rule_")] == ["_rule_" + r.lower() for r in CROSS_RULES]
     assert frame.loc[0, "pollution_types"] == "水|大气"
@@ -311,6 +311,25 @@ def test_rows_frame_is_what_gx_sees(tmp_path: Path, hn: Inspection) -> None:
     assert frame.loc[0, "fine_amount"] == 50000.0
     assert frame["rectify_orders"].dtype.kind == "f"
     assert bool(frame.loc[0, "_rule_closed_without_findings"]) is True
+
+
+def test_files_validated_together_are_each_judged_by_their_own_inspection(
+    tmp_path: Path, hn: Inspection, generic: Inspection
+) -> None:
+    """rows_frame converts the files' columns once, together: the rules that depend on
+    the inspection (period, types) still apply each file's own, in the files' order."""
+    old_id = case_id(1, "20230601")  # received a year before the Hunan period
+    rows = [case(1, 受理编号=old_id, 问题类型="扬尘"), case(2)]
+    files = [
+        parse_file(write_xlsx(tmp_path / f"{n}.xlsx", standard_sheet(rows)), insp)
+        for n, insp in enumerate([hn, generic, hn])
+    ]
+    frame = rows_frame(files)
+    assert frame[CASE_KEY].tolist() == [f"{n}/{cid}" for n in range(3) for cid in (old_id, case_id(2))]
+    # The generic profile has no period and allows 扬尘.
+    assert frame["_rule_pollution_type"].tolist() == [False, True, True, True, False, True]
+    assert frame["_rule_date_out_of_period"].tolist() == [False, True, True, True, False, True]
+    assert frame["_rule_received_after_batch"].all()
 
 
 # --- what the validator writes ----------------------------------------------------------------
