@@ -210,7 +210,7 @@ def floor(root: Path, url: str, provinces: int, days: int) -> float:
                 today.setdefault(inspection_id, []).extend((inspection_id, *r) for r in rows)
                 for k, v in found.items():
                     checked.setdefault(k, []).extend(v)
-        validate(pd.DataFrame(checked))
+        validate(pd.DataFrame(checked), quiet=True)
         every = [r for rows in today.values() for r in rows]
         with engine.begin() as conn:
             if sqlite:
