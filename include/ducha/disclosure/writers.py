@@ -567,9 +567,20 @@ def _write_placed(ws, placed: Placed, formats) -> None:
     fmt = formats[placed.format]
     if placed.merged:
         ws.merge_range(placed.row, placed.col, placed.last_row, placed.last_col, "", fmt)
-    ws.write_string(placed.row, placed.col, placed.text, fmt)
+    _write_text(ws, placed.row, placed.col, placed.text, fmt)
     if placed.height is not None:
         ws.set_row(placed.row, placed.height)
+
+
+def _write_text(ws, row: int, col: int, text: str, fmt) -> None:
+    """write_string, except for a text that starts with "<r>" and ends with "</r>":
+    xlsxwriter takes it for its own rich-text markup and writes it unescaped, which
+    breaks the file. Such a text (a clerk's cell may be anything) goes as three runs in
+    the cell's format, escaped like any run."""
+    if text.startswith("<r>") and text.endswith("</r>"):
+        ws.write_rich_string(row, col, fmt, text[:1], fmt, text[1:2], fmt, text[2:], fmt)
+    else:
+        ws.write_string(row, col, text, fmt)
 
 
 def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet: Sheet) -> None:
@@ -589,7 +600,7 @@ def _xlsx_sheet(workbook: xlsxwriter.Workbook, formats: dict[str, object], sheet
             if how == "number":
                 ws.write_number(row, col, data, formats[fmt])
             elif how == "text":
-                ws.write_string(row, col, data, formats[fmt])
+                _write_text(ws, row, col, data, formats[fmt])
             else:
                 ws.write_blank(row, col, None, formats[fmt])
         row += 1

@@ -68,6 +68,7 @@ _CONTROL_ESCAPED = re.compile("(_x[0-9a-fA-F]{4}_)")  # a literal _xHHHH_ is esc
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _EDGE_SPACE = re.compile(r"^\s|\s$")
 _STRING_MAX = 32767  # Excel's cell limit, in UTF-16 units
+_MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384
 _DEFAULT_ROW_PX = 20
 _DEFAULT_COL_PX = 64
 _DIGIT_PX, _PADDING_PX = 7, 5  # Calibri 11, as xlsxwriter measures columns
@@ -83,6 +84,10 @@ def write_workbook(
     _check_sheet_names([s.name for s in sheets])
     strings, styles = _Strings(), _Styles()
     layouts = [sheet_layout(s) for s in sheets]
+    for sheet, layout in zip(sheets, layouts, strict=True):
+        # xlsxwriter drops cells beyond Excel's grid without a word: here it is an error.
+        if layout.last_row >= _MAX_ROWS or len(sheet.columns) > _MAX_COLUMNS:
+            raise ValueError(f"sheet {sheet.name!r}: more rows or columns than Excel holds")
     sheet_parts = [
         _worksheet(sheet, layout, index == 0, strings, styles)
         for index, (sheet, layout) in enumerate(zip(sheets, layouts, strict=True))

@@ -119,15 +119,29 @@ def test_the_same_bytes_as_xlsxwriter(tmp_path: Path, seed: int) -> None:
     assert got == expected
 
 
-def test_rich_text_markup_in_a_cell_stays_text(tmp_path: Path) -> None:
-    """xlsxwriter writes a string that starts with "<r>" and ends with "</r>" into the
-    shared strings unescaped (its rich-text form): a clerk's cell could break the file.
-    Here it is text like any other."""
+@pytest.mark.parametrize("writer", ["direct", "xlsxwriter"])
+def test_rich_text_markup_in_a_cell_stays_text(tmp_path: Path, writer: str) -> None:
+    """xlsxwriter's write_string puts a string that starts with "<r>" and ends with
+    "</r>" into the file unescaped (its own rich-text form): a clerk's cell could break
+    the file. Both writers keep it as text (xlsxwriter's path as three escaped runs)."""
     text = "<r>投诉 & 举报</r>"
-    sheet = Sheet(name="表", columns=[Column("内容")], rows=[[text]])
-    write_xlsx(tmp_path / "t.xlsx", [sheet], created=CREATED)
-    ws = openpyxl.load_workbook(tmp_path / "t.xlsx").active
-    assert ws["A2"].value == text
+    sheet = Sheet(
+        name="表", title=text, columns=[Column("内容"), Column("金额", kind="int")], rows=[[text, 1]]
+    )
+    path = tmp_path / "t.xlsx"
+    if writer == "direct":
+        write_xlsx(path, [sheet], created=CREATED)
+    else:
+        xlsxwriter_bytes(path, [sheet])
+    ws = openpyxl.load_workbook(path).active
+    assert (ws["A1"].value, ws["A3"].value, ws["B3"].value) == (text, text, 1)
+    assert ws["A3"].border.left.style == "thin"
+
+
+def test_more_rows_than_excel_holds_is_an_error(tmp_path: Path) -> None:
+    sheet = Sheet(name="表", columns=[Column("a")], rows=[[""]] * 1_048_576)
+    with pytest.raises(ValueError, match="more rows"):
+        write_xlsx(tmp_path / "t.xlsx", [sheet], created=CREATED)
 
 
 def test_formats_of_one_spec_share_a_number(tmp_path: Path) -> None:
