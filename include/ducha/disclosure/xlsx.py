@@ -5,7 +5,7 @@ through xlsxwriter each costs a few milliseconds whatever its size (a Python cal
 cell, then every part assembled by its XML writer). This writes the same parts as
 strings: the bytes are those xlsxwriter writes for the same sheets through
 ``writers.add_sheet`` (tests/unit/disclosure/test_xlsx.py compares them), so a published
-file does not change with the path that wrote it. The layout is ``writers.sheet_layout``'s,
+file does not change with the path that wrote it. The layout is ``layout.sheet_layout``'s,
 shared with that path; xlsxwriter still writes the styles part (once per set of formats)
 and the workbooks with charts.
 """
@@ -25,7 +25,7 @@ from typing import BinaryIO
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
-from ducha.disclosure.writers import (
+from ducha.disclosure.layout import (
     FOOTER,
     PAPER_CODE,
     CellFormats,

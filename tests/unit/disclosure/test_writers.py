@@ -15,15 +15,14 @@ import pandas as pd
 import pytest
 
 from ducha.disclosure import writers
+from ducha.disclosure.layout import HeaderCell, header_cells
 from ducha.disclosure.redact import find_personal, looks_like_formula
 from ducha.disclosure.writers import (
     FOOTER,
     Column,
-    HeaderCell,
     Sheet,
     atomic_path,
     folder_aside,
-    header_cells,
     write_csv,
     write_html,
     write_manifest,
