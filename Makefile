@@ -77,9 +77,15 @@ browser:
 	  else echo "browser tests need Debian's chromium and fonts-noto-cjk (apt-get install chromium fonts-noto-cjk)"; fi
 
 # The slowest tests are listed at the end: the suite must stay well under 20 minutes.
+# It runs on TEST_WORKERS processes (pytest-xdist), a test module to a process, so a
+# module's Airflow home or warehouse is set up once; most of the long tests wait on
+# Airflow's services, not on a core. Then the tests that disturb a shared service (a
+# PostgreSQL restart) run alone; exit status 5 is "none selected" (PYTEST_ARGS -k ...).
 PYTEST_ARGS ?= --durations=30
+TEST_WORKERS ?= 2
 test: install-dev $(ASSETS) browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not exclusive" $(PYTEST_ARGS)
+	$(BIN)/pytest -m exclusive $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -76,10 +76,14 @@ def free_port() -> int:
 
 def service_settings(port: int) -> dict[str, str]:
     """The variables that make the services of one home find each other (tasks reach the
-    api-server's execution API) and react within seconds."""
+    api-server's execution API) and react within seconds. Every port is free, not the
+    default: two homes on one machine (parallel tests, a demo beside a suite) must not
+    take each other's log servers."""
     return {
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,9 @@ BIN = Path(sys.executable).parent
 # Nothing a test does may touch a developer's own Airflow home (~/airflow) or data.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="ducha-test-airflow-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# A signing key of the length PyJWT asks of HS512 (Airflow's generated one is shorter and
+# warns on every token the pages' tests issue).
+os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_hex(32))
 
 PG_ADMIN_URL = os.environ.get("DUCHA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -174,6 +174,7 @@ def test_a_connection_cut_mid_load_is_retried_and_loads_once(
 
 
 @pytest.mark.postgres
+@pytest.mark.exclusive
 def test_postgres_restarted_between_two_loads_of_one_process(postgres_url: str, tmp_path: Path) -> None:
     """A long-lived worker (one Ingestor, one connection pool) loads a day, PostgreSQL
     restarts, and the next day loads: the pool's stale connections are not used."""
