@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ducha.contract import Contract, strip_unit
 from ducha.intake.reader import Cell, Merge
-from ducha.text import clean, header_key
+from ducha.text import clean, halfwidth, header_key, simplified, squash
 
 MIN_FIELDS = 3  # fewer matched columns than this is not a header, it is a title or data
 
@@ -47,15 +47,14 @@ def fill_merges(
                     rows[r][c] = value
 
 
-def _match_row(cells: list[Cell], index: dict[str, str], internal: set[str]) -> HeaderMatch | None:
+def _match_row(
+    cells: list[Cell], keys: list[str], index: dict[str, str], internal: set[str]
+) -> HeaderMatch | None:
     fields: dict[int, str] = {}
     written: dict[int, str] = {}
     found_internal: dict[int, str] = {}
     duplicates: dict[int, str] = {}
-    for col, cell in enumerate(cells):
-        if isinstance(cell, str) and len(cell) > MAX_HEADER_CHARS:
-            continue  # a title or a text, not a header: not worth normalising (a 2 MB cell took 5 s)
-        key = header_key(cell)
+    for col, (cell, key) in enumerate(zip(cells, keys, strict=True)):
         if not key:
             continue
         base = strip_unit(key)
@@ -75,31 +74,61 @@ def _match_row(cells: list[Cell], index: dict[str, str], internal: set[str]) -> 
     return HeaderMatch(0, 0, fields, written, found_internal, duplicates)
 
 
+def _keys(cells: list[Cell], longest: int) -> list[str]:
+    """Each cell's lookup form (header_key), or "" for a cell that cannot name a column:
+    blank, or longer than any name (beside its unit) even at twice the longest. Such a
+    cell, a complaint's text under the header, is not converted to Simplified: every
+    one is new, and the conversion is the costly part of finding a header."""
+    out = []
+    for cell in cells:
+        if not isinstance(cell, str):
+            out.append(header_key(cell) if cell is not None else "")
+            continue
+        if len(cell) > MAX_HEADER_CHARS:
+            out.append("")  # not worth normalising (a 2 MB cell took 5 s)
+            continue
+        folded = halfwidth(squash(cell))
+        if len(folded) > 2 * longest and len(strip_unit(folded)) > 2 * longest:
+            out.append("")
+            continue
+        out.append(simplified(folded))
+    return out
+
+
 def find_header(
     rows: list[list[Cell]], merges: list[Merge], contract: Contract, search_rows: int
 ) -> HeaderMatch | None:
     index = contract.alias_index()
     internal = {strip_unit(header_key(c)) for c in contract.internal_columns}
+    longest = max(map(len, (*index, *internal)))
     grid = _fill_merges(rows, merges, min(len(rows), search_rows + 1))
+    keys = [_keys(row, longest) for row in grid]
     best: HeaderMatch | None = None
     for r in range(min(len(grid), search_rows)):
-        single = _match_row(grid[r], index, internal)
+        single = _match_row(grid[r], keys[r], index, internal)
         candidates = []
         if single:
             candidates.append(HeaderMatch(r, r, *_parts(single)))
         if r + 1 < len(grid):
             # A two-row header: the lower cell names the column, else the (merged) upper one.
             width = max(len(grid[r]), len(grid[r + 1]))
-            combined = []
+            combined: list[Cell] = []
+            combined_keys: list[str] = []
             for c in range(width):
                 lower = grid[r + 1][c] if c < len(grid[r + 1]) else None
                 upper = grid[r][c] if c < len(grid[r]) else None
-                lower_key = header_key(lower)
+                lower_key = keys[r + 1][c] if c < len(keys[r + 1]) else ""
+                upper_key = keys[r][c] if c < len(keys[r]) else ""
                 lower_known = lower_key and (
                     strip_unit(lower_key) in index or strip_unit(lower_key) in internal
                 )
-                combined.append(lower if lower_known else (upper if upper not in (None, "") else lower))
-            double = _match_row(combined, index, internal)
+                if lower_known or upper in (None, ""):
+                    combined.append(lower)
+                    combined_keys.append(lower_key)
+                else:
+                    combined.append(upper)
+                    combined_keys.append(upper_key)
+            double = _match_row(combined, combined_keys, index, internal)
             if double and single and len(double.fields) > len(single.fields):
                 candidates.append(HeaderMatch(r, r + 1, *_parts(double)))
         for cand in candidates:

@@ -165,6 +165,25 @@ def test_traditional_wan_yuan_header_scales_fines(tmp_path: Path, hn: Inspection
     assert parsed.rows[0].values["fine_amount"] == 20000.0
 
 
+def test_a_header_with_a_long_unit_is_found_and_long_texts_are_not_converted() -> None:
+    # A name with a long unit beside it still names its column; a complaint's text (every
+    # one new, a costly conversion) is passed over without being converted to Simplified.
+    from ducha.intake.header import _keys
+    from ducha.text import simplified
+
+    unit = "罰款金額（單位：萬元，保留兩位小數，不含滯納金）"
+    text = "群眾反映某某化工廠夜間偷排廢水，氣味刺鼻，周邊居民深受其擾，多次投訴未果"
+    keys = _keys(["受理\n編號", unit, text, None, 3.0, "是否 屬實"], longest=10)
+    assert keys == ["受理编号", "罚款金额(单位:万元,保留两位小数,不含滞纳金)", "", "", "3.0", "是否属实"]
+    simplified.cache_clear()
+    assert _keys([text], longest=10) == [""]
+    assert simplified.cache_info().misses == 0  # never converted
+    match = find_header(
+        [["序号", "受理编号", "交办问题基本情况", unit], [1, case_id(1), text, 2]], [], load_contract(), 5
+    )
+    assert match is not None and match.fields[3] == "fine_amount" and match.written[3] == unit
+
+
 def test_alias_headers(tmp_path: Path, hn: Inspection) -> None:
     headers = ["编号", "信访编号", "举报内容", "所属区域", "问题类型", "督察期间调查核实情况", "属实情况"]
     headers += ["处理整改情况", "办结状态", "问责情况", "重点件", "重复关联件编号", "处罚金额（万元）"]

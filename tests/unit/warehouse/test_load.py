@@ -718,6 +718,7 @@ def test_state_hash_is_frozen() -> None:
     from ducha.warehouse.load import state_hash
 
     state = ["长沙市", "430100", "水、大气", False, 3, "", "属实", None, 1200.0, dt.date(2024, 6, 1)]
+    state += ['引"号\\\n\x00\u2028', True, 10**30, -0.0, 1e300, float("nan"), float("inf")]
     first_form = json.dumps(state, ensure_ascii=False, default=str)
     assert state_hash(state) == hashlib.sha256(first_form.encode("utf-8")).hexdigest()
     assert state_hash(tuple(state)) == state_hash(state)
