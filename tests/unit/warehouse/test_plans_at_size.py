@@ -260,6 +260,67 @@ def test_postgres_load_lookups_at_size(postgres_at_size: Engine) -> None:
         for statement, params in _lookup_statements(conn, 1000):
             (plan,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).one()
             assert _per_row_scans(plan[0]["Plan"]) == [], plan
+            on_ids = [c for c in _conditions(plan[0]["Plan"]) if "case_id" in c]
+            assert on_ids and all("ANY ('{" in c and "$" not in c for c in on_ids), [c[:200] for c in on_ids]
+
+
+def _reconcile_statements(conn, known: int) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    """The counts a load makes before it commits (``_reconcile``): the file's accepted
+    IDs in the warehouse, and its rows in quarantine. A file with no rows is what it is
+    checked against here, so the counts disagree and it raises, after both ran."""
+    from pathlib import Path
+
+    from sqlalchemy import event
+
+    from ducha.config import get_inspection
+    from ducha.intake.parse import ParsedFile
+    from ducha.warehouse.load import ReconciliationError, _reconcile
+
+    ids = [f"D3HN{20240601 + n % 20:08d}{n:06d}" for n in range(0, 4 * known, 4)]
+    ids += [f"D3HNX{n:06d}" for n in range(known)]
+    parsed = ParsedFile(Path("x.xlsx"), "0" * 64, 0, get_inspection("c3-hn-2024"))
+    sent: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, many) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and not many:
+            sent.append((statement, parameters))
+
+    event.listen(conn, "before_cursor_execute", capture)
+    try:
+        with pytest.raises(ReconciliationError, match=f"holds {known} loaded"):
+            _reconcile(conn, "y", parsed, ids, len(ids))
+    finally:
+        event.remove(conn, "before_cursor_execute", capture)
+    assert len(sent) == 2, sent
+    return sent
+
+
+@pytest.mark.parametrize("known", [10, 1000])
+def test_sqlite_reconcile_counts_at_size_search_by_key(sqlite_at_size: Engine, known: int) -> None:
+    with sqlite_at_size.connect() as conn:
+        for statement, params in _reconcile_statements(conn, known):
+            plan = [r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()]
+            assert not [p for p in plan if p.startswith("SCAN") and "_ducha_ids" not in p], plan
+
+
+def _conditions(node: dict) -> list[str]:
+    keys = ("Index Cond", "Filter", "Recheck Cond", "Hash Cond")
+    return [n[k] for n in _nodes(node) for k in keys if k in n]
+
+
+@pytest.mark.postgres
+def test_postgres_reconcile_counts_at_size(postgres_at_size: Engine) -> None:
+    """The IDs reach the planner as one constant array: a parameter cast on the server
+    (array_in is only stable) is parsed again for every row it filters, and a count of
+    100,000 IDs once ran for minutes that way with no per-row scan to show for it."""
+    on_ids: list[str] = []
+    with postgres_at_size.connect() as conn:
+        for statement, params in _reconcile_statements(conn, 1000):
+            (plan,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).one()
+            assert _per_row_scans(plan[0]["Plan"]) == [], plan
+            on_ids += [c for c in _conditions(plan[0]["Plan"]) if "case_id" in c]
+    # A constant: ANY ('{…}'::text[]); a cast the planner could not fold: ANY ((('{…}'::cstring)…
+    assert on_ids and all("ANY ('{" in c and "$" not in c for c in on_ids), [c[:200] for c in on_ids]
 
 
 def _nodes(node: dict) -> list[dict]:
