@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -456,8 +457,15 @@ def _convert_column(
 ) -> tuple[list[object], list[bool], list[_Failure]]:
     """Normalised values, which cells were given, and the cells that could not be read."""
     blank = _empty(kind)
+    as_is = kind in ("text", "id")  # what as_text returns unchanged: ASCII letters and digits
+    number = kind in ("int", "count")  # what number() returns as float(cell): a finite float
 
     def one(cell: Cell) -> tuple[object, bool, tuple[str, str, str, Level] | None]:
+        # Case IDs and 序号 are distinct in every row: the two commonest cells go straight.
+        if as_is and cell.__class__ is str and cell.isascii() and cell.isalnum():  # type: ignore[union-attr]
+            return cell, True, None
+        if number and cell.__class__ is float and math.isfinite(cell):  # type: ignore[arg-type]
+            return (int(cell) if kind == "int" else cell), True, None  # type: ignore[arg-type]
         if V.is_blank(cell):
             return blank, False, None  # most cells of a new case are empty
         if isinstance(cell, str) and cell in EXCEL_ERRORS:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ducha.intake.parse import _convert_column, _memo_map
+from ducha.intake import values as V
+from ducha.intake.parse import _convert_column, _empty, _int, _memo_map
+from ducha.intake.reader import EXCEL_ERRORS
 
 CELLS = st.lists(
     st.one_of(
@@ -56,3 +59,41 @@ def test_convert_column_reports_each_bad_cell_at_its_position(cells: list[object
     assert [v for v, c in zip(values, cells, strict=True) if c in ("3", "3家")] == [3.0] * sum(
         c in ("3", "3家") for c in cells
     )
+
+
+# The columns whose commonest cells skip the general reading (a case ID, 序号): mixed with
+# everything the general reading handles.
+MIXED = st.lists(
+    st.one_of(
+        st.none(),
+        st.text(alphabet="ABCDHNXabc0123456789", min_size=1, max_size=16),
+        st.text(max_size=6),
+        st.sampled_from(["", " ", "#N/A", "D3HN20240601 0001", "３家", "1.5万元", "ａｂ1"]),
+        st.floats(allow_nan=True, allow_infinity=False),
+        st.integers(-3, 3),
+        st.booleans(),
+    ),
+    max_size=40,
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "convert"),
+    [("id", V.as_text), ("text", V.as_text), ("int", _int), ("count", V.number)],
+)
+@given(cells=MIXED)
+def test_a_column_read_as_a_whole_is_each_cell_read_alone(kind: str, convert, cells: list[object]) -> None:  # type: ignore[no-untyped-def]
+    def alone(cell: object) -> tuple[object, bool]:
+        if V.is_blank(cell):
+            return _empty(kind), False
+        if cell in EXCEL_ERRORS:
+            return _empty(kind), True
+        try:
+            return convert(cell), True
+        except ValueError:
+            return None, True
+
+    values, gave, _ = _convert_column(cells, kind, convert)
+    expected = [alone(c) for c in cells]
+    assert [(type(v), v) for v in values] == [(type(v), v) for v, _ in expected]
+    assert gave == [g for _, g in expected]
