@@ -215,25 +215,29 @@ def test_postgres_plans_at_size_scan_nothing_per_case(postgres_at_size: Engine) 
 def _lookup_statements(conn, known: int) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
     """The SELECTs a load sends to read what the warehouse holds of a file's case IDs
     (``known_cases``): ``known`` IDs in the warehouse and as many new ones."""
-    from sqlalchemy import event
-
     from ducha.warehouse.load import known_cases
 
-    ids = [f"D3HN{20240601 + n % 20:08d}{n:06d}" for n in range(0, 4 * known, 4)]  # inspection "y"
-    ids += [f"D3HNX{n:06d}" for n in range(known)]  # not in the warehouse
-    sent: list[tuple[str, object]] = []
+    found = {}
 
-    def capture(_conn, _cursor, statement, parameters, _context, many) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and not many:
-            sent.append((statement, parameters))
+    def run() -> None:
+        found.update(known_cases(conn, "y", _file_ids(known), DAY + dt.timedelta(days=30)))
 
-    event.listen(conn, "before_cursor_execute", capture)
-    try:
-        found = known_cases(conn, "y", ids, DAY + dt.timedelta(days=30))
-    finally:
-        event.remove(conn, "before_cursor_execute", capture)
+    sent = _selects(conn, run)
     assert len(found) == known and len(sent) == 2, (len(found), sent)
     return sent
+
+
+def _file_ids(known: int) -> list[str]:
+    """A file's case IDs: ``known`` of inspection "y" in the warehouse, as many not."""
+    ids = [f"D3HN{20240601 + n % 20:08d}{n:06d}" for n in range(0, 4 * known, 4)]
+    return ids + [f"D3HNX{n:06d}" for n in range(known)]
+
+
+def _selects(conn, run) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    """The SELECTs sent while ``run`` runs."""
+    from tests.unit.warehouse.test_plans import _sent
+
+    return [(s, p) for s, p in _sent(conn, run) if s.lstrip().upper().startswith("SELECT")]
 
 
 @pytest.mark.parametrize("known", [10, 1000])
@@ -270,27 +274,18 @@ def _reconcile_statements(conn, known: int) -> list[tuple[str, object]]:  # type
     checked against here, so the counts disagree and it raises, after both ran."""
     from pathlib import Path
 
-    from sqlalchemy import event
-
     from ducha.config import get_inspection
     from ducha.intake.parse import ParsedFile
     from ducha.warehouse.load import ReconciliationError, _reconcile
 
-    ids = [f"D3HN{20240601 + n % 20:08d}{n:06d}" for n in range(0, 4 * known, 4)]
-    ids += [f"D3HNX{n:06d}" for n in range(known)]
+    ids = _file_ids(known)
     parsed = ParsedFile(Path("x.xlsx"), "0" * 64, 0, get_inspection("c3-hn-2024"))
-    sent: list[tuple[str, object]] = []
 
-    def capture(_conn, _cursor, statement, parameters, _context, many) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and not many:
-            sent.append((statement, parameters))
-
-    event.listen(conn, "before_cursor_execute", capture)
-    try:
+    def run() -> None:
         with pytest.raises(ReconciliationError, match=f"holds {known} loaded"):
             _reconcile(conn, "y", parsed, ids, len(ids))
-    finally:
-        event.remove(conn, "before_cursor_execute", capture)
+
+    sent = _selects(conn, run)
     assert len(sent) == 2, sent
     return sent
 
@@ -335,7 +330,6 @@ def _pages_statements(conn) -> list[tuple[str, object]]:  # type: ignore[no-unty
     from ducha.config import get_inspection
     from ducha.web import search, stats
     from ducha.web.access import Scope
-    from tests.unit.warehouse.test_plans import _sent
 
     insp = replace(get_inspection("c3-hn-2024"), id="x")
     city = Scope(regions=frozenset({"长沙市"}))
@@ -350,7 +344,7 @@ def _pages_statements(conn) -> list[tuple[str, object]]:  # type: ignore[no-unty
         search.history(conn, insp, "D3HN20240602000001", city)
         stats.dashboard(conn, insp, city, today)
 
-    return [(s, p) for s, p in _sent(conn, run) if s.lstrip().upper().startswith("SELECT")]
+    return _selects(conn, run)
 
 
 def test_sqlite_pages_queries_at_size_scan_nothing_per_case(sqlite_at_size: Engine) -> None:
