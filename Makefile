@@ -79,8 +79,9 @@ browser:
 # The slowest tests are listed at the end: the suite must stay well under 20 minutes.
 # It runs on TEST_WORKERS processes (pytest-xdist), a test module to a process, so a
 # module's Airflow home or warehouse is set up once; most of the long tests wait on
-# Airflow's services, not on a core. Then the tests that disturb a shared service (a
-# PostgreSQL restart) run alone; exit status 5 is "none selected" (PYTEST_ARGS -k ...).
+# Airflow's services, not on a core. Then the tests marked exclusive run alone (one
+# restarts PostgreSQL, one forces a scheduler race that another test's load can make it
+# miss); exit status 5 is "none selected" (PYTEST_ARGS -k ...).
 PYTEST_ARGS ?= --durations=30
 TEST_WORKERS ?= 2
 test: install-dev $(ASSETS) browser
