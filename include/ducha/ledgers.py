@@ -26,9 +26,10 @@ from sqlalchemy import Engine
 from ducha.config import get_inspection
 from ducha.contract import load_contract
 from ducha.disclosure import tables as T
+from ducha.disclosure.layout import Column, Sheet
 from ducha.disclosure.publish import inspections_in_warehouse
 from ducha.disclosure.redact import is_missing
-from ducha.disclosure.writers import Column, Sheet, TableFile, write_table_files
+from ducha.disclosure.writers import TableFile, write_table_files
 from ducha.notify import notify
 from ducha.paths import check_inspection_id, under
 

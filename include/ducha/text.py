@@ -66,7 +66,12 @@ def traditional(value: str) -> str:
 
 def header_key(value: object) -> str:
     """The lookup form of a header cell: no spaces, half-width, Simplified."""
-    return simplified(halfwidth(squash(value)))
+    return simplified(folded(value))
+
+
+def folded(value: object) -> str:
+    """No spaces, half-width: a header's form before the (costly) conversion to Simplified."""
+    return halfwidth(squash(value))
 
 
 def cn_to_int(text: str) -> int | None:

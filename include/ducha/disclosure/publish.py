@@ -23,10 +23,10 @@ from sqlalchemy import Connection, Engine, select
 from ducha.config import Inspection, get_inspection, publish_workers, registry
 from ducha.disclosure import decisions
 from ducha.disclosure import tables as T
+from ducha.disclosure.layout import Sheet
 from ducha.disclosure.weekly import write_weekly
 from ducha.disclosure.writers import (
     MANIFEST_NAME,
-    Sheet,
     TableFile,
     TableFormat,
     folder_aside,

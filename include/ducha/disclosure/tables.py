@@ -17,8 +17,8 @@ from sqlalchemy import Connection, case, func, select
 
 from ducha.config import Inspection
 from ducha.contract import load_contract, split_types, split_unit, strip_unit
+from ducha.disclosure.layout import Column, Sheet
 from ducha.disclosure.redact import is_missing
-from ducha.disclosure.writers import Column, Sheet
 from ducha.layouts import Layout
 from ducha.text import batch_label, cn_date, cn_month_day
 from ducha.warehouse.schema import PENALTY_COLUMNS, batches, case_versions, cases, files, quarantined_rows

@@ -31,8 +31,9 @@ import xlsxwriter
 from ducha.config import Inspection
 from ducha.contract import load_contract, split_types
 from ducha.disclosure import charts
+from ducha.disclosure.layout import Column, Sheet
 from ducha.disclosure.redact import is_missing
-from ducha.disclosure.writers import Column, Sheet, add_sheet, atomic_path, open_workbook, print_landscape
+from ducha.disclosure.writers import add_sheet, atomic_path, open_workbook, print_landscape
 from ducha.paths import under
 from ducha.text import batch_label, cn_date, cn_month_day
 

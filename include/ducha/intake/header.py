@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ducha.contract import Contract, strip_unit
 from ducha.intake.reader import Cell, Merge
-from ducha.text import clean, halfwidth, header_key, simplified, squash
+from ducha.text import clean, folded, header_key, simplified
 
 MIN_FIELDS = 3  # fewer matched columns than this is not a header, it is a title or data
 
@@ -82,16 +82,16 @@ def _keys(cells: list[Cell], longest: int) -> list[str]:
     out = []
     for cell in cells:
         if not isinstance(cell, str):
-            out.append(header_key(cell) if cell is not None else "")
+            out.append(header_key(cell))
             continue
         if len(cell) > MAX_HEADER_CHARS:
             out.append("")  # not worth normalising (a 2 MB cell took 5 s)
             continue
-        folded = halfwidth(squash(cell))
-        if len(folded) > 2 * longest and len(strip_unit(folded)) > 2 * longest:
+        text = folded(cell)
+        if len(text) > 2 * longest and len(strip_unit(text)) > 2 * longest:
             out.append("")
             continue
-        out.append(simplified(folded))
+        out.append(simplified(text))
     return out
 
 

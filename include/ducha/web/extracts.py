@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from ducha.disclosure.layout import Sheet
 from ducha.disclosure.tables import published_columns
-from ducha.disclosure.writers import Sheet, write_xlsx
+from ducha.disclosure.writers import write_xlsx
 from ducha.layouts import layouts
 from ducha.paths import safe_name
 from ducha.web.access import Scope

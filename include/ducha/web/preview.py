@@ -7,7 +7,7 @@ import csv
 from itertools import islice
 from pathlib import Path
 
-from ducha.disclosure.writers import Sheet
+from ducha.disclosure.layout import Sheet
 
 PREVIEWABLE = (".xlsx", ".csv")
 

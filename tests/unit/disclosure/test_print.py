@@ -13,7 +13,8 @@ import pytest
 
 from ducha.config import get_inspection
 from ducha.disclosure import tables as T
-from ducha.disclosure.writers import Column, Sheet, paper_for, print_settings, render_html, write_xlsx
+from ducha.disclosure.layout import Column, Sheet, paper_for, print_settings
+from ducha.disclosure.writers import render_html, write_xlsx
 from ducha.layouts import layouts
 
 HN = get_inspection("c3-hn-2024")

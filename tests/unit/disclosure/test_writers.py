@@ -15,12 +15,9 @@ import pandas as pd
 import pytest
 
 from ducha.disclosure import writers
-from ducha.disclosure.layout import HeaderCell, header_cells
+from ducha.disclosure.layout import FOOTER, Column, HeaderCell, Sheet, header_cells
 from ducha.disclosure.redact import find_personal, looks_like_formula
 from ducha.disclosure.writers import (
-    FOOTER,
-    Column,
-    Sheet,
     atomic_path,
     folder_aside,
     write_csv,

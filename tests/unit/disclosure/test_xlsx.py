@@ -17,7 +17,8 @@ import openpyxl
 import pytest
 
 from ducha.disclosure import xlsx
-from ducha.disclosure.writers import Column, Sheet, add_sheet, open_workbook, write_xlsx
+from ducha.disclosure.layout import Column, Sheet
+from ducha.disclosure.writers import add_sheet, open_workbook, write_xlsx
 
 CREATED = datetime(2024, 6, 3, 0, 0)
 KINDS = ("text", "int", "number", "percent")
