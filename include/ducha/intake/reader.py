@@ -12,6 +12,7 @@ import re
 import struct
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,7 +155,10 @@ def _read_excel(path: Path) -> tuple[list[RawSheet], list[Issue]]:
         raise FileRejected("FILE_UNREADABLE", type(exc).__name__) from None
     sheets: list[RawSheet] = []
     notes: list[Issue] = []
-    errors = error_cells(path)
+    # The search for error cells inflates the parts once more: it runs beside calamine,
+    # which parses a sheet without holding the GIL (0.2 s of a 100k-row read, hidden).
+    pool = ThreadPoolExecutor(1, thread_name_prefix="error-cells")
+    errors_found = pool.submit(error_cells, path)
     try:
         for meta in wb.sheets_metadata:
             if meta.typ != SheetTypeEnum.WorkSheet:
@@ -164,7 +168,7 @@ def _read_excel(path: Path) -> tuple[list[RawSheet], list[Issue]]:
                 continue
             sheet = wb.get_sheet_by_name(meta.name)
             rows = sheet.to_python(skip_empty_area=False)
-            for (r, c), text in errors.get(meta.name, {}).items():
+            for (r, c), text in errors_found.result().get(meta.name, {}).items():
                 if r < len(rows) and c < len(rows[r]):
                     rows[r][c] = text  # calamine gives "" for an error cell: put the error back
             if not any(_filled(c) for r in rows for c in r):
@@ -177,6 +181,7 @@ def _read_excel(path: Path) -> tuple[list[RawSheet], list[Issue]]:
         raise FileRejected("FILE_UNREADABLE", type(exc).__name__) from None
     finally:
         wb.close()
+        pool.shutdown(cancel_futures=True)
     if not sheets:
         raise FileRejected("FILE_EMPTY")
     return sheets, notes
@@ -212,17 +217,11 @@ EXCEL_ERRORS = frozenset(
     {"#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
 )
 # Any attribute t="e" (either quote, spaces around "=", "e" as a character reference):
-# only a workbook that has one is read a second time for its error cells.
-_ERROR_TYPE = re.compile(rb"""\bt\s*=\s*["'](?:e|&#0*101;|&#[xX]0*65;)["']""")
-
-
-def _mentions_error(data: bytes) -> bool:
-    # Literal searches first (memchr-fast): the regex only runs on a part that has one. A
-    # character reference counts only right after a quote, as an attribute's value: text
-    # is full of them (&#10;), and a regex over a large sheet is not free.
-    if not any(literal in data for literal in (b'"e"', b"'e'", b'"&#', b"'&#")):
-        return False
-    return _ERROR_TYPE.search(data) is not None
+# only a workbook that has one is read a second time for its error cells. A false match
+# (text that looks like one, an attribute name ending in t) costs only that second read.
+# No \b before the t: with it, re cannot jump from one literal t to the next, and a 50 MB
+# sheet took 0.23 s instead of 0.04 s.
+_ERROR_TYPE = re.compile(rb"""t\s*=\s*["'](?:e|&#0*101;|&#[xX]0*65;)["']""")
 
 
 def error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
@@ -235,7 +234,7 @@ def error_cells(path: Path) -> dict[str, dict[tuple[int, int], str]]:
         with zipfile.ZipFile(path) as zf:
             # Every part, whatever its name: a sheet may live in "sheet1.bin" (the rels say where).
             parts = zf.infolist()
-            if not any(_mentions_error(zf.read(i)) for i in parts):
+            if not any(_ERROR_TYPE.search(zf.read(i)) for i in parts):
                 return {}
     except (zipfile.BadZipFile, OSError):
         return {}  # calamine has read the file, or refused it already

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 
@@ -441,8 +442,6 @@ def _merge_cases(
             for i, gave in enumerate(given[name].tolist()):
                 if not gave and (prev := known.get(case_ids[i])) is not None and name in prev.facts:
                     column[i] = prev.facts[name]
-    states = list(zip(*(state[name] for name in STATE_COLUMNS), strict=True))
-    digests = [state_hash(s) for s in states]
     regions, types, statuses = state["region"], state["pollution_types"], state["status"]
     # A few dozen regions: their code and deadline worked out once each.
     codes = {r: insp.resolve_region(str(r))[1] for r in set(regions)}
@@ -450,20 +449,7 @@ def _merge_cases(
     # Two accepted rows of one case (validation skipped) keep the first: _reconcile refuses it.
     first = _first_positions(case_ids)
     new = [i for i in first if case_ids[i] not in known]
-    versioned = [i for i in first if (prev := known.get(case_ids[i])) is None or prev.state_at != digests[i]]
     closed = set(load_contract().closed_statuses)
-    version_nos = [known[case_ids[i]].top + 1 if case_ids[i] in known else 1 for i in versioned]
-    closed_on = [as_of if statuses[i] in closed else None for i in versioned]
-    latest_moves: list[dict[str, object]] = []  # known cases whose new version is the latest
-    closings: list[dict[str, object]] = []  # known cases whose new version is closed
-    for k, i in enumerate(versioned):
-        prev = known.get(case_ids[i])
-        if prev is None:
-            continue  # a new case: its latest version is written with it
-        if prev.latest is None or (as_of, version_nos[k]) > prev.latest:
-            latest_moves.append({"b_case": case_ids[i], "b_version": version_nos[k], "b_as_of": as_of})
-        if closed_on[k] is not None:
-            closings.append({"b_case": case_ids[i], "b_day": closed_on[k]})
     id_invalid = {
         pos for pos, found in parsed.row_issues.items() if any(i.rule == "CASE_ID_PATTERN" for i in found)
     }
@@ -475,7 +461,7 @@ def _merge_cases(
         if key not in due:
             day = transferred.get(batch_nos[i])
             due[key] = day + dt.timedelta(days=deadlines[regions[i]]) if day else None
-    n_new, n_versioned = len(new), len(versioned)
+    n_new = len(new)
     new_cases = {
         "inspection_id": [insp.id] * n_new,
         "case_id": _take(case_ids, new),
@@ -497,6 +483,56 @@ def _merge_cases(
         "latest_as_of": [as_of] * n_new,
         "closed_on": [as_of if statuses[i] in closed else None for i in new],
     }
+    # The new cases are written in a thread while their versions are hashed here: the
+    # database's own work on them (keys, the batch check) then costs no time of ours.
+    # The thread has the connection to itself until it is done; nothing here touches it.
+    # A concurrent file carrying the same new case or version clashes on a key, and
+    # load_file starts this one again with fresh version numbers.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="load-cases")
+    cases_written = pool.submit(_bulk, conn, cases, new_cases)
+    try:
+        new_versions, latest_moves, closings = _versions(
+            insp, parsed, rows, case_ids, first, known, state, codes, closed, as_of
+        )
+    finally:
+        pool.shutdown()  # before the connection is used again, whatever happened here
+    cases_written.result()
+    _bulk(conn, case_versions, new_versions)
+    _keep_latest(conn, insp.id, latest_moves, closings)
+
+
+def _versions(
+    insp: Inspection,
+    parsed: ParsedFile,
+    rows: pd.DataFrame,
+    case_ids: list[str],
+    first: list[int],
+    known: dict[str, KnownCase],
+    state: dict[str, list[object]],
+    codes: dict[object, str | None],
+    closed: set[str],
+    as_of: dt.date,
+) -> tuple[dict[str, list[object]], list[dict[str, object]], list[dict[str, object]]]:
+    """The rows' new versions (those whose state differs from the one in effect), as
+    columns; and the known cases whose latest version or closing day they move."""
+    states = list(zip(*(state[name] for name in STATE_COLUMNS), strict=True))
+    digests = [state_hash(s) for s in states]
+    statuses = state["status"]
+    versioned = [i for i in first if (prev := known.get(case_ids[i])) is None or prev.state_at != digests[i]]
+    version_nos = [known[case_ids[i]].top + 1 if case_ids[i] in known else 1 for i in versioned]
+    closed_on = [as_of if statuses[i] in closed else None for i in versioned]
+    latest_moves: list[dict[str, object]] = []  # known cases whose new version is the latest
+    closings: list[dict[str, object]] = []  # known cases whose new version is closed
+    for k, i in enumerate(versioned):
+        prev = known.get(case_ids[i])
+        if prev is None:
+            continue  # a new case: its latest version is written with it
+        if prev.latest is None or (as_of, version_nos[k]) > prev.latest:
+            latest_moves.append({"b_case": case_ids[i], "b_version": version_nos[k], "b_as_of": as_of})
+        if closed_on[k] is not None:
+            closings.append({"b_case": case_ids[i], "b_day": closed_on[k]})
+    n_versioned = len(versioned)
+    regions = state["region"]
     new_versions = {
         "inspection_id": [insp.id] * n_versioned,
         "case_id": _take(case_ids, versioned),
@@ -509,11 +545,7 @@ def _merge_cases(
         "source_sheet": _take(rows["_sheet"].tolist(), versioned),
         "source_row": _take(rows["_row"].tolist(), versioned),
     }
-    # A concurrent file carrying the same new case or version clashes on a key here, and
-    # load_file starts this one again with fresh version numbers.
-    _bulk(conn, cases, new_cases)
-    _bulk(conn, case_versions, new_versions)
-    _keep_latest(conn, insp.id, latest_moves, closings)
+    return new_versions, latest_moves, closings
 
 
 def _first_positions(case_ids: list[str]) -> list[int]:

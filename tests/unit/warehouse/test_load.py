@@ -645,6 +645,50 @@ def test_reconciliation_counts_the_database_not_the_split(loaded: Warehouse, tmp
     assert snapshot(w.engine) == before
 
 
+def test_a_failure_beside_the_cases_write_rolls_the_whole_file_back(
+    loaded: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new cases are written in a thread while the versions are hashed. A hash that
+    fails must wait for that write before the transaction ends: the write belongs to
+    the file's transaction, and the connection is the thread's until it is done."""
+    import threading
+    import time
+
+    from ducha.intake import parse_file
+    from ducha.warehouse import load
+
+    w = clone(loaded, tmp_path)
+    before = snapshot(w.engine)
+    name, rows = _sheet_rows(_file(w, FIRST))
+    ids = _col(rows, "受理编号")
+    fresh = [list(r) for r in rows[2:5]]
+    for n, row in enumerate(fresh):
+        row[ids] = f"D3HN2024060499{n:02d}"
+    path = write_xlsx(w.landing(DAY5) / "新案件.xlsx", Sheet(name, [*rows[:2], *fresh]))
+    parsed = parse_file(path, get_inspection(HN), day_override=DAY5)
+    bulk, writes = load._bulk, []
+
+    def slow_bulk(conn, table, columns) -> None:  # type: ignore[no-untyped-def]
+        if table is cases:
+            time.sleep(0.5)  # the hash below has failed by now
+            # Where the write runs, and whether the file's transaction is still open.
+            writes.append((threading.current_thread() is threading.main_thread(), conn.in_transaction()))
+        bulk(conn, table, columns)
+
+    def failing_hash(state) -> str:  # type: ignore[no-untyped-def]
+        raise RuntimeError("hash failed")
+
+    monkeypatch.setattr(load, "_bulk", slow_bulk)
+    monkeypatch.setattr(load, "state_hash", failing_hash)
+    with pytest.raises(RuntimeError, match="hash failed"):
+        load.load_file(w.engine, parsed, stored_path="archive/x")
+    assert writes == [(False, True)]  # beside the hashing, inside the transaction
+    assert snapshot(w.engine) == before
+
+    monkeypatch.undo()
+    assert load.load_file(w.engine, parsed, stored_path="archive/x").rows_loaded == 3
+
+
 # --- as-of history ----------------------------------------------------------------------------
 
 
