@@ -70,7 +70,8 @@ def header_key(value: object) -> str:
 
 
 def folded(value: object) -> str:
-    """No spaces, half-width: a header's form before the (costly) conversion to Simplified."""
+    """No spaces, half-width: the form a cell is read in, before the (costly) conversion
+    to Simplified where that is needed (a header, a region, a vocabulary value)."""
     return halfwidth(squash(value))
 
 

@@ -10,7 +10,7 @@ import math
 import re
 
 from ducha.contract import Contract, Vocabulary
-from ducha.text import NUMERAL, clean, cn_to_int, halfwidth, simplified, squash
+from ducha.text import NUMERAL, clean, cn_to_int, folded, halfwidth, simplified, squash
 
 _BATCH_PREFIX = re.compile(rf"^第?({NUMERAL})批[次]?[:：\-\s]*")
 # Dates as written (after halfwidth): 2024-06-03, 2024/6/3, 2024.6.3, 2024年6月3日, and
@@ -57,7 +57,7 @@ def case_id(value: object) -> tuple[str, int | None]:
         return value.upper(), None  # the usual ID ("D3HN202406010001"): nothing to fold
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = halfwidth(squash(as_text(value))).upper()
+    text = folded(as_text(value)).upper()
     batch = None
     m = _BATCH_PREFIX.match(text)
     if m:
@@ -68,14 +68,14 @@ def case_id(value: object) -> tuple[str, int | None]:
 
 def region(value: object) -> str:
     # Spaces in region names are line-wrap artefacts ("嘉峪 关市").
-    return simplified(halfwidth(squash(as_text(value))))
+    return simplified(folded(as_text(value)))
 
 
 def enum(value: object, vocab: Vocabulary) -> str:
     """Canonical value, or the cleaned input when unknown (the quality suite names it).
     What people type around a value (属实。, 阶段性办结（长期坚持）, "已办结 ") is read as
     the value, with a warning (Tolerated)."""
-    text = simplified(halfwidth(squash(as_text(value))))
+    text = simplified(folded(as_text(value)))
     canonical = vocab.synonyms.get(text, text)
     if canonical in vocab.values:
         return canonical
@@ -108,7 +108,7 @@ def flag(value: object, contract: Contract) -> bool:
     """The key-case mark: only the contract's yes-words count ("是", "√", "*" in
     Shandong, "重点" …); a blank or a dash is no; another word ("待定") reads as no,
     with a warning."""
-    text = halfwidth(squash(as_text(value))).upper()
+    text = folded(as_text(value)).upper()
     if not text or text in contract.flag_no or _DASHES.match(text):
         return False
     if text in contract.flag_yes:
@@ -129,7 +129,7 @@ def number(value: object, *, money_unit: str | None = None, header_unit: str | N
     if isinstance(value, int | float):
         amount, unit = float(value), None
     else:
-        text = halfwidth(squash(as_text(value))).replace(",", "")
+        text = folded(as_text(value)).replace(",", "")
         if text in ("无", "/") or _DASHES.match(text):
             return 0.0
         m = _NUMBER.match(text)
@@ -155,7 +155,7 @@ def date(value: object, *, year_hint: int | None = None) -> dt.date | None:
         if 20000 < value < 80000:  # an Excel serial (1954..2119)
             return _EXCEL_EPOCH + dt.timedelta(days=int(value))
         raise ValueError("日期")
-    text = halfwidth(squash(str(value)))
+    text = folded(str(value))
     m = re.fullmatch(FULL_DATE + r"(?:\d{1,2}[:时].*)?", text)  # a time after the day is dropped
     if m:
         return _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
