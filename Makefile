@@ -80,8 +80,8 @@ browser:
 # It runs on TEST_WORKERS processes (pytest-xdist), a test module to a process, so a
 # module's Airflow home or warehouse is set up once; most of the long tests wait on
 # Airflow's services, not on a core. Then the tests marked exclusive run alone (one
-# restarts PostgreSQL, which would cut every other test's connections); exit status 5 is
-# "none selected" (PYTEST_ARGS -k ...).
+# restarts PostgreSQL, one forces a scheduler race that another test's load can make it
+# miss); exit status 5 is "none selected" (PYTEST_ARGS -k ...).
 PYTEST_ARGS ?= --durations=30
 TEST_WORKERS ?= 2
 test: install-dev $(ASSETS) browser
