@@ -368,7 +368,7 @@ class Ingestor:
 
     def _ingest_files(self, deliveries: Sequence[Delivery], batch_override: int | None) -> list[FileOutcome]:
         from ducha.intake.quality import compare_with_warehouse
-        from ducha.warehouse.load import already_loaded, known_cases
+        from ducha.warehouse.load import already_loaded, known_cases, load_day
 
         outcomes: dict[int, FileOutcome] = {}
         todo: list[tuple[int, ParsedFile, dt.date | None]] = []
@@ -406,8 +406,7 @@ class Ingestor:
         for i, (n, parsed, day) in enumerate(todo):
             with self.engine.connect() as conn:
                 ids = [case_id for case_id in parsed.frame["case_id"] if case_id]
-                as_of = parsed.as_of or dt.date(1970, 1, 1)
-                known = known_cases(conn, parsed.inspection.id, ids, as_of)
+                known = known_cases(conn, parsed.inspection.id, ids, load_day(parsed))
             compare_with_warehouse(
                 parsed,
                 {case_id: k.summary for case_id, k in known.items()},

@@ -126,6 +126,11 @@ class KnownCase:
     latest: tuple[dt.date, int] | None  # (as_of, version_no) of its latest version
 
 
+def load_day(parsed: ParsedFile) -> dt.date:
+    """The as-of day a file's versions take: an undated file's sorts before every day."""
+    return parsed.as_of or dt.date(1970, 1, 1)
+
+
 def known_cases(
     conn: Connection, inspection_id: str, case_ids: list[str], as_of: dt.date
 ) -> dict[str, KnownCase]:
@@ -427,7 +432,7 @@ def _merge_cases(
     if rows.empty:
         return
     case_ids: list[str] = rows["case_id"].tolist()
-    as_of = parsed.as_of or dt.date(1970, 1, 1)
+    as_of = load_day(parsed)
     known = known_cases(conn, insp.id, case_ids, as_of)
     transferred = dict(
         conn.execute(
@@ -491,9 +496,7 @@ def _merge_cases(
     pool = ThreadPoolExecutor(1, thread_name_prefix="load-cases")
     cases_written = pool.submit(_bulk, conn, cases, new_cases)
     try:
-        new_versions, latest_moves, closings = _versions(
-            insp, parsed, rows, case_ids, first, known, state, codes, closed, as_of
-        )
+        new_versions, latest_moves, closings = _versions(parsed, rows, case_ids, first, known, state, codes)
     finally:
         pool.shutdown()  # before the connection is used again, whatever happened here
     cases_written.result()
@@ -502,7 +505,6 @@ def _merge_cases(
 
 
 def _versions(
-    insp: Inspection,
     parsed: ParsedFile,
     rows: pd.DataFrame,
     case_ids: list[str],
@@ -510,11 +512,12 @@ def _versions(
     known: dict[str, KnownCase],
     state: dict[str, list[object]],
     codes: dict[object, str | None],
-    closed: set[str],
-    as_of: dt.date,
 ) -> tuple[dict[str, list[object]], list[dict[str, object]], list[dict[str, object]]]:
-    """The rows' new versions (those whose state differs from the one in effect), as
-    columns; and the known cases whose latest version or closing day they move."""
+    """The new versions of the rows at ``first`` (those whose state differs from the one
+    in effect), as columns; and the known cases whose latest version or closing day they
+    move."""
+    as_of = load_day(parsed)
+    closed = set(load_contract().closed_statuses)
     states = list(zip(*(state[name] for name in STATE_COLUMNS), strict=True))
     digests = [state_hash(s) for s in states]
     statuses = state["status"]
@@ -534,7 +537,7 @@ def _versions(
     n_versioned = len(versioned)
     regions = state["region"]
     new_versions = {
-        "inspection_id": [insp.id] * n_versioned,
+        "inspection_id": [parsed.inspection.id] * n_versioned,
         "case_id": _take(case_ids, versioned),
         "version_no": version_nos,
         "as_of": [as_of] * n_versioned,
