@@ -2,7 +2,8 @@
 tables, several inspections' days): a fork inherits the parent's memory, so that work is
 handed over as a module-level value and an index, never pickled. And one forked worker
 that keeps state between calls (``fork_worker``: GX, imported beside the parent's work),
-whose calls' arguments and results are pickled."""
+whose calls' arguments and results are pickled. And one call in a thread beside the
+caller (``beside``), where either side mostly waits without the GIL (a database, calamine)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import multiprocessing as mp
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from multiprocessing.pool import Pool
 from typing import Any
@@ -101,3 +102,15 @@ def fork_map(
     finally:
         _WORK = None
     return [done[i] for i in range(len(items))]
+
+
+@contextmanager
+def beside(fn: Callable[..., Any], *args: Any) -> Iterator[Future]:
+    """``fn(*args)`` in a thread while the block runs; its future is the block's value.
+    The thread is joined when the block ends, whatever happens in it, so what the call
+    uses (a connection, a file) is the caller's again after the block."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix=getattr(fn, "__name__", "beside"))
+    try:
+        yield pool.submit(fn, *args)
+    finally:
+        pool.shutdown()

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ducha.parallel import can_fork, fork_pool
+from ducha.parallel import beside, can_fork, fork_pool
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="no fork on this platform")
 
@@ -49,3 +49,18 @@ def test_an_error_in_a_worker_reaches_the_caller_and_stops_the_pool() -> None:
         workers = list(pool._pool)
         pool.map(_fail, range(6), chunksize=1)
     assert all(not p.is_alive() for p in workers)
+
+
+def test_beside_joins_its_thread_whatever_the_block_does() -> None:
+    import time
+
+    done: list[int] = []
+
+    def slow() -> int:
+        time.sleep(0.3)
+        done.append(1)
+        return 5
+
+    with pytest.raises(RuntimeError), beside(slow) as future:
+        raise RuntimeError("the block failed")
+    assert done == [1] and future.result() == 5  # the call had finished when the block ended

@@ -12,12 +12,12 @@ import re
 import struct
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ducha.config import limit
 from ducha.issues import FileRejected, Issue, issue
+from ducha.parallel import beside
 
 Cell = object
 Merge = tuple[tuple[int, int], tuple[int, int]]
@@ -157,31 +157,29 @@ def _read_excel(path: Path) -> tuple[list[RawSheet], list[Issue]]:
     notes: list[Issue] = []
     # The search for error cells inflates the parts once more: it runs beside calamine,
     # which parses a sheet without holding the GIL (0.2 s of a 100k-row read, hidden).
-    pool = ThreadPoolExecutor(1, thread_name_prefix="error-cells")
-    errors_found = pool.submit(error_cells, path)
     try:
-        for meta in wb.sheets_metadata:
-            if meta.typ != SheetTypeEnum.WorkSheet:
-                continue
-            if meta.visible != SheetVisibleEnum.Visible:
-                notes.append(issue("warning", "SHEET_HIDDEN", sheet=meta.name))
-                continue
-            sheet = wb.get_sheet_by_name(meta.name)
-            rows = sheet.to_python(skip_empty_area=False)
-            for (r, c), text in errors_found.result().get(meta.name, {}).items():
-                if r < len(rows) and c < len(rows[r]):
-                    rows[r][c] = text  # calamine gives "" for an error cell: put the error back
-            if not any(_filled(c) for r in rows for c in r):
-                notes.append(issue("warning", "SHEET_EMPTY", sheet=meta.name))
-                continue
-            sheets.append(RawSheet(meta.name, rows, list(sheet.merged_cell_ranges or [])))
+        with beside(error_cells, path) as errors_found:
+            for meta in wb.sheets_metadata:
+                if meta.typ != SheetTypeEnum.WorkSheet:
+                    continue
+                if meta.visible != SheetVisibleEnum.Visible:
+                    notes.append(issue("warning", "SHEET_HIDDEN", sheet=meta.name))
+                    continue
+                sheet = wb.get_sheet_by_name(meta.name)
+                rows = sheet.to_python(skip_empty_area=False)
+                for (r, c), text in errors_found.result().get(meta.name, {}).items():
+                    if r < len(rows) and c < len(rows[r]):
+                        rows[r][c] = text  # calamine gives "" for an error cell: put the error back
+                if not any(_filled(c) for r in rows for c in r):
+                    notes.append(issue("warning", "SHEET_EMPTY", sheet=meta.name))
+                    continue
+                sheets.append(RawSheet(meta.name, rows, list(sheet.merged_cell_ranges or [])))
     except FileRejected:
         raise
     except Exception as exc:
         raise FileRejected("FILE_UNREADABLE", type(exc).__name__) from None
     finally:
         wb.close()
-        pool.shutdown(cancel_futures=True)
     if not sheets:
         raise FileRejected("FILE_EMPTY")
     return sheets, notes

@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 
@@ -28,6 +27,7 @@ from sqlalchemy.types import NullType
 from ducha.config import Inspection
 from ducha.contract import load_contract
 from ducha.intake.parse import ParsedFile
+from ducha.parallel import beside
 from ducha.warehouse.schema import (
     CASE_FACTS,
     STATE_COLUMNS,
@@ -493,12 +493,8 @@ def _merge_cases(
     # The thread has the connection to itself until it is done; nothing here touches it.
     # A concurrent file carrying the same new case or version clashes on a key, and
     # load_file starts this one again with fresh version numbers.
-    pool = ThreadPoolExecutor(1, thread_name_prefix="load-cases")
-    cases_written = pool.submit(_bulk, conn, cases, new_cases)
-    try:
+    with beside(_bulk, conn, cases, new_cases) as cases_written:
         new_versions, latest_moves, closings = _versions(parsed, rows, case_ids, first, known, state, codes)
-    finally:
-        pool.shutdown()  # before the connection is used again, whatever happened here
     cases_written.result()
     _bulk(conn, case_versions, new_versions)
     _keep_latest(conn, insp.id, latest_moves, closings)
